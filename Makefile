@@ -1,0 +1,52 @@
+# soundtrack_cnn -- the two commands: `make train` and `make test`.
+# Every target installs what it needs first (idempotent: a stamp file records
+# that .venv matches requirements.txt and setup.py).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= demo
+DATA ?=
+RUN ?= runs/$(PROFILE)
+# Tests and benchmarks share the Theano compile cache with everything else.
+export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
+
+.PHONY: install train test test-upstream bench browser clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt setup.py
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "soundtrack_cnn needs Python 3.11 exactly (numpy<1.24 has no wheels for newer Pythons): install python3.11 or run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "$(PYTHON) is not Python 3.11: soundtrack_cnn needs Python 3.11 exactly (numpy<1.24 has no wheels for newer Pythons); run 'make PYTHON=/path/to/python3.11 ...'."; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	cd /tmp && $(CURDIR)/$(BIN)/python -c "import soundtrack_cnn, theano, lasagne, nolearn.lasagne"
+	touch $(STAMP)
+
+# The viewer test drives Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: the viewer's browser test will be skipped."; \
+	  else echo "no chromium and no root apt-get: the viewer's browser test will be skipped."; fi; }
+
+test: install browser
+	$(BIN)/python -m pytest -q tests
+
+train: install
+	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA))
+
+bench: install
+	$(BIN)/python bench/run.py
+
+# Lasagne 0.1's own test suite, from its source release, under our compatibility module.
+test-upstream: install
+	bash bench/test_upstream.sh
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs data/demo

@@ -1,0 +1,12 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="soundtrack_cnn",
+    version="0.1.0",
+    description="Film genres from soundtracks: a runnable reproduction of an ensemble of "
+                "binary specialist CNNs on MFCC tiles (Theano/Lasagne/nolearn).",
+    packages=find_packages(include=["soundtrack_cnn", "soundtrack_cnn.*"]),
+    package_data={"soundtrack_cnn": ["templates/*.html"]},
+    python_requires="==3.11.*",
+    entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
+)
