@@ -35,6 +35,7 @@ THEANO_FLAGS
 import collections
 import collections.abc
 import glob
+import logging
 import os
 import sys
 import types
@@ -43,7 +44,9 @@ __all__ = ["install", "cache_dir", "openblas_library"]
 
 #: Theano settings chosen by measurement (see ``make bench`` and the README).
 THEANO_SETTINGS = {
-    "global": {"floatX": "float32", "device": "cpu"},
+    # openmp parallelises CorrMM and large elemwise ops over the batch: +15%
+    # training and +50% inference throughput on 2 cores (bench/bench_network.py).
+    "global": {"floatX": "float32", "device": "cpu", "openmp": "True"},
     "gcc": {"cxxflags": "-O3 -march=native"},
 }
 
@@ -121,6 +124,10 @@ def configure_theano():
     user_rc = os.environ.get("THEANORC", "~/.theanorc" + os.pathsep + "~/.theanorc.txt")
     if rc_path not in user_rc.split(os.pathsep):
         os.environ["THEANORC"] = rc_path + os.pathsep + user_rc
+    # Theano's sanity check only understands "-lNAME" and warns about our
+    # "-l:FILE" on every compile, although linking and running work.
+    logging.getLogger("theano.tensor.blas").addFilter(
+        lambda record: "did not find a dynamic library" not in record.getMessage())
 
 
 def install_downsample():
