@@ -1,0 +1,197 @@
+"""The collection's manifest: one CSV row per audio file with its genre tags.
+
+Format (UTF-8 CSV with a header row)::
+
+    path,tags,track_id,split
+    scores/heat.flac,Action|Crime|Drama,heat,train
+    /music/up.ogg,Adventure|Comedy,,
+
+``path`` and ``tags`` are required (tags separated by ``|``); ``track_id``
+(default: the path relative to the manifest's folder, without extension) and
+``split`` (``train``, ``valid``, ``test`` or empty) are optional; other
+columns are ignored.  Relative paths resolve against the manifest's folder.
+Rows are named by their line number in the file (the header is line 1).
+"""
+import csv
+import dataclasses
+import io
+import os
+
+from .errors import InputError
+from .runs import write_bytes
+from .splits import SPLITS
+
+__all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
+
+TAG_SEPARATOR = "|"
+COLUMNS = ("path", "tags", "track_id", "split")
+
+
+@dataclasses.dataclass(frozen=True)
+class Track(object):
+    """One audio file of the collection.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the audio file.
+    tags : tuple of str
+        Genre tags, in manifest order, without duplicates.
+    track_id : str
+        Unique name of the track.
+    split : str or None
+        ``'train'``, ``'valid'``, ``'test'`` or None (to be drawn).
+    """
+
+    path: str
+    tags: tuple
+    track_id: str
+    split: str = None
+
+
+def check_manifest(path, vocabulary=None):
+    """Read a manifest, keeping the good rows and listing the bad ones.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file.
+    vocabulary : sequence of str, optional
+        Allowed tags; any other tag makes its row bad.
+
+    Returns
+    -------
+    tracks : list of Track
+        The good rows, in file order.
+    problems : list of (int, str, str)
+        ``(line, path, reason)`` for every bad row; ``reason`` names the line
+        and the path.
+
+    Raises
+    ------
+    InputError
+        Only if the file itself is unusable (missing, not CSV, no ``path`` or
+        ``tags`` column).
+
+    Examples
+    --------
+    >>> tracks, problems = check_manifest("data/manifest.csv")  # doctest: +SKIP
+    >>> problems[0]  # doctest: +SKIP
+    (7, '', 'data/manifest.csv line 7: empty path')
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    allowed = None if vocabulary is None else set(vocabulary)
+    tracks, problems, seen_paths, seen_ids = [], [], {}, {}
+    for line, row in _rows(path):
+        raw_path = (row.get("path") or "").strip()
+        where = "{} line {}: {}".format(path, line, raw_path or "(empty path)")
+        full = os.path.normpath(os.path.join(folder, raw_path)) if raw_path else ""
+        tags = tuple(dict.fromkeys(tag.strip() for tag in (row.get("tags") or "").split(TAG_SEPARATOR)
+                                   if tag.strip()))
+        track_id = (row.get("track_id") or "").strip() or _default_id(full, folder)
+        split = (row.get("split") or "").strip() or None
+        reason = None
+        if not raw_path:
+            reason = "empty path"
+        elif not os.path.isfile(full):
+            reason = "no such file {}".format(full)
+        elif not tags:
+            reason = "no tags"
+        elif allowed is not None and not allowed.issuperset(tags):
+            reason = "tags {} are not in the vocabulary {}".format(
+                [tag for tag in tags if tag not in allowed], sorted(allowed))
+        elif split is not None and split not in SPLITS:
+            reason = "split {!r} is not one of {}".format(split, SPLITS)
+        elif full in seen_paths:
+            reason = "same file as line {}".format(seen_paths[full])
+        elif track_id in seen_ids:
+            reason = "track_id {!r} already used on line {}".format(track_id, seen_ids[track_id])
+        if reason:
+            problems.append((line, full or raw_path, "{}: {}".format(where, reason)))
+            continue
+        seen_paths[full], seen_ids[track_id] = line, line
+        tracks.append(Track(full, tags, track_id, split))
+    return tracks, problems
+
+
+def read_manifest(path, vocabulary=None):
+    """Read a manifest strictly: every row must be good.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file.
+    vocabulary : sequence of str, optional
+        Allowed tags.
+
+    Returns
+    -------
+    tracks : list of Track
+        In file order.
+
+    Raises
+    ------
+    InputError
+        Listing every bad row (line number, path and reason), or if the
+        manifest holds no row at all.
+
+    Examples
+    --------
+    >>> tracks = read_manifest("data/manifest.csv")  # doctest: +SKIP
+    >>> tracks[0].tags  # doctest: +SKIP
+    ('Action', 'Crime', 'Drama')
+    """
+    tracks, problems = check_manifest(path, vocabulary)
+    if problems:
+        raise InputError("{} has {} bad row(s):\n  {}".format(
+            path, len(problems), "\n  ".join(reason for _, _, reason in problems)))
+    if not tracks:
+        raise InputError("{}: no tracks listed".format(path))
+    return tracks
+
+
+def write_manifest(path, tracks):
+    """Write tracks as a manifest, atomically.
+
+    Paths inside the manifest's folder are written relative to it, so the
+    collection can move as a whole; others stay absolute.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file to write.
+    tracks : iterable of Track
+
+    Examples
+    --------
+    >>> write_manifest("subset.csv", read_manifest("data/manifest.csv")[:10])  # doctest: +SKIP
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for track in tracks:
+        relative = os.path.relpath(track.path, folder)
+        shown = track.path if relative.startswith(os.pardir) else relative
+        writer.writerow([shown, TAG_SEPARATOR.join(track.tags), track.track_id, track.split or ""])
+    write_bytes(path, text.getvalue().encode("utf-8"))
+
+
+def _rows(path):
+    if not os.path.isfile(path):
+        raise InputError("{}: no such manifest file".format(path))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            reader = csv.DictReader(stream)
+            missing = [column for column in ("path", "tags") if column not in (reader.fieldnames or ())]
+            if missing:
+                raise InputError("{}: header {} lacks the column(s) {}".format(
+                    path, reader.fieldnames, missing))
+            for row in reader:
+                yield reader.line_num, row
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError("{}: not a UTF-8 CSV file ({})".format(path, error)) from error
+
+
+def _default_id(full, folder):
+    return os.path.splitext(os.path.relpath(full, folder))[0].replace(os.sep, "/") if full else ""

@@ -1,0 +1,478 @@
+"""The on-disk feature store: every tile of a collection, memory-mapped.
+
+Layout of a store directory::
+
+    STORE/
+      store.json        format version and the FeatureSettings of every tile
+      journal.jsonl     one JSON line per finished track (append-only, fsync'd)
+      chunks/000003.f32 raw float32 tiles, C order, shape (rows, 1, n_mfcc, n_frames)
+      lock              held (flock) by the one extraction writing the store
+
+Crash safety: a track's tiles are appended to the run's chunk file and
+fsync'd, and only then is its journal line appended and fsync'd.  A journal
+line therefore only ever points at tiles that are on disk; a run killed at any
+moment leaves at worst a torn last journal line (ignored, and cut off by the
+next extraction) and unreferenced bytes at the end of a chunk (never read:
+every run writes to chunk files of its own).  The latest line of a track wins,
+so a re-extracted track simply supersedes its old record.
+
+Global tile numbering: the ``ok`` tracks sorted by ``track_id``, each track's
+tiles in time order.  It depends only on which tracks the store holds, not on
+the order or parallelism of extraction, so it is stable for a given store
+state and reproducible across machines.
+"""
+import dataclasses
+import fcntl
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import time
+
+import numpy as np
+import tqdm
+
+from .audio import load_audio
+from .errors import InputError
+from .features import FeatureSettings, signal_to_tiles
+from .manifest import check_manifest
+from .runs import write_json
+
+__all__ = ["extract", "ExtractSummary", "FeatureStore", "StoredTrack", "StoreTiles"]
+
+FORMAT = "soundtrack_cnn feature store"
+VERSION = 1
+#: Tiles per chunk file before a run starts the next one (64 MB at 40 x 100).
+CHUNK_TILES = 4096
+STATUSES = ("ok", "skipped", "failed")
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredTrack(object):
+    """A track's record in the store.
+
+    Attributes
+    ----------
+    track_id, path : str
+    tags : tuple of str
+    split : str or None
+    start, stop : int
+        Its tiles in the global numbering (``start == stop`` unless ``ok``).
+    duration : float
+        Seconds of audio decoded (0 if it could not be decoded).
+    status : str
+        ``'ok'``, ``'skipped'`` (valid audio that gives no tile: too short,
+        digital silence) or ``'failed'`` (missing or undecodable file).
+    reason : str or None
+        Why it is not ``ok``; names the file.
+    size, mtime_ns : int or None
+        Of the source file when it was extracted (how reruns spot changes).
+    sha256 : str or None
+        Of the source file's bytes.
+    """
+
+    track_id: str
+    path: str
+    tags: tuple
+    split: str
+    start: int
+    stop: int
+    duration: float
+    status: str
+    reason: str = None
+    size: int = None
+    mtime_ns: int = None
+    sha256: str = None
+
+
+@dataclasses.dataclass
+class ExtractSummary(object):
+    """What one :func:`extract` call did.
+
+    Attributes
+    ----------
+    ok, skipped, failed : int
+        Tracks extracted by this call, by outcome (manifest rows that could
+        not be used count as failed).
+    already_done : int
+        Tracks found finished by an earlier run (same file size and mtime).
+    hours : float
+        Hours of audio decoded by this call.
+    tiles : int
+        Tiles written by this call.
+    problems : list of (str, str)
+        ``(path, reason)`` of every track of the manifest that is not ok,
+        including those recorded by earlier runs.
+    store : str
+    """
+
+    ok: int = 0
+    skipped: int = 0
+    failed: int = 0
+    already_done: int = 0
+    hours: float = 0.0
+    tiles: int = 0
+    problems: list = dataclasses.field(default_factory=list)
+    store: str = ""
+
+    def __str__(self):
+        return ("{}: {} tracks processed ({} ok, {} skipped, {} failed), {} already done; "
+                "{:.2f} h of audio, {} tiles written".format(
+                    self.store, self.ok + self.skipped + self.failed, self.ok, self.skipped,
+                    self.failed, self.already_done, self.hours, self.tiles))
+
+
+def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True):
+    """Extract the tiles of a whole collection into a feature store, resumably.
+
+    Tracks already in the store with an unchanged file (same size and mtime)
+    are skipped; a changed file is extracted again.  A track that cannot be
+    used is recorded with its reason, printed to stderr, and the run goes on.
+
+    Parameters
+    ----------
+    manifest : str or list of Track
+        A manifest CSV (bad rows are reported and left out) or tracks.
+    out : str
+        Store directory; created if needed.  An existing store must have the
+        same ``settings``.
+    settings : FeatureSettings
+    jobs : int, optional
+        Worker processes (default: all cores); 1 extracts in this process.
+    progress : bool
+        Show a tqdm bar on stderr (tracks and hours of audio done).
+
+    Returns
+    -------
+    summary : ExtractSummary
+        Also printed to stderr as one line.
+
+    Examples
+    --------
+    >>> summary = extract("data/manifest.csv", "data/store", jobs=2)  # doctest: +SKIP
+    >>> summary.failed, FeatureStore("data/store").tiles.shape  # doctest: +SKIP
+    (0, (1234, 1, 40, 100))
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InputError("jobs must be a positive integer, got {!r}".format(jobs))
+    summary = ExtractSummary(store=out)
+    if isinstance(manifest, (str, os.PathLike)):
+        tracks, bad_rows = check_manifest(manifest)
+    else:
+        tracks, bad_rows = list(manifest), []
+    _create(out, settings)
+    with _Writer(out) as writer:
+        for _, path, reason in bad_rows:
+            summary.failed += 1
+            summary.problems.append((path, reason))
+            _report("failed", reason)
+        todo = []
+        for track in tracks:
+            done = writer.records.get(track.track_id)
+            if done and (done["path"], done["size"], done["mtime_ns"]) == (track.path,) + _stat(track.path):
+                summary.already_done += 1
+                if (tuple(done["tags"]), done["split"]) != (track.tags, track.split):
+                    writer.append(dict(done, tags=list(track.tags), split=track.split))
+                if done["status"] != "ok":
+                    summary.problems.append((track.path, done["reason"]))
+            else:
+                todo.append(track)
+        bar = tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, disable=not progress,
+                        desc="features")
+        for record, tiles in _run(todo, settings, jobs):
+            writer.append(record, tiles)
+            summary.hours += record["duration"] / 3600.0
+            setattr(summary, record["status"], getattr(summary, record["status"]) + 1)
+            if record["status"] == "ok":
+                summary.tiles += len(tiles)
+            else:
+                summary.problems.append((record["path"], record["reason"]))
+                _report(record["status"], record["reason"], bar)
+            bar.update()
+            bar.set_postfix_str("{:.2f} h of audio".format(summary.hours), refresh=False)
+        bar.close()
+    print(str(summary), file=sys.stderr, flush=True)
+    return summary
+
+
+def _report(status, reason, bar=None):
+    line = "{}: {}".format(status, reason)
+    if bar is None:
+        print(line, file=sys.stderr, flush=True)
+    else:
+        bar.write(line, file=sys.stderr)
+
+
+def _stat(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None, None
+    return info.st_size, info.st_mtime_ns
+
+
+def _run(tracks, settings, jobs):
+    """Yield ``(record, tiles)`` per track, in completion order."""
+    work = [(track, settings) for track in tracks]
+    if jobs == 1 or len(work) <= 1:
+        yield from map(_extract_track, work)
+        return
+    # spawn: workers start clean whatever the parent holds (threads, OpenMP, Theano).
+    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
+        yield from pool.imap_unordered(_extract_track, work)
+
+
+def _extract_track(job):
+    """Decode and tile one track; never raises for bad input."""
+    track, settings = job
+    size, mtime_ns = _stat(track.path)
+    record = {"track_id": track.track_id, "path": track.path, "tags": list(track.tags),
+              "split": track.split, "status": "ok", "reason": None, "duration": 0.0,
+              "size": size, "mtime_ns": mtime_ns, "sha256": None}
+    try:
+        signal = load_audio(track.path, settings.sr)
+    except InputError as error:
+        return dict(record, status="failed", reason=str(error)), None
+    except Exception as error:  # a decoder bug must not end a run of hundreds of hours
+        return dict(record, status="failed", reason="{}: {}: {}".format(
+            track.path, type(error).__name__, error)), None
+    record.update(sha256=_sha256(track.path), duration=len(signal) / float(settings.sr))
+    if not signal.any():
+        return dict(record, status="skipped", reason="{}: digital silence".format(track.path)), None
+    try:
+        tiles = signal_to_tiles(signal, settings, name=track.path)
+    except InputError as error:
+        return dict(record, status="skipped", reason=str(error)), None
+    return record, tiles
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _create(out, settings):
+    """Make ``out`` a store with ``settings``, or check the one already there."""
+    header = os.path.join(out, "store.json")
+    if os.path.exists(header):
+        FeatureStore(out).settings.check_same(settings, what="feature store {}".format(out))
+        return
+    if os.path.isdir(out) and os.listdir(out):
+        raise InputError("{}: exists and is not a feature store (no store.json); "
+                         "choose an empty or new directory".format(out))
+    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    write_json(header, {"format": FORMAT, "version": VERSION, "dtype": "float32",
+                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict()})
+
+
+class _Writer(object):
+    """Appends tracks to a store under an exclusive lock."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __enter__(self):
+        self.lock = open(os.path.join(self.out, "lock"), "w")
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.lock.close()
+            raise InputError("{}: another extraction is writing this store".format(self.out))
+        path = os.path.join(self.out, "journal.jsonl")
+        self.records = _latest_records(path)
+        self.journal = open(path, "ab")
+        # Cut a torn last line off, so the next line starts on a line of its own.
+        self.journal.truncate(_complete_length(path))
+        self.chunk, self.chunk_file, self.chunk_rows = None, None, 0
+        self.next_chunk = 1 + max([int(name.split(".")[0]) for name in
+                                   os.listdir(os.path.join(self.out, "chunks"))
+                                   if name.endswith(".f32")] or [-1])
+        return self
+
+    def append(self, record, tiles=None):
+        """Write ``tiles`` (if any) durably, then the record that points at them."""
+        record = dict({"chunk": None, "row": 0, "n_tiles": 0}, **record)
+        if tiles is not None:
+            if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
+                self._next_chunk()
+            self.chunk_file.write(np.ascontiguousarray(tiles, np.float32).tobytes())
+            self.chunk_file.flush()
+            os.fsync(self.chunk_file.fileno())
+            record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(tiles))
+            self.chunk_rows += len(tiles)
+        self.journal.write((json.dumps(record, sort_keys=True) + "\n").encode())
+        self.journal.flush()
+        os.fsync(self.journal.fileno())
+        self.records[record["track_id"]] = record
+
+    def _next_chunk(self):
+        if self.chunk_file is not None:
+            self.chunk_file.close()
+        self.chunk, self.next_chunk = self.next_chunk, self.next_chunk + 1
+        self.chunk_file = open(_chunk_path(self.out, self.chunk), "xb")
+        self.chunk_rows = 0
+
+    def __exit__(self, *exc):
+        if self.chunk_file is not None:
+            self.chunk_file.close()
+        self.journal.close()
+        self.lock.close()
+
+
+def _chunk_path(store, chunk):
+    return os.path.join(store, "chunks", "{:06d}.f32".format(chunk))
+
+
+def _complete_length(path):
+    """Bytes of ``path`` up to and including its last newline."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    return data.rfind(b"\n") + 1
+
+
+def _latest_records(path):
+    """``{track_id: record}`` from the journal; the latest line of a track wins."""
+    records = {}
+    if not os.path.exists(path):
+        return records
+    with open(path, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.endswith(b"\n"):
+                break  # torn by a kill mid-write: the track was never finished
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise InputError("{} line {}: corrupt journal entry".format(path, number))
+            records[record["track_id"]] = record
+    return records
+
+
+class FeatureStore(object):
+    """An extracted collection, read lazily from its memory-mapped chunks.
+
+    Parameters
+    ----------
+    path : str
+        A directory written by :func:`extract`.
+
+    Attributes
+    ----------
+    settings : FeatureSettings
+    tracks : list of StoredTrack
+        Every track, sorted by ``track_id``.
+    ok_tracks : list of StoredTrack
+        The tracks with tiles.
+    tiles : StoreTiles
+        All tiles of the ok tracks in the global numbering (see the module).
+
+    Examples
+    --------
+    >>> store = FeatureStore("data/store")  # doctest: +SKIP
+    >>> store.tiles[:1200].shape, store.track_tiles("heat").dtype  # doctest: +SKIP
+    ((1200, 1, 40, 100), dtype('float32'))
+    """
+
+    def __init__(self, path):
+        self.path = path
+        header = os.path.join(path, "store.json")
+        try:
+            with open(header) as stream:
+                meta = json.load(stream)
+        except (OSError, ValueError):
+            raise InputError("{}: not a feature store (no readable store.json)".format(path))
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise InputError("{}: not a version {} feature store".format(path, VERSION))
+        self.settings = FeatureSettings.from_dict(meta["settings"])
+        records = _latest_records(os.path.join(path, "journal.jsonl"))
+        self.tracks, self._by_id, locations, start = [], {}, [], 0
+        for track_id in sorted(records):
+            record = records[track_id]
+            stop = start + record["n_tiles"] if record["status"] == "ok" else start
+            track = StoredTrack(track_id, record["path"], tuple(record["tags"]), record["split"],
+                                start, stop, record["duration"], record["status"],
+                                record["reason"], record["size"], record["mtime_ns"],
+                                record["sha256"])
+            self.tracks.append(track)
+            self._by_id[track_id] = track
+            if stop > start:
+                locations.append((start, record["chunk"], record["row"]))
+            start = stop
+        self.ok_tracks = [track for track in self.tracks if track.status == "ok"]
+        self.tiles = StoreTiles(path, self.settings, locations, start)
+
+    def track_tiles(self, track_id):
+        """The tiles of one track, shape (n, 1, n_mfcc, n_frames)."""
+        if track_id not in self._by_id:
+            raise InputError("{}: no track {!r} in the store".format(self.path, track_id))
+        track = self._by_id[track_id]
+        return self.tiles[track.start:track.stop]
+
+
+class StoreTiles(object):
+    """Array-like over a store's tiles; indexing gathers a float32 copy.
+
+    Parameters
+    ----------
+    store : str
+    settings : FeatureSettings
+    locations : list of (int, int, int)
+        ``(global start, chunk, row in chunk)`` of each ok track, by start.
+    n_tiles : int
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 4
+
+    def __init__(self, store, settings, locations, n_tiles):
+        self.store = store
+        self.settings = settings
+        self.shape = (n_tiles,) + settings.tile_shape
+        table = np.asarray(locations, dtype=np.int64).reshape(-1, 3)
+        self._starts, self._chunks, self._rows = table.T
+        self._maps = {}
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._gather(np.arange(*key.indices(len(self))))
+        index = np.asarray(key)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        if index.ndim == 0:
+            return self._gather(index.reshape(1))[0]
+        return self._gather(index)
+
+    def _gather(self, index):
+        index = index.astype(np.int64)
+        index = np.where(index < 0, index + len(self), index)
+        if len(index) and (index.min() < 0 or index.max() >= len(self)):
+            raise IndexError("tile index out of range for {} tiles".format(len(self)))
+        out = np.empty((len(index),) + self.shape[1:], np.float32)
+        track = np.searchsorted(self._starts, index, side="right") - 1
+        rows = self._rows[track] + index - self._starts[track]
+        chunks = self._chunks[track]
+        for chunk in np.unique(chunks):
+            where = np.flatnonzero(chunks == chunk)
+            wanted = rows[where]
+            mapped = self._map(int(chunk))
+            if np.array_equal(wanted, np.arange(wanted[0], wanted[0] + len(wanted))):
+                out[where] = mapped[wanted[0]:wanted[0] + len(wanted)]
+            else:
+                # Reading in ascending row order keeps the disk access sequential.
+                order = np.argsort(wanted, kind="stable")
+                out[where[order]] = mapped[wanted[order]]
+        return out
+
+    def _map(self, chunk):
+        if chunk not in self._maps:
+            path = _chunk_path(self.store, chunk)
+            rows = os.path.getsize(path) // (self.dtype.itemsize * int(np.prod(self.shape[1:])))
+            self._maps[chunk] = np.memmap(path, self.dtype, "r", shape=(rows,) + self.shape[1:])
+        return self._maps[chunk]
