@@ -24,11 +24,12 @@ nothing else):
   anyway.
 * Only whole frames are made: a last partial window is dropped rather than
   zero-padded into a spuriously quiet frame.
-* Tail policy (:func:`tile`): tiles start every ``hop`` frames; what is left
-  after the last whole tile becomes one more tile if it holds at least
-  ``min_fraction * n_frames`` frames, completed by looping its own frames
+* Tail policy (:func:`tile`): whole tiles start every ``hop`` frames.  If
+  frames are left that no whole tile covers, one more tile starts at the next
+  hop position, provided at least ``min_fraction * n_frames`` frames remain
+  from there; it is completed by looping its own frames
   (``np.pad(mode='wrap')``; zeros or a repeated edge frame would be sounds the
-  track never makes), and is dropped otherwise.  A clip shorter than
+  track never makes).  Otherwise the uncovered frames are dropped.  A clip shorter than
   ``min_fraction * n_frames * winstep`` seconds (5 s) gives no tile at all.
 * Digital silence gives finite numbers: the library floors zero energies at
   machine epsilon before the log (c0 = log(eps) = -36).  The feature store
@@ -263,8 +264,9 @@ def tile(frames, settings=FeatureSettings()):
     size, hop = settings.n_frames, settings.hop
     n_whole = 0 if len(frames) < size else 1 + (len(frames) - size) // hop
     pieces = [frames[start:start + size] for start in range(0, n_whole * hop, hop)]
+    covered = (n_whole - 1) * hop + size if n_whole else 0
     tail = frames[n_whole * hop:]
-    if len(tail) and len(tail) >= settings.min_fraction * size:
+    if len(frames) > covered and len(tail) >= settings.min_fraction * size:
         pieces.append(np.pad(tail, ((0, size - len(tail)), (0, 0)), mode="wrap"))
     tiles = np.empty((len(pieces),) + settings.tile_shape, np.float32)
     for index, piece in enumerate(pieces):
