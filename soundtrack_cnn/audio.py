@@ -46,7 +46,7 @@ def load_audio(path, sr=22050):
     Examples
     --------
     >>> signal = load_audio("theme.flac", sr=22050)  # doctest: +SKIP
-    >>> signal.dtype, signal.ndim
+    >>> signal.dtype, signal.ndim  # doctest: +SKIP
     (dtype('float32'), 1)
     """
     if not isinstance(sr, (int, np.integer)) or sr <= 0:

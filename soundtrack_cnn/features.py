@@ -295,7 +295,8 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
         If the signal is too short for one tile (shorter than
         ``settings.min_seconds``).
     """
-    tiles = tile(mfcc(signal, settings), settings) if len(signal) >= settings.window_samples else ()
+    long_enough = len(signal) >= settings.window_samples
+    tiles = tile(mfcc(signal, settings), settings) if long_enough else ()
     if len(tiles) == 0:
         raise InputError("{}: too short: {:.2f} s of audio, a tile needs at least {:.2f} s"
                          .format(name, len(signal) / float(settings.sr), settings.min_seconds))

@@ -86,8 +86,8 @@ def check_manifest(path, vocabulary=None):
         raw_path = (row.get("path") or "").strip()
         where = "{} line {}: {}".format(path, line, raw_path or "(empty path)")
         full = os.path.normpath(os.path.join(folder, raw_path)) if raw_path else ""
-        tags = tuple(dict.fromkeys(tag.strip() for tag in (row.get("tags") or "").split(TAG_SEPARATOR)
-                                   if tag.strip()))
+        pieces = (tag.strip() for tag in (row.get("tags") or "").split(TAG_SEPARATOR))
+        tags = tuple(dict.fromkeys(tag for tag in pieces if tag))
         track_id = (row.get("track_id") or "").strip() or _default_id(full, folder)
         split = (row.get("split") or "").strip() or None
         reason = None
@@ -183,7 +183,8 @@ def _rows(path):
     try:
         with open(path, newline="", encoding="utf-8-sig") as stream:
             reader = csv.DictReader(stream)
-            missing = [column for column in ("path", "tags") if column not in (reader.fieldnames or ())]
+            header = reader.fieldnames or ()
+            missing = [column for column in ("path", "tags") if column not in header]
             if missing:
                 raise InputError("{}: header {} lacks the column(s) {}".format(
                     path, reader.fieldnames, missing))

@@ -35,6 +35,9 @@ from .runs import write_bytes
 __all__ = ["mfcc_to_audio", "crossfade", "write_audio", "reconstruct_file",
            "compression_figures"]
 
+#: Samples per write call in :func:`write_audio`.
+WRITE_BLOCK = 1 << 16
+
 
 def mfcc_to_audio(frames, settings=FeatureSettings(), seed=0, taper=0.5):
     """Noise-excited audio whose MFCCs approximate ``frames``.
@@ -150,8 +153,8 @@ def crossfade(original, rebuilt, sr, at=None, fade=2.0):
 
     Examples
     --------
-    >>> crossfade(np.ones(44100), np.zeros(44100), 22050, fade=1.0)[[0, -1]].tolist()
-    [1.0, 0.0]
+    >>> crossfade(np.ones(44100), -np.ones(44100), 22050, fade=1.0)[[0, -1]].round(3).tolist()
+    [1.0, -1.0]
     """
     n = min(len(original), len(rebuilt))
     if n == 0:
@@ -191,9 +194,13 @@ def write_audio(path, signal, sr):
     extension = os.path.splitext(path)[1].lstrip(".").upper()
     if extension not in soundfile.available_formats():
         raise InputError("{}: unknown audio format {!r}".format(path, extension))
-    peak = float(np.abs(signal).max())
+    signal = signal / max(float(np.abs(signal).max()), 1.0)
     buffer = io.BytesIO()
-    soundfile.write(buffer, signal / max(peak, 1.0), sr, format=extension)
+    with soundfile.SoundFile(buffer, "w", sr, 1, format=extension) as stream:
+        # libsndfile 1.2.2's Vorbis encoder crashes on single writes of more
+        # than about a minute of audio, so it gets blocks.
+        for start in range(0, len(signal), WRITE_BLOCK):
+            stream.write(signal[start:start + WRITE_BLOCK])
     write_bytes(path, buffer.getvalue())
 
 
@@ -218,7 +225,8 @@ def reconstruct_file(in_path, out_path, crossfade=False, settings=FeatureSetting
     """
     original = load_audio(in_path, settings.sr)
     if len(original) < settings.window_samples:
-        raise InputError("{}: too short: shorter than one {} s frame".format(in_path, settings.winlen))
+        raise InputError("{}: too short: shorter than one {} s frame"
+                         .format(in_path, settings.winlen))
     rebuilt = mfcc_to_audio(mfcc(original, settings), settings, seed=seed)
     signal = _crossfade(original, rebuilt, settings.sr) if crossfade else rebuilt
     write_audio(out_path, signal, settings.sr)

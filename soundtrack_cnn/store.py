@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import os
 import sys
-import time
 
 import numpy as np
 import tqdm
@@ -168,17 +167,7 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
             summary.failed += 1
             summary.problems.append((path, reason))
             _report("failed", reason)
-        todo = []
-        for track in tracks:
-            done = writer.records.get(track.track_id)
-            if done and (done["path"], done["size"], done["mtime_ns"]) == (track.path,) + _stat(track.path):
-                summary.already_done += 1
-                if (tuple(done["tags"]), done["split"]) != (track.tags, track.split):
-                    writer.append(dict(done, tags=list(track.tags), split=track.split))
-                if done["status"] != "ok":
-                    summary.problems.append((track.path, done["reason"]))
-            else:
-                todo.append(track)
+        todo = _pending(tracks, writer, summary)
         bar = tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, disable=not progress,
                         desc="features")
         for record, tiles in _run(todo, settings, jobs):
@@ -195,6 +184,24 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
         bar.close()
     print(str(summary), file=sys.stderr, flush=True)
     return summary
+
+
+def _pending(tracks, writer, summary):
+    """The tracks still to extract; finished ones are counted (and re-tagged if needed)."""
+    todo = []
+    for track in tracks:
+        done = writer.records.get(track.track_id)
+        source = (track.path,) + _stat(track.path)
+        if not done or (done["path"], done["size"], done["mtime_ns"]) != source:
+            todo.append(track)
+            continue
+        summary.already_done += 1
+        if (tuple(done["tags"]), done["split"]) != (track.tags, track.split):
+            writer.append(dict(done, tags=list(track.tags), split=track.split))
+        if done["status"] != "ok":
+            summary.problems.append((track.path, done["reason"]))
+            _report(done["status"] + " (recorded earlier)", done["reason"])
+    return todo
 
 
 def _report(status, reason, bar=None):
@@ -240,7 +247,8 @@ def _extract_track(job):
             track.path, type(error).__name__, error)), None
     record.update(sha256=_sha256(track.path), duration=len(signal) / float(settings.sr))
     if not signal.any():
-        return dict(record, status="skipped", reason="{}: digital silence".format(track.path)), None
+        return dict(record, status="skipped",
+                    reason="{}: digital silence".format(track.path)), None
     try:
         tiles = signal_to_tiles(signal, settings, name=track.path)
     except InputError as error:

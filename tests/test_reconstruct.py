@@ -100,6 +100,13 @@ def test_write_audio_is_atomic_and_keeps_the_signal(tmp_path):
         write_audio(path, np.full(10, np.nan), SR)
 
 
+def test_write_audio_survives_long_vorbis(tmp_path):
+    # One two-minute write crashes libsndfile 1.2.2's Vorbis encoder (segfault).
+    path = str(tmp_path / "long.ogg")
+    write_audio(path, np.random.RandomState(0).randn(SR * 120) * 0.1, SR)
+    assert soundfile.info(path).duration == pytest.approx(120.0)
+
+
 @pytest.mark.parametrize("fade", [False, True])
 def test_reconstruct_file(tmp_path, fade):
     source, target = str(tmp_path / "in.flac"), str(tmp_path / "out.ogg")

@@ -40,7 +40,8 @@ def collection(tmp_path_factory):
     folder = tmp_path_factory.mktemp("collection")
     rows = ["path,tags,track_id,split"]
     for seed, (name, (seconds, sr, channels, subtype)) in enumerate(sorted(GOOD.items())):
-        soundfile.write(str(folder / name), music(seconds, sr, channels, seed), sr, subtype=subtype)
+        soundfile.write(str(folder / name), music(seconds, sr, channels, seed), sr,
+                        subtype=subtype)
         rows.append("{},Drama|Action,,train".format(name))
     soundfile.write(str(folder / "silence.wav"), np.zeros((22050 * 12, 2), np.int16), 22050)
     soundfile.write(str(folder / "clip.wav"), music(0.5, 22050), 22050)
@@ -145,7 +146,8 @@ def test_rerun_extracts_nothing_new_and_a_changed_file_again(collection, tmp_pat
     assert (changed.ok, changed.already_done) == (1, 1)
     store = FeatureStore(out)
     assert [t.stop - t.start for t in store.ok_tracks] == [3, 2]
-    np.testing.assert_array_equal(store.track_tiles("deep"), audio_to_tiles(str(folder / "deep.wav")))
+    np.testing.assert_array_equal(store.track_tiles("deep"),
+                                  audio_to_tiles(str(folder / "deep.wav")))
 
 
 def test_parallel_extraction_gives_the_same_store(collection, extracted, tmp_path):
