@@ -20,3 +20,54 @@ def fitted_net(random_tiles):
     """The study's exact architecture, fitted for 2 epochs on the random tiles."""
     X, y = random_tiles
     return build_net(epochs=2, batch=100).fit(X, y)
+
+
+def _tone_track(rng, low, seconds=14.0, sr=22050):
+    """A few seconds of tones: low register (~110-220 Hz) or high (~1.5-3 kHz), plus noise."""
+    t = np.arange(int(seconds * sr)) / sr
+    base = rng.uniform(110, 220) if low else rng.uniform(1500, 3000)
+    signal = sum(np.sin(2 * np.pi * base * k * t + rng.uniform(0, 6)) / k for k in (1, 2, 3))
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t)
+    return (0.3 * signal * envelope + 0.02 * rng.randn(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def two_tag_corpus(tmp_path_factory):
+    """36 real wav files: tag 'Low' or 'High' (audibly different), all also 'Music'.
+
+    Returns the manifest path; splits are fixed in the manifest (24/6/6).
+    """
+    import soundfile
+    folder = tmp_path_factory.mktemp("two_tags")
+    rng = np.random.RandomState(1)
+    rows = ["path,tags,track_id,split"]
+    for i in range(36):
+        low = i % 2 == 0
+        name = "track{:02d}.wav".format(i)
+        soundfile.write(str(folder / name), _tone_track(rng, low), 22050)
+        split = "train" if i < 24 else "valid" if i < 30 else "test"
+        rows.append("{},{}|Music,t{:02d},{}".format(name, "Low" if low else "High", i, split))
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return str(folder / "manifest.csv")
+
+
+@pytest.fixture(scope="session")
+def two_tag_store(two_tag_corpus, tmp_path_factory):
+    """The two-tag corpus extracted with a 25-frame hop (5 tiles per 14 s track)."""
+    from soundtrack_cnn.features import FeatureSettings
+    from soundtrack_cnn.store import extract
+    out = str(tmp_path_factory.mktemp("store") / "features")
+    extract(two_tag_corpus, out, settings=FeatureSettings(hop=25), jobs=1, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def two_tag_run(two_tag_store, tmp_path_factory):
+    """A prepared and trained run (ensemble + single net) on the two-tag store."""
+    from soundtrack_cnn.experiment import Profile, prepare_run, train_run
+    run_dir = str(tmp_path_factory.mktemp("run"))
+    profile = Profile("test", corpus="small",
+                      net_params={"epochs": 12, "batch": 32, "patience": 12, "rate": .03})
+    prepare_run(run_dir, two_tag_store, profile, genres=["Low", "High"], seed=0)
+    train_run(run_dir, verbose=0)
+    return run_dir
