@@ -19,12 +19,13 @@ import os
 import numpy as np
 
 from . import evaluate, figures, viewer
+from .audio import load_audio
 from .corpus import generate_corpus
 from .dataset import TileView
+from .ensemble import MultiLabelNet, SpecialistEnsemble
 from .errors import InputError
 from .features import FeatureSettings
 from .labels import cooccurrence, label_matrix, label_statistics, vocabulary
-from .ensemble import MultiLabelNet, SpecialistEnsemble
 from .runs import load_run, write_json
 from .splits import assign_splits
 from .store import FeatureStore, extract
@@ -260,3 +261,51 @@ def evaluate_run(run_dir):
         stream.write("# Test tracks ({})\n\n{}\n\n# Test tiles\n\n{}\n".format(n_test, table, tiles))
     os.replace(os.path.join(run_dir, "evaluation.md.tmp"), os.path.join(run_dir, "evaluation.md"))
     return results
+
+
+def report_run(run_dir, out=None):
+    """Figures (PNG) and the prediction viewer (offline HTML) of an evaluated run.
+
+    Parameters
+    ----------
+    run_dir : str
+    out : str, optional
+        Output folder (default ``RUN/report``).
+
+    Returns
+    -------
+    page : str
+        Path of ``index.html``, the viewer, which links the figures.
+    """
+    store, genres, sets = _track_sets(run_dir)
+    out = out or os.path.join(run_dir, "report")
+    os.makedirs(out, exist_ok=True)
+    test, train = sets["test"], sets["train"]
+    ensemble = load_run(run_dir, "ensemble", settings=store.settings)
+    scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
+    all_tags = [tags for split in sets.values() for tags in split.tags]
+
+    def png(name):
+        return os.path.join(out, name + ".png")
+
+    figures.plot_label_overlap(cooccurrence(all_tags, genres), genres, png("label_overlap"))
+    figures.plot_tags_per_track(all_tags, png("tags_per_track"))
+    figures.plot_training_curves(
+        {genre: [{"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss}
+                 for epoch, (train_loss, valid_loss) in enumerate(summary["history"], start=1)]
+         for genre, summary in ensemble.summaries_.items()}, png("training_curves"))
+    first = test if test.track_ids else train
+    tile_seconds = store.settings.n_frames * store.settings.winstep
+    signal = load_audio(first.paths[0], sr=store.settings.sr)[:int(tile_seconds * store.settings.sr)]
+    figures.plot_tile(signal, store.settings.sr, store.tiles[int(first.rows[0])][0],
+                      png("mfcc_tile"), settings=store.settings)
+    figures.plot_track_predictions(test.track_ids, scores, test.labels, genres,
+                                   png("track_predictions"))
+    figures.plot_roc_curves(test.labels, scores, genres, png("roc_curves"))
+    shares = evaluate.normalise_scores(scores)
+    tracks = [{"name": track_id, "audio_path": path, "scores": [float(s) for s in row],
+               "true_tags": [g for g in tags if g in genres]}
+              for track_id, path, row, tags in zip(test.track_ids, test.paths, shares, test.tags)]
+    return viewer.write_viewer(os.path.join(out, "index.html"), tracks, genres,
+                               title="soundtrack_cnn: {}".format(os.path.basename(
+                                   os.path.abspath(run_dir))), sr=store.settings.sr)
