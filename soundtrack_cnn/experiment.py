@@ -285,27 +285,34 @@ def report_run(run_dir, out=None):
     scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
 
-    def png(name):
-        return os.path.join(out, name + ".png")
-
-    figures.plot_label_overlap(cooccurrence(all_tags, genres), genres, png("label_overlap"))
-    figures.plot_tags_per_track(all_tags, png("tags_per_track"))
-    figures.plot_training_curves(
-        {genre: [{"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss}
-                 for epoch, (train_loss, valid_loss) in enumerate(summary["history"], start=1)]
-         for genre, summary in ensemble.summaries_.items()}, png("training_curves"))
-    first = test if test.track_ids else train
-    tile_seconds = store.settings.n_frames * store.settings.winstep
-    signal = load_audio(first.paths[0], sr=store.settings.sr)[:int(tile_seconds * store.settings.sr)]
-    figures.plot_tile(signal, store.settings.sr, store.tiles[int(first.rows[0])][0],
-                      png("mfcc_tile"), settings=store.settings)
-    figures.plot_track_predictions(test.track_ids, scores, test.labels, genres,
-                                   png("track_predictions"))
-    figures.plot_roc_curves(test.labels, scores, genres, png("roc_curves"))
+    pictures = [
+        figures.plot_label_overlap(cooccurrence(all_tags, genres), genres,
+                                   os.path.join(out, "label_overlap.png")),
+        figures.plot_tags_per_track(all_tags, os.path.join(out, "tags_per_track.png")),
+        figures.plot_training_curves(
+            {genre: [{"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss}
+                     for epoch, (train_loss, valid_loss) in enumerate(summary["history"], 1)]
+             for genre, summary in ensemble.summaries_.items()},
+            os.path.join(out, "training_curves.png")),
+        _plot_first_tile(store, test if test.track_ids else train, out),
+        figures.plot_track_predictions(test.track_ids, scores, test.labels, genres,
+                                       os.path.join(out, "track_predictions.png")),
+        figures.plot_roc_curves(test.labels, scores, genres, os.path.join(out, "roc_curves.png")),
+    ]
     shares = evaluate.normalise_scores(scores)
     tracks = [{"name": track_id, "audio_path": path, "scores": [float(s) for s in row],
                "true_tags": [g for g in tags if g in genres]}
               for track_id, path, row, tags in zip(test.track_ids, test.paths, shares, test.tags)]
     return viewer.write_viewer(os.path.join(out, "index.html"), tracks, genres,
                                title="soundtrack_cnn: {}".format(os.path.basename(
-                                   os.path.abspath(run_dir))), sr=store.settings.sr)
+                                   os.path.abspath(run_dir))), sr=store.settings.sr,
+                               figures=pictures)
+
+
+def _plot_first_tile(store, tracks, out):
+    """The first tile of the first track beside the spectrogram of the same seconds."""
+    settings = store.settings
+    seconds = settings.n_frames * settings.winstep
+    signal = load_audio(tracks.paths[0], sr=settings.sr)[:int(seconds * settings.sr)]
+    return figures.plot_tile(signal, settings.sr, store.tiles[int(tracks.rows[0])][0],
+                             os.path.join(out, "mfcc_tile.png"), settings=settings)
