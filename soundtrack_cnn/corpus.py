@@ -13,7 +13,7 @@ random per track, over a random bed of background noise.  A track is the sum
 of its tags' layers, so no single tag is trivial and tracks of one tag differ.
 
 Sizes (``SIZES``): ``small`` for tests (48 tracks of 12-25 s, seconds to
-write), ``demo`` for ``make train`` (240 tracks of 30-120 s, ~5 h), ``large``
+write), ``demo`` for ``make train`` (200 tracks of 30-90 s, ~3.3 h), ``large``
 for benchmarks (4,000 tracks of 60-180 s, ~133 h).
 """
 import multiprocessing
@@ -34,7 +34,7 @@ _TENSE = ("Action", "Adventure", "SciFi", "Thriller", "Crime", "Horror")
 _LIGHT = ("Romance", "Comedy", "Musical")
 
 #: name -> (number of tracks, shortest and longest duration in seconds)
-SIZES = {"small": (48, 12.0, 25.0), "demo": (240, 30.0, 120.0), "large": (4000, 60.0, 180.0)}
+SIZES = {"small": (48, 12.0, 25.0), "demo": (200, 30.0, 90.0), "large": (4000, 60.0, 180.0)}
 SR = 22050
 
 

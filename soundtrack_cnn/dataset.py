@@ -32,8 +32,12 @@ class TileView(object):
     """
 
     def __init__(self, tiles, indices=None, normalizer=None):
+        indices = np.arange(len(tiles)) if indices is None else np.asarray(indices, np.int64)
+        if isinstance(tiles, TileView) and tiles.normalizer is None:
+            # A view of a plain view reads straight from the underlying tiles.
+            tiles, indices = tiles.tiles, tiles.indices[indices]
         self.tiles = tiles
-        self.indices = np.arange(len(tiles)) if indices is None else np.asarray(indices, np.int64)
+        self.indices = indices
         self.normalizer = normalizer
 
     def __len__(self):
