@@ -33,7 +33,7 @@ from .errors import InputError
 from .features import FeatureSettings, Normalizer
 
 __all__ = ["RunDirectory", "load_run", "export_weights", "import_weights", "fingerprint",
-           "write_json", "write_bytes"]
+           "write_json", "write_bytes", "sha256_file"]
 
 
 def write_bytes(path, data):
@@ -90,7 +90,8 @@ def _model_file(kind, name):
     return "specialist-{}.pkl".format(re.sub(r"[^A-Za-z0-9_.-]+", "_", name))
 
 
-def _sha256(path):
+def sha256_file(path):
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
@@ -171,7 +172,7 @@ class RunDirectory(object):
         path = os.path.join(self.path, entry.pop("file"))
         if not os.path.exists(path):
             raise InputError("{} is missing: the run in {} is damaged".format(path, self.path))
-        if _sha256(path) != entry.pop("sha256"):
+        if sha256_file(path) != entry.pop("sha256"):
             raise InputError("{} does not match the checksum recorded in {}: it was changed "
                              "or damaged after training; refusing to unpickle it"
                              .format(path, self.metadata_path))

@@ -23,7 +23,6 @@ state and reproducible across machines.
 """
 import dataclasses
 import fcntl
-import hashlib
 import json
 import multiprocessing
 import os
@@ -36,7 +35,7 @@ from .audio import load_audio
 from .errors import InputError
 from .features import FeatureSettings, signal_to_tiles
 from .manifest import check_manifest
-from .runs import write_json
+from .runs import sha256_file, write_json
 
 __all__ = ["extract", "ExtractSummary", "FeatureStore", "StoredTrack", "StoreTiles"]
 
@@ -245,7 +244,7 @@ def _extract_track(job):
     except Exception as error:  # a decoder bug must not end a run of hundreds of hours
         return dict(record, status="failed", reason="{}: {}: {}".format(
             track.path, type(error).__name__, error)), None
-    record.update(sha256=_sha256(track.path), duration=len(signal) / float(settings.sr))
+    record.update(sha256=sha256_file(track.path), duration=len(signal) / float(settings.sr))
     if not signal.any():
         return dict(record, status="skipped",
                     reason="{}: digital silence".format(track.path)), None
@@ -254,14 +253,6 @@ def _extract_track(job):
     except InputError as error:
         return dict(record, status="skipped", reason=str(error)), None
     return record, tiles
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _create(out, settings):
