@@ -74,8 +74,7 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
               dropout4=dropout4, dropout5=dropout5, c1=c1, c2=c2, c3=c3, c4=c4, h5=h5, h6=h6,
               batch=batch, rate=rate, rate_stop=rate_stop, momentum=momentum,
               momentum_stop=momentum_stop, patience=patience, n_outputs=1,
-              input_shape=(None, 1, 40, 100), train_split=None,
-              batch_iterator=BatchIterator, label="net", verbose=0):
+              input_shape=(None, 1, 40, 100), train_split=None, label="net", verbose=0):
     """Build (uncompiled) the study's specialist network.
 
     Parameters
@@ -95,9 +94,6 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     train_split : callable or None
         nolearn ``train_split``; None keeps nolearn's default (20% of the
         rows, in order).  The ensemble passes a split by whole tracks.
-    batch_iterator : type
-        nolearn ``BatchIterator`` (sub)class, instantiated with
-        ``batch_size=batch`` for training and for evaluation.
     label : str
         Named in the error raised when the loss diverges.
     verbose : int
@@ -142,8 +138,8 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
             early_stopping,
         ],
         on_training_finished=[early_stopping.restore_best],
-        batch_iterator_train=batch_iterator(batch_size=batch),
-        batch_iterator_test=batch_iterator(batch_size=batch),
+        batch_iterator_train=BatchIterator(batch_size=batch),
+        batch_iterator_test=BatchIterator(batch_size=batch),
         regression=True,
         max_epochs=epochs,
         verbose=verbose,
