@@ -16,9 +16,8 @@ tar -xzf "$work"/Lasagne-0.1.tar.gz -C "$work"
 # Run the sdist's tests against site-packages' lasagne: the tests folder is
 # copied out of the source tree so `import lasagne` cannot pick up the sdist.
 cp -r "$work"/Lasagne-0.1/lasagne/tests "$work"/tests
-cat > "$work"/tests/conftest.py <<'PY'
-import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano and Lasagne)
-PY
+# The shims load as a pytest plugin, before the suite's own conftest imports Lasagne.
+echo "import soundtrack_cnn  # noqa: F401" > "$work"/soundtrack_cnn_shims.py
 cd "$work"
-exec "$OLDPWD/$python" -m pytest -q -p no:cacheprovider -o addopts= \
-  -W ignore::DeprecationWarning tests "$@"
+PYTHONPATH="$work" exec "$OLDPWD/$python" -m pytest -q -p no:cacheprovider -p soundtrack_cnn_shims \
+  -o addopts= -W ignore::DeprecationWarning tests "$@"

@@ -16,6 +16,10 @@ The shims, one per upstream break:
 * :func:`install_downsample` -- Lasagne 0.1 imports
   ``theano.tensor.signal.downsample``, which Theano 0.9 removed in favour of
   ``theano.tensor.signal.pool.pool_2d``.
+* :func:`install_python_scan` -- Theano 1.0.5 ships a Cython-generated C
+  loop for ``scan`` (recurrent nets) that includes ``longintrepr.h``, which
+  Python 3.11 moved to ``cpython/``; compiling it fails.  Theano falls back to
+  its own pure-Python scan loop when that extension cannot be imported.
 * :func:`install_iterable` -- nolearn 0.6.1 imports ``collections.Iterable``,
   removed from ``collections`` in Python 3.10 (it lives in ``collections.abc``).
 * :func:`install_cross_validation` -- nolearn 0.6.1 imports
@@ -146,6 +150,13 @@ def install_downsample():
     signal.downsample = module
 
 
+def install_python_scan():
+    """Make Theano use its pure-Python scan loop instead of the uncompilable C one."""
+    # None in sys.modules turns the import into ImportError, the case Theano's
+    # Scan.make_thunk handles by running Scan.execute.
+    sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
+
+
 def install_iterable():
     """Restore ``collections.Iterable`` (moved to ``collections.abc``) for nolearn."""
     if not hasattr(collections, "Iterable"):
@@ -196,6 +207,7 @@ def install():
     if _installed:
         return
     configure_theano()
+    install_python_scan()
     install_iterable()
     install_cross_validation()
     install_downsample()

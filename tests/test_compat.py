@@ -47,3 +47,12 @@ def test_nolearn_default_train_split_runs_under_the_shim(random_tiles):
     X, y = random_tiles
     X_train, X_valid, y_train, y_valid = TrainSplit(eval_size=0.2)(X, y, type("N", (), {"regression": True})())
     assert len(X_train) == 240 and len(X_valid) == 60
+
+
+def test_scan_runs_on_python_311():
+    # Recurrent layers (the study's suggested RNN over slices) need theano.scan.
+    x = T.fvector()
+    total, _ = theano.scan(lambda value, acc: acc + value, sequences=x,
+                           outputs_info=np.float32(0))
+    cumulative = theano.function([x], total)
+    np.testing.assert_allclose(cumulative(np.arange(4, dtype=np.float32)), [0, 1, 3, 6])
