@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= demo
 DATA ?=
-RUN ?= runs/$(PROFILE)
+# Your own data gets its own run folder, named after the manifest's folder.
+RUN ?= runs/$(PROFILE)$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 

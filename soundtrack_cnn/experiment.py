@@ -117,11 +117,13 @@ def _track_sets(run_dir):
     return store, genres, {name: TrackSet(tracks, genres) for name, tracks in by_split.items()}
 
 
-def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0):
+def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0,
+                manifest=None):
     """Split the store's tracks, choose the vocabulary and write ``experiment.json``.
 
     A rerun keeps the splits and genres already recorded, so a resumed
-    training sees exactly the same data.
+    training sees exactly the same data.  ``manifest`` (optional) is recorded
+    so that a run folder is never reused for another collection.
 
     Returns
     -------
@@ -140,6 +142,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
     genres = vocabulary(train_tags, k=n_genres, genres=genres)
     record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),
+              "manifest": manifest and os.path.abspath(manifest),
               "seed": seed, "genres": genres,
               "label_statistics": label_statistics(train_tags, genres), "splits": splits}
     write_json(path, record)
@@ -197,10 +200,16 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, genres
     if manifest is None:
         manifest = generate_corpus(data_dir or os.path.join("data", profile.corpus),
                                    size=profile.corpus, seed=seed)
+    record = os.path.join(run_dir, "experiment.json")
+    recorded = os.path.exists(record) and _read_json(record).get("manifest")
+    if recorded and recorded != os.path.abspath(manifest):
+        raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
+            run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     print("== features: {} -> {}".format(manifest, store_dir), flush=True)
     extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs)
-    prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed)
+    prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
+                manifest=manifest)
     train_run(run_dir, verbose=verbose)
     print("== evaluating", flush=True)
     results = evaluate_run(run_dir)
