@@ -32,3 +32,18 @@ def test_track_set_rows_and_ranges(two_tag_store):
     assert len(data.rows) == sum(t.stop - t.start for t in tracks)
     assert data.ranges[0][0] == 0 and data.ranges[-1][1] == len(data.rows)
     assert data.tile_labels().shape == (len(data.rows), 2)
+
+
+def test_evaluate_and_report_a_trained_run(two_tag_run):
+    from soundtrack_cnn.experiment import evaluate_run, report_run
+    results = evaluate_run(two_tag_run)
+    assert set(results) == {"specialists", "single net", "label prior", "uniform random"}
+    assert results["specialists"]["tracks"]["macro_roc_auc"] > 0.8
+    assert results["label prior"]["tracks"]["macro_roc_auc"] == 0.5
+    assert results["specialists"]["tiles"]["n"] > results["specialists"]["tracks"]["n"] == 6
+    assert os.path.exists(os.path.join(two_tag_run, "evaluation.md"))
+    page = report_run(two_tag_run)
+    folder = os.path.dirname(page)
+    pngs = sorted(f for f in os.listdir(folder) if f.endswith(".png"))
+    assert len(pngs) == 6 and all(os.path.getsize(os.path.join(folder, f)) > 5000 for f in pngs)
+    assert open(page).read().count("data:audio/wav;base64,") == 6
