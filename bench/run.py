@@ -1,14 +1,14 @@
-"""``make bench``: every speed and memory figure of the package, on this machine."""
+"""``make bench``: every speed and memory figure of the package, on this machine.
+
+Each benchmark runs in a process of its own, so peak-memory figures are its own.
+"""
 import os
+import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import bench_ensemble  # noqa: E402
-import bench_features  # noqa: E402
-import bench_network  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 if __name__ == "__main__":
-    bench_network.main([])
-    bench_features.main([])
-    bench_ensemble.main([])
+    for name in ("bench_network", "bench_features", "bench_ensemble"):
+        subprocess.run([sys.executable, os.path.join(HERE, name + ".py")],
+                       check=True)

@@ -125,9 +125,13 @@ def configure_theano():
     rc_path = os.path.join(cache_dir(), "theanorc")
     if not os.path.exists(rc_path) or open(rc_path).read() != text:
         _write_atomically(rc_path, text)
-    user_rc = os.environ.get("THEANORC", "~/.theanorc" + os.pathsep + "~/.theanorc.txt")
-    if rc_path not in user_rc.split(os.pathsep):
-        os.environ["THEANORC"] = rc_path + os.pathsep + user_rc
+    # Remember the user's own THEANORC once: child processes inherit our
+    # THEANORC, and must not let the parent's generated file (another cache,
+    # perhaps) override their own.
+    user_rc = os.environ.setdefault(
+        "SOUNDTRACK_CNN_USER_THEANORC",
+        os.environ.get("THEANORC", "~/.theanorc" + os.pathsep + "~/.theanorc.txt"))
+    os.environ["THEANORC"] = rc_path + os.pathsep + user_rc
     # Theano's sanity check only understands "-lNAME" and warns about our
     # "-l:FILE" on every compile, although linking and running work.
     logging.getLogger("theano.tensor.blas").addFilter(
