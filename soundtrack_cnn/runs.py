@@ -70,18 +70,11 @@ def fingerprint(Y, valid):
 
 
 def _versions():
-    import lasagne
-    import nolearn
-    import python_speech_features  # noqa: F401  (has no __version__)
-    import scipy
-    import theano
+    """Installed versions of the stack, as the package registry names them."""
     from importlib.metadata import version
-    from . import __version__
-    return {"python": platform.python_version(), "theano": theano.__version__,
-            "lasagne": lasagne.__version__, "nolearn": version("nolearn"),
-            "numpy": np.__version__, "scipy": scipy.__version__,
-            "python_speech_features": version("python_speech_features"),
-            "soundtrack_cnn": __version__}
+    names = ["Theano", "Lasagne", "nolearn", "numpy", "scipy", "scikit-learn",
+             "python_speech_features", "soundtrack_cnn"]
+    return dict({name: version(name) for name in names}, python=platform.python_version())
 
 
 def _model_file(kind, name):
