@@ -103,8 +103,14 @@ class TrackSet(object):
 
 
 def _read_json(path):
-    with open(path) as stream:
-        return json.load(stream)
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except OSError as error:
+        raise InputError("{}: not a run folder ({})".format(os.path.dirname(path) or ".",
+                                                           error.strerror))
+    except ValueError as error:
+        raise InputError("{} is not valid JSON: {}".format(path, error))
 
 
 def _track_sets(run_dir):
