@@ -26,7 +26,7 @@ from .ensemble import MultiLabelNet, SpecialistEnsemble
 from .errors import InputError
 from .features import FeatureSettings
 from .labels import cooccurrence, label_matrix, label_statistics, vocabulary
-from .runs import load_run, write_json
+from .runs import load_run, write_bytes, write_json
 from .splits import assign_splits
 from .store import FeatureStore, extract
 
@@ -273,9 +273,8 @@ def evaluate_run(run_dir):
     write_json(os.path.join(run_dir, "evaluation.json"), results)
     table = evaluate.compare({name: r["tracks"] for name, r in results.items()})
     tiles = evaluate.compare({name: r["tiles"] for name, r in results.items() if "tiles" in r})
-    with open(os.path.join(run_dir, "evaluation.md.tmp"), "w") as stream:
-        stream.write("# Test tracks ({})\n\n{}\n\n# Test tiles\n\n{}\n".format(n_test, table, tiles))
-    os.replace(os.path.join(run_dir, "evaluation.md.tmp"), os.path.join(run_dir, "evaluation.md"))
+    write_bytes(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
+                "# Test tiles\n\n{}\n".format(n_test, table, tiles).encode())
     return results
 
 

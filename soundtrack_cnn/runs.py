@@ -20,6 +20,7 @@ either recorded with its checksum or trained again.
    read plain arrays (no pickle) and rebuild the nets from ``network.py``.
 """
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -246,11 +247,9 @@ def export_weights(model, path):
         for layer, values in net.get_all_params_values().items():
             for index, value in enumerate(values):
                 arrays["{}/{}/{}".format(name, layer, index)] = value
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-    os.close(handle)
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
 
 
 def import_weights(path, settings=None):
