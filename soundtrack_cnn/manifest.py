@@ -18,7 +18,7 @@ import io
 import os
 
 from .errors import InputError
-from .runs import write_bytes
+from .files import write_bytes
 from .splits import SPLITS
 
 __all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
