@@ -50,9 +50,12 @@ def load_audio(path, sr=22050):
 
     Examples
     --------
-    >>> signal = load_audio("theme.flac", sr=22050)  # doctest: +SKIP
-    >>> signal.dtype, signal.ndim  # doctest: +SKIP
-    (dtype('float32'), 1)
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "theme.flac")
+    >>> write_audio(path, 0.5 * np.sin(np.arange(44100) / 10.0), 44100)   # 1 s at 44.1 kHz
+    >>> signal = load_audio(path, sr=22050)
+    >>> signal.dtype, signal.ndim, len(signal)
+    (dtype('float32'), 1, 22050)
     """
     if not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise InputError("sr must be a positive integer number of Hz, got {!r}".format(sr))

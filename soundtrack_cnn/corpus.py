@@ -204,7 +204,11 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
 
     Examples
     --------
-    >>> manifest = generate_corpus("data/small", size="small")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from soundtrack_cnn.manifest import read_manifest
+    >>> manifest = generate_corpus(tempfile.mkdtemp(), n_tracks=2, progress=False)
+    >>> [(t.track_id, t.tags) for t in read_manifest(manifest)]
+    [('track0000', ('Drama', 'Action')), ('track0001', ('Drama', 'Horror'))]
     """
     if size not in SIZES:
         raise InputError("unknown corpus size {!r}; choose one of {}".format(size, sorted(SIZES)))

@@ -86,9 +86,14 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
 
     Examples
     --------
-    >>> summary = extract("data/manifest.csv", "data/store", jobs=2)  # doctest: +SKIP
-    >>> summary.failed, FeatureStore("data/store").tiles.shape  # doctest: +SKIP
-    (0, (1234, 1, 40, 100))
+    >>> import os, tempfile
+    >>> from soundtrack_cnn.corpus import generate_corpus
+    >>> from soundtrack_cnn.store import FeatureStore
+    >>> folder = tempfile.mkdtemp()
+    >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
+    >>> summary = extract(manifest, os.path.join(folder, "store"), jobs=1, progress=False)
+    >>> summary.ok, summary.failed, FeatureStore(os.path.join(folder, "store")).tiles.shape
+    (2, 0, (4, 1, 40, 100))
     """
     jobs = (os.cpu_count() or 1) if jobs is None else jobs
     if not isinstance(jobs, int) or jobs < 1:

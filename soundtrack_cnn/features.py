@@ -324,7 +324,11 @@ def audio_to_tiles(path, settings=FeatureSettings()):
 
     Examples
     --------
-    >>> audio_to_tiles("theme.ogg").shape  # a 25 s file  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> from soundtrack_cnn.audio import write_audio
+    >>> path = os.path.join(tempfile.mkdtemp(), "theme.ogg")
+    >>> write_audio(path, 0.1 * np.random.RandomState(0).randn(25 * 22050), 22050)  # 25 s
+    >>> audio_to_tiles(path).shape
     (3, 1, 40, 100)
     """
     return signal_to_tiles(load_audio(path, settings.sr), settings, name=path)

@@ -195,9 +195,15 @@ class FeatureStore(object):
 
     Examples
     --------
-    >>> store = FeatureStore("data/store")  # doctest: +SKIP
-    >>> store.tiles[:1200].shape, store.track_tiles("heat").dtype  # doctest: +SKIP
-    ((1200, 1, 40, 100), dtype('float32'))
+    >>> import os, tempfile
+    >>> from soundtrack_cnn.corpus import generate_corpus
+    >>> from soundtrack_cnn.extraction import extract
+    >>> folder = tempfile.mkdtemp()
+    >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
+    >>> _ = extract(manifest, os.path.join(folder, "store"), jobs=1, progress=False)
+    >>> store = FeatureStore(os.path.join(folder, "store"))
+    >>> store.tiles[:4].shape, store.track_tiles("track0001").dtype
+    ((4, 1, 40, 100), dtype('float32'))
     """
 
     def __init__(self, path):
