@@ -4,11 +4,25 @@ Decoding and MFCC computation run in worker processes; the store keeps one
 writer (this process), so its journal and chunk files stay consistent (see
 :mod:`soundtrack_cnn.store` for the format).  A track that cannot be used is
 recorded with its reason and the run goes on.
+
+Each worker is a pool of its own, so a worker that dies (a decoder crash, the
+out-of-memory killer) names the one file it was extracting: that file is
+retried once in a fresh worker and, if it kills that one too, recorded as
+failed while the rest of the collection goes on.  On Ctrl-C the workers are
+killed at once (they hold nothing that is not recomputed by a rerun).
+
+Test hook (tests only, never set it otherwise): if the environment variable
+``SOUNDTRACK_CNN_TEST_KILL_WORKER`` names a track's path, the process
+extracting that track kills itself with SIGKILL, as a crashing decoder would.
 """
+import collections
+import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 
 import tqdm
 
@@ -75,7 +89,8 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
         same ``settings``.
     settings : FeatureSettings
     jobs : int, optional
-        Worker processes (default: all cores); 1 extracts in this process.
+        Worker processes (default: all cores); 1 extracts in this process
+        (faster to start, but a crashing decoder then ends the command).
     progress : bool
         Show a tqdm bar on stderr (tracks and hours of audio done).
 
@@ -154,6 +169,11 @@ def _report(status, reason, bar=None):
         bar.write(line, file=sys.stderr)
 
 
+def _notice(line):
+    """Print a line between progress-bar updates (tqdm's class-level write)."""
+    tqdm.tqdm.write(line, file=sys.stderr)
+
+
 def _stat(path):
     try:
         info = os.stat(path)
@@ -165,34 +185,138 @@ def _stat(path):
 def _run(tracks, settings, jobs):
     """Yield ``(record, tiles)`` per track, in completion order."""
     work = [(track, settings) for track in tracks]
-    if jobs == 1 or len(work) <= 1:
+    if jobs == 1:
         yield from map(_extract_track, work)
         return
-    # spawn: workers start clean whatever the parent holds (threads, OpenMP, Theano).
-    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
-        yield from pool.imap_unordered(_extract_track, work)
+    n_workers = min(jobs, len(work))
+    queue = collections.deque((job, 0) for job in work)  # (job, earlier worker deaths)
+    idle, running = [], {}
+    try:
+        while queue or running:
+            while queue and len(running) < n_workers:
+                job, deaths = queue.popleft()
+                worker = _idle_worker(idle)
+                running[worker.submit(job)] = (worker, job, deaths)
+            done, _ = concurrent.futures.wait(running,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                worker, job, deaths = running.pop(future)
+                try:
+                    result = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    cause = worker.death()
+                    path = job[0].path
+                    if deaths == 0:
+                        _notice("worker died: {}: the process extracting it {}; retrying it "
+                                "once in a fresh worker".format(path, cause))
+                        queue.appendleft((job, 1))
+                    else:
+                        yield dict(_record(job[0]), status="failed", reason=(
+                            "{}: the process extracting it {}, twice (a decoder crash or "
+                            "out of memory?)".format(path, cause))), None
+                    continue
+                idle.append(worker)
+                yield result
+    finally:
+        # Ctrl-C or an error in this process: kill the workers rather than wait
+        # for their tracks (nothing of theirs is written yet).
+        for worker, _, _ in running.values():
+            worker.kill()
+        for worker in idle:
+            worker.close()
+
+
+def _idle_worker(idle):
+    """A worker ready for a job: an idle one still alive, else a new one."""
+    while idle:
+        worker = idle.pop()
+        if worker.process.is_alive():
+            return worker
+        worker.kill()  # died between jobs: nothing was lost
+    return _Worker()
+
+
+class _Worker(object):
+    """One worker process, as a one-process pool, so that its death names its track."""
+
+    def __init__(self):
+        # spawn: workers start clean whatever this process holds (threads, OpenMP, Theano).
+        self.executor = concurrent.futures.ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"))
+        self.process = None
+
+    def submit(self, job):
+        if self.process is not None:
+            return self.executor.submit(_extract_track, job)
+        # Ctrl-C reaches the whole process group; this process alone decides
+        # what happens (it kills the workers).  A worker started with SIGINT
+        # blocked keeps it blocked, so none prints a KeyboardInterrupt traceback.
+        # A Ctrl-C meanwhile is held until the worker is started (raised in the
+        # middle, it would leave the worker waiting for its start-up data).
+        held = []
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread:
+            handler = signal.signal(signal.SIGINT, lambda *_: held.append(True))
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+        try:
+            future = self.executor.submit(_extract_track, job)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            if in_main_thread:
+                signal.signal(signal.SIGINT, handler)
+        # spawn starts the process in submit(); ``_processes`` is the only
+        # handle on it before Python 3.14's terminate_workers().
+        self.process = next(iter(self.executor._processes.values()))
+        if held:
+            self.kill()
+            raise KeyboardInterrupt
+        return future
+
+    def death(self):
+        """How the worker's process ended (after a BrokenProcessPool)."""
+        self.process.join(5)
+        self.executor.shutdown(wait=False)
+        code = self.process.exitcode
+        if code is not None and code < 0:
+            return "was killed by {}".format(signal.Signals(-code).name)
+        return "ended with exit status {}".format(code)
+
+    def kill(self):
+        if self.process is not None and self.process.is_alive():
+            self.process.kill()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self):
+        self.executor.shutdown(wait=True)
+
+
+def _record(track):
+    """The journal record of ``track`` before extraction (status ``ok``)."""
+    size, mtime_ns = _stat(track.path)
+    return {"track_id": track.track_id, "path": track.path, "tags": list(track.tags),
+            "split": track.split, "status": "ok", "reason": None, "duration": 0.0,
+            "size": size, "mtime_ns": mtime_ns, "sha256": None}
 
 
 def _extract_track(job):
     """Decode and tile one track; never raises for bad input."""
     track, settings = job
-    size, mtime_ns = _stat(track.path)
-    record = {"track_id": track.track_id, "path": track.path, "tags": list(track.tags),
-              "split": track.split, "status": "ok", "reason": None, "duration": 0.0,
-              "size": size, "mtime_ns": mtime_ns, "sha256": None}
+    if track.path == os.environ.get("SOUNDTRACK_CNN_TEST_KILL_WORKER"):
+        os.kill(os.getpid(), signal.SIGKILL)  # test hook: see the module docstring
+    record = _record(track)
     try:
-        signal = load_audio(track.path, settings.sr)
+        samples = load_audio(track.path, settings.sr)
     except InputError as error:
         return dict(record, status="failed", reason=str(error)), None
     except Exception as error:  # a decoder bug must not end a run of hundreds of hours
         return dict(record, status="failed", reason="{}: {}: {}".format(
             track.path, type(error).__name__, error)), None
-    record.update(sha256=sha256_file(track.path), duration=len(signal) / float(settings.sr))
-    if not signal.any():
+    record.update(sha256=sha256_file(track.path), duration=len(samples) / float(settings.sr))
+    if not samples.any():
         return dict(record, status="skipped",
                     reason="{}: digital silence".format(track.path)), None
     try:
-        tiles = signal_to_tiles(signal, settings, name=track.path)
+        tiles = signal_to_tiles(samples, settings, name=track.path)
     except InputError as error:
         return dict(record, status="skipped", reason=str(error)), None
     return record, tiles

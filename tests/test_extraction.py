@@ -233,3 +233,125 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path):
     assert len(store.ok_tracks) == 24 and len(store.tiles) == 24 * len(expected)
     for track in store.ok_tracks:
         np.testing.assert_array_equal(store.track_tiles(track.track_id), expected)
+
+
+def _collection_of_copies(folder, n_tracks, seconds, sr=48000, channels=2):
+    """``n_tracks`` hard links of one file, and their manifest."""
+    source = str(folder / "source.wav")
+    soundfile.write(source, music(seconds, sr, channels=channels), sr)
+    rows = ["path,tags"]
+    for i in range(n_tracks):
+        os.link(source, str(folder / "t{:02d}.wav".format(i)))
+        rows.append("t{:02d}.wav,Drama".format(i))
+    manifest = str(folder / "m.csv")
+    with open(manifest, "w") as stream:
+        stream.write("\n".join(rows) + "\n")
+    return manifest, source
+
+
+def _journal_lines(store):
+    try:
+        with open(os.path.join(store, "journal.jsonl"), "rb") as journal:
+            return journal.read().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def _workers_of(pid):
+    """Pids of the spawned worker processes of ``pid`` (not its resource tracker)."""
+    workers = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/{}/stat".format(entry)) as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in command:
+            workers.append(int(entry))
+    return workers
+
+
+def _same_store(path_a, path_b):
+    a, b = FeatureStore(path_a), FeatureStore(path_b)
+    fields = lambda store: [(t.track_id, t.status, t.start, t.stop, t.sha256) for t in store.tracks]
+    assert fields(a) == fields(b)
+    np.testing.assert_array_equal(a.tiles[:], b.tiles[:])
+
+
+def _features_command(manifest, out, jobs):
+    return [sys.executable, "-m", "soundtrack_cnn", "features", manifest, "--out", out,
+            "--jobs", str(jobs)]
+
+
+def test_sigkill_of_a_worker_retries_its_file_and_the_store_equals_a_clean_run(tmp_path):
+    manifest, _ = _collection_of_copies(tmp_path, n_tracks=8, seconds=20)
+    out = str(tmp_path / "store")
+    child = subprocess.Popen(_features_command(manifest, out, jobs=2),
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and _journal_lines(out) < 1:
+        time.sleep(0.005)
+    victim = _workers_of(child.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert "worker died" in err and "killed by SIGKILL" in err and "retrying" in err
+    clean = str(tmp_path / "clean")
+    summary = extract(manifest, clean, jobs=1, progress=False)
+    assert summary.ok == 8
+    _same_store(out, clean)
+
+
+def test_a_file_that_kills_its_worker_twice_is_failed_and_the_rest_extracted(
+        collection, tmp_path, monkeypatch, capfd):
+    names = ["mono.wav", "low.wav", "deep.wav"]
+    tracks = [Track(str(collection / name), ("Drama",), name, None) for name in names]
+    monkeypatch.setenv("SOUNDTRACK_CNN_TEST_KILL_WORKER", tracks[1].path)
+    summary = extract(tracks, str(tmp_path / "store"), jobs=2, progress=False)
+    assert (summary.ok, summary.failed) == (2, 1)
+    (path, reason), = summary.problems
+    assert path == tracks[1].path and "killed by SIGKILL, twice" in reason
+    err = capfd.readouterr().err
+    assert err.count("retrying it once") == 1 and err.count("low.wav") == 2
+    store = FeatureStore(str(tmp_path / "store"))
+    assert [t.status for t in store.tracks] == ["ok", "failed", "ok"]
+    np.testing.assert_array_equal(store.track_tiles("mono.wav"), audio_to_tiles(tracks[0].path))
+
+
+def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tmp_path):
+    manifest, source = _collection_of_copies(tmp_path, n_tracks=12, seconds=6, sr=22050,
+                                             channels=1)
+    out = str(tmp_path / "store")
+    expected = audio_to_tiles(source)
+    interrupted = 0
+    for attempt in range(15):
+        child = subprocess.Popen(_features_command(manifest, out, jobs=2),
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+        # Interrupt at different stages: workers just started, mid-collection.
+        target = _journal_lines(out) + attempt % 3
+        deadline = time.time() + 60
+        while time.time() < deadline and child.poll() is None and (
+                not _workers_of(child.pid) or _journal_lines(out) < target):
+            time.sleep(0.002)
+        sent = time.time()
+        try:
+            os.killpg(child.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass  # already finished
+        _, err = child.communicate(timeout=30)
+        elapsed = time.time() - sent
+        assert elapsed < 5, (attempt, elapsed, err)
+        if child.returncode == 0:
+            break
+        assert child.returncode == 130, (attempt, err)
+        assert "rerun the same command to resume" in err and "Traceback" not in err, err
+        interrupted += 1
+        store = FeatureStore(out)
+        for track in store.ok_tracks:
+            np.testing.assert_array_equal(store.track_tiles(track.track_id), expected)
+    assert interrupted >= 10
+    summary = extract(manifest, out, jobs=1, progress=False)
+    assert summary.ok + summary.already_done == 12 and summary.failed == 0
+    assert len(FeatureStore(out).tiles) == 12 * len(expected)
