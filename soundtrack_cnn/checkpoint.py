@@ -6,7 +6,8 @@ Layout of a run folder, as far as the models go::
       ensemble.json             genres, feature settings, normalisation,
                                 hyperparameters, per-net summaries and sha256,
                                 training tile counts, package versions, seed
-      specialist-Drama.pkl      one pickled nolearn NeuralNet per genre
+      specialist-Drama-da72bf5b.pkl  one pickled nolearn NeuralNet per genre
+                                (name: see modelrecord.model_file)
       ...
       multilabel.json           the same for the single-net baseline
       multilabel.pkl
@@ -20,13 +21,13 @@ import hashlib
 import os
 import pickle
 import platform
-import re
 
 import numpy as np
 
 from .errors import InputError
 from .features import Normalizer
 from .files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
+from .modelrecord import check_record, model_file, seal
 
 __all__ = ["ModelFolder", "model_metadata", "fingerprint"]
 
@@ -74,12 +75,6 @@ def model_metadata(model):
     }
 
 
-def _model_file(kind, name):
-    if kind == "multilabel":
-        return "multilabel.pkl"
-    return "specialist-{}.pkl".format(re.sub(r"[^A-Za-z0-9_.-]+", "_", name))
-
-
 class ModelFolder(object):
     """The files of one model (``kind`` 'ensemble' or 'multilabel') in a run folder.
 
@@ -105,7 +100,9 @@ class ModelFolder(object):
         """The metadata dict, or None if this model was never started here."""
         if not os.path.exists(self.metadata_path):
             return None
-        return read_json(self.metadata_path, what="model record")
+        metadata = read_json(self.metadata_path, what="model record")
+        check_record(metadata, self.metadata_path, self.kind)
+        return metadata
 
     def saved_normalizer(self):
         """The normalisation recorded by an earlier fit, or None."""
@@ -115,9 +112,13 @@ class ModelFolder(object):
     def begin(self, model):
         """Record a new fit, or check that a resumed one matches the saved run."""
         fresh = dict(model_metadata(model), models={})
+        names = fresh["genres"] if self.kind == "ensemble" else ["multilabel"]
+        files = {model_file(self.kind, name).lower() for name in names}
+        if len(files) != len(names):  # lower(): some file systems ignore case
+            raise InputError("genres {} would share a model file; rename one".format(names))
         saved = self.read()
         if saved is None:
-            write_json(self.metadata_path, fresh)
+            write_json(self.metadata_path, seal(fresh))
             return
         differing = [key for key in ("genres", "feature_settings", "hyperparameters", "seed",
                                      "training") if saved.get(key) != fresh[key]]
@@ -133,12 +134,12 @@ class ModelFolder(object):
 
     def save_model(self, name, net, summary):
         """Pickle ``net`` atomically, then record it with its sha256 and summary."""
-        filename = _model_file(self.kind, name)
+        filename = model_file(self.kind, name)
         data = pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL)
         write_bytes(os.path.join(self.path, filename), data)
         metadata = self.read()
         metadata["models"][name] = dict(summary, file=filename, sha256=sha256_bytes(data))
-        write_json(self.metadata_path, metadata)
+        write_json(self.metadata_path, seal(metadata))
 
     def load_model(self, name):
         """Unpickle one net after checking its checksum; returns (net, summary)."""

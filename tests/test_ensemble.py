@@ -17,6 +17,7 @@ from soundtrack_cnn.checkpoint import ModelFolder
 from soundtrack_cnn.dataset import TileView
 from soundtrack_cnn.ensemble import MultiLabelNet, SpecialistEnsemble
 from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.modelrecord import model_file
 from soundtrack_cnn.loading import load_run
 from soundtrack_cnn.store import FeatureStore
 from soundtrack_cnn.tracksets import TrackSet
@@ -69,8 +70,8 @@ def test_interrupted_fit_resumes_with_only_the_missing_genres(two_tag_store, tmp
     assert "rerun the same command to resume" in err
     folder = ModelFolder(run_dir, "ensemble")
     assert set(folder.read()["models"]) == {"Low"}
-    assert not os.path.exists(os.path.join(run_dir, "specialist-High.pkl"))
-    first = os.path.join(run_dir, "specialist-Low.pkl")
+    assert not os.path.exists(os.path.join(run_dir, model_file("ensemble", "High")))
+    first = os.path.join(run_dir, model_file("ensemble", "Low"))
     low_mtime = os.path.getmtime(first)
 
     store = FeatureStore(two_tag_store)
@@ -109,7 +110,7 @@ def test_diverging_specialist_raises_and_is_not_saved(two_tag_store, tmp_path):
                                               "momentum": .99}, validation=split)
     with pytest.raises(NonFiniteLossError, match="Low"):
         ensemble.fit(X, Y, groups)
-    assert not os.path.exists(str(tmp_path / "specialist-Low.pkl"))
+    assert not os.path.exists(str(tmp_path / model_file("ensemble", "Low")))
 
 
 def test_multilabel_net_scores_every_genre(two_tag_run, two_tag_store):

@@ -7,6 +7,7 @@ import pytest
 
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import FeatureSettings
+from soundtrack_cnn.modelrecord import model_file
 from soundtrack_cnn.loading import export_weights, import_weights, load_run
 from soundtrack_cnn.store import FeatureStore
 
@@ -14,11 +15,11 @@ from soundtrack_cnn.store import FeatureStore
 def test_tampered_pickle_is_refused(two_tag_run, tmp_path):
     copy = str(tmp_path / "run")
     shutil.copytree(two_tag_run, copy)
-    path = os.path.join(copy, "specialist-High.pkl")
+    path = os.path.join(copy, model_file("ensemble", "High"))
     data = bytearray(open(path, "rb").read())
     data[len(data) // 2] ^= 0xFF
     open(path, "wb").write(bytes(data))
-    with pytest.raises(InputError, match="specialist-High.pkl"):
+    with pytest.raises(InputError, match=model_file("ensemble", "High")):
         load_run(copy)
 
 
