@@ -28,10 +28,13 @@ __all__ = ["main"]
 def _run(args):
     from .pipeline import run_experiment
     from .profiles import default_run_dir
-    run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
-                   manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
-                   seed=args.seed,
-                   jobs=args.jobs, genres=args.genres)
+    from .runfolder import run_lock
+    run_dir = args.run or default_run_dir(args.profile)
+    with run_lock(run_dir):
+        run_experiment(run_dir, profile=args.profile,
+                       manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                       seed=args.seed,
+                       jobs=args.jobs, genres=args.genres)
 
 
 def _corpus(args):
@@ -55,11 +58,13 @@ def _features(args):
 def _train(args):
     from .pipeline import prepare_run, train_run
     from .profiles import get_profile
-    prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
-    params = dict(get_profile(args.profile).net_params)
-    if args.max_epochs is not None:
-        params["epochs"] = args.max_epochs
-    train_run(args.out, net_params=params)
+    from .runfolder import run_lock
+    with run_lock(args.out):
+        prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
+        params = dict(get_profile(args.profile).net_params)
+        if args.max_epochs is not None:
+            params["epochs"] = args.max_epochs
+        train_run(args.out, net_params=params)
 
 
 def _predict(args):

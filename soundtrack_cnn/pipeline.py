@@ -32,6 +32,7 @@ from .loading import load_run
 from .network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
 from .report import report_run
+from .runfolder import check_inputs
 from .splits import assign_splits
 from .store import FeatureStore
 from .tracksets import read_run_record, track_sets
@@ -52,9 +53,11 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     record : dict
         The contents of ``experiment.json``.
     """
-    if os.path.exists(os.path.join(run_dir, "experiment.json")):
-        return read_run_record(run_dir)
     profile = get_profile(profile)
+    if os.path.exists(os.path.join(run_dir, "experiment.json")):
+        record = read_run_record(run_dir)
+        check_inputs(run_dir, record, store_dir, profile.name, genres=genres, seed=seed)
+        return record
     tracks = FeatureStore(store_dir).ok_tracks
     if not tracks:
         raise InputError("the store {} holds no usable track".format(store_dir))
