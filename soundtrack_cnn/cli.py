@@ -17,6 +17,7 @@ Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
 """
 import argparse
+import errno
 import json
 import sys
 
@@ -83,13 +84,18 @@ def _predict(args):
 
 def _evaluate(args):
     import os
+    from .files import check_writable
     from .pipeline import evaluate_run
+    check_writable(args.run)
     evaluate_run(args.run)
     print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
 def _report(args):
+    import os
+    from .files import check_writable
     from .report import report_run
+    check_writable(args.out or os.path.join(args.run, "report"))
     print(report_run(args.run, out=args.out))
 
 
@@ -102,6 +108,32 @@ def _export(args):
     from .loading import export_weights, load_run
     export_weights(load_run(args.run, args.kind), args.output)
     print(args.output)
+
+
+#: What to do about the file-system errors a long run meets.
+_ADVICE = {
+    errno.ENOSPC: "free some space, then rerun the same command to resume",
+    errno.EDQUOT: "free some space, then rerun the same command to resume",
+    errno.EROFS: "give a writable folder",
+    errno.EACCES: "give a folder you may write to",
+    errno.EPERM: "give a folder you may write to",
+    errno.EMFILE: "raise the open-file limit (ulimit -n), then rerun the same command",
+    errno.ENFILE: "raise the open-file limit (ulimit -n), then rerun the same command",
+}
+
+
+def describe_os_error(error):
+    """One line for an :class:`OSError`: the path, the cause and what to do.
+
+    Examples
+    --------
+    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "runs/x.pkl"))
+    'runs/x.pkl: No space left on device; free some space, then rerun the same command to resume'
+    """
+    line = "{}: {}".format(error.filename, error.strerror) if error.filename else \
+        (error.strerror or str(error))
+    advice = _ADVICE.get(error.errno)
+    return "{}; {}".format(line, advice) if advice else line
 
 
 def build_parser():
@@ -182,6 +214,11 @@ def main(argv=None):
         args.func(args)
     except InputError as error:
         print("soundtrack-cnn: error: {}".format(error), file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:
+        # A full disk, a read-only or forbidden folder, too many open files:
+        # one line naming the path; whatever was written before stays valid.
+        print("soundtrack-cnn: error: {}".format(describe_os_error(error)), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("\nsoundtrack-cnn: interrupted; finished work is saved, rerun the same command "

@@ -92,7 +92,8 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
         Worker processes (default: all cores); 1 extracts in this process
         (faster to start, but a crashing decoder then ends the command).
     progress : bool
-        Show a tqdm bar on stderr (tracks and hours of audio done).
+        Show a tqdm bar on stderr (tracks and hours of audio done) if stderr
+        is a terminal.
 
     Returns
     -------
@@ -118,6 +119,10 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
         tracks, bad_rows = check_manifest(manifest)
     else:
         tracks, bad_rows = list(manifest), []
+    if not tracks and not bad_rows:
+        print("warning: {}: lists no track (a header only?)".format(
+            manifest if isinstance(manifest, (str, os.PathLike)) else "the manifest"),
+            file=sys.stderr, flush=True)
     create_store(out, settings)
     with StoreWriter(out) as writer:
         for _, path, reason in bad_rows:
@@ -125,20 +130,20 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
             summary.problems.append((path, reason))
             _report("failed", reason)
         todo = _pending(tracks, writer, summary)
-        bar = tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, disable=not progress,
-                        desc="features")
-        for record, tiles in _run(todo, settings, jobs):
-            writer.append(record, tiles)
-            summary.hours += record["duration"] / 3600.0
-            setattr(summary, record["status"], getattr(summary, record["status"]) + 1)
-            if record["status"] == "ok":
-                summary.tiles += len(tiles)
-            else:
-                summary.problems.append((record["path"], record["reason"]))
-                _report(record["status"], record["reason"], bar)
-            bar.update()
-            bar.set_postfix_str("{:.2f} h of audio".format(summary.hours), refresh=False)
-        bar.close()
+        # A bar only on a terminal: in a log file its updates would make one huge line.
+        with tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, desc="features",
+                       disable=not (progress and sys.stderr.isatty())) as bar:
+            for record, tiles in _run(todo, settings, jobs):
+                writer.append(record, tiles)
+                summary.hours += record["duration"] / 3600.0
+                setattr(summary, record["status"], getattr(summary, record["status"]) + 1)
+                if record["status"] == "ok":
+                    summary.tiles += len(tiles)
+                else:
+                    summary.problems.append((record["path"], record["reason"]))
+                    _report(record["status"], record["reason"], bar)
+                bar.update()
+                bar.set_postfix_str("{:.2f} h of audio".format(summary.hours), refresh=False)
     print(str(summary), file=sys.stderr, flush=True)
     return summary
 

@@ -12,7 +12,8 @@ import tempfile
 
 from .errors import InputError
 
-__all__ = ["write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file"]
+__all__ = ["write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
+           "check_writable"]
 
 
 def write_bytes(path, data):
@@ -27,8 +28,12 @@ def write_bytes(path, data):
     b'hello'
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    except OSError as error:
+        error.filename = path  # not the temp file: the user knows the path asked for
+        raise
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -37,9 +42,11 @@ def write_bytes(path, data):
         # mkstemp creates 0600; results are meant to be shared like any other file.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(error, OSError):
+            error.filename = path  # write() errors (no space) carry no path
         raise
 
 
@@ -105,3 +112,27 @@ def sha256_file(path):
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_writable(folder):
+    """Raise :class:`InputError` unless files can be created in ``folder``.
+
+    For commands that compute for a while before they write: they check
+    first.  A folder that does not exist yet is checked at its nearest
+    existing parent (and not created).
+
+    Examples
+    --------
+    >>> check_writable("/proc/soundtrack_cnn/report")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: /proc/soundtrack_cnn/report: cannot write there (No such file or directory); give a writable output folder
+    """
+    existing = os.path.abspath(folder)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as error:
+        raise InputError("{}: cannot write there ({}); give a writable output folder".format(
+            folder, error.strerror)) from None

@@ -7,6 +7,7 @@ Layout of a store directory::
       journal.jsonl     one JSON line per finished track (append-only, fsync'd)
       chunks/000003.f32 raw float32 tiles, C order, shape (rows, 1, n_mfcc, n_frames)
       lock              held (flock) by the one extraction writing the store
+                        (a finished store in a read-only folder is read without it)
 
 Crash safety: a track's tiles are appended to the run's chunk file and
 fsync'd, and only then is its journal line appended and fsync'd.  A journal
@@ -22,6 +23,7 @@ the order or parallelism of extraction, so it is stable for a given store
 state and reproducible across machines.
 """
 import dataclasses
+import errno
 import fcntl
 import json
 import os
@@ -100,7 +102,18 @@ class StoreWriter(object):
         self.out = out
 
     def __enter__(self):
-        self.lock = open(os.path.join(self.out, "lock"), "w")
+        self.read_only = None
+        try:
+            self.lock = open(os.path.join(self.out, "lock"), "w")
+        except OSError as error:
+            if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            # A finished store in a folder one may not write is still read:
+            # the error is raised only if something has to be written.
+            self.read_only = error
+            self.records = _latest_records(os.path.join(self.out, "journal.jsonl"))
+            self.lock = self.journal = self.chunk_file = None
+            return self
         try:
             fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -119,18 +132,24 @@ class StoreWriter(object):
 
     def append(self, record, tiles=None):
         """Write ``tiles`` (if any) durably, then the record that points at them."""
+        if self.read_only:
+            raise self.read_only
         record = dict({"chunk": None, "row": 0, "n_tiles": 0}, **record)
-        if tiles is not None:
-            if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
-                self._next_chunk()
-            self.chunk_file.write(np.ascontiguousarray(tiles, np.float32).tobytes())
-            self.chunk_file.flush()
-            os.fsync(self.chunk_file.fileno())
-            record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(tiles))
-            self.chunk_rows += len(tiles)
-        self.journal.write((json.dumps(record, sort_keys=True) + "\n").encode())
-        self.journal.flush()
-        os.fsync(self.journal.fileno())
+        try:
+            if tiles is not None:
+                if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
+                    self._next_chunk()
+                self.chunk_file.write(np.ascontiguousarray(tiles, np.float32).tobytes())
+                self.chunk_file.flush()
+                os.fsync(self.chunk_file.fileno())
+                record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(tiles))
+                self.chunk_rows += len(tiles)
+            self.journal.write((json.dumps(record, sort_keys=True) + "\n").encode())
+            self.journal.flush()
+            os.fsync(self.journal.fileno())
+        except OSError as error:
+            error.filename = error.filename or self.out  # write() errors carry no path
+            raise
         self.records[record["track_id"]] = record
 
     def _next_chunk(self):
@@ -141,10 +160,9 @@ class StoreWriter(object):
         self.chunk_rows = 0
 
     def __exit__(self, *exc):
-        if self.chunk_file is not None:
-            self.chunk_file.close()
-        self.journal.close()
-        self.lock.close()
+        for stream in (self.chunk_file, self.journal, self.lock):
+            if stream is not None:
+                stream.close()
 
 
 def _chunk_path(store, chunk):

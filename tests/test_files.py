@@ -1,0 +1,130 @@
+"""File-system failures (no space, read-only folders): one line, exit 2, earlier data intact.
+
+Real file systems: a small tmpfs fills up, a read-only bind mount refuses
+writes.  Both need root (mount); elsewhere these tests are skipped with the reason.
+"""
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.features import audio_to_tiles
+from soundtrack_cnn.files import check_writable, write_bytes
+from soundtrack_cnn.extraction import extract
+from soundtrack_cnn.store import FeatureStore
+
+
+def _mount(*args):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs or a read-only bind mount needs root")
+    result = subprocess.run(["mount"] + list(args), capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.skip("cannot mount here: {}".format(result.stderr.strip()))
+
+
+@contextlib.contextmanager
+def mounted(*args):
+    target = args[-1]
+    os.makedirs(target, exist_ok=True)
+    _mount(*args)
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", target], check=True)
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "soundtrack_cnn"] + list(args),
+                          capture_output=True, text=True, timeout=180)
+
+
+def _one_line(result):
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """Ten 20 s tracks (two 16 kB tiles each) and their manifest."""
+    folder = tmp_path_factory.mktemp("collection")
+    rng = np.random.RandomState(0)
+    rows = ["path,tags"]
+    for i in range(10):
+        signal = 0.3 * np.sin(np.arange(20 * 22050) * rng.uniform(0.01, 0.2)) + \
+            0.05 * rng.randn(20 * 22050)
+        soundfile.write(str(folder / "t{}.wav".format(i)), signal.astype(np.float32), 22050)
+        rows.append("t{}.wav,Drama".format(i))
+    (folder / "m.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_write_bytes_names_the_path_it_could_not_write(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OSError) as caught:
+        write_bytes(str(tmp_path / "file" / "x.json"), b"{}")
+    assert caught.value.filename == str(tmp_path / "file" / "x.json")
+
+
+def test_a_full_disk_is_one_line_and_the_store_stays_valid(collection, tmp_path):
+    with mounted("-t", "tmpfs", "-o", "size=160k", "tmpfs", str(tmp_path / "small")) as disk:
+        out = os.path.join(disk, "store")
+        line = _one_line(_cli("features", str(collection / "m.csv"), "--out", out, "--jobs", "1"))
+        assert "No space left on device" in line and out in line and "rerun" in line
+        store = FeatureStore(out)
+        assert 0 < len(store.ok_tracks) < 10
+        for track in store.ok_tracks:
+            np.testing.assert_array_equal(store.track_tiles(track.track_id),
+                                          audio_to_tiles(track.path))
+        subprocess.run(["mount", "-o", "remount,size=4m", disk], check=True)
+        summary = extract(str(collection / "m.csv"), out, jobs=1, progress=False)
+        assert summary.already_done == len(store.ok_tracks) and summary.failed == 0
+        clean = extract(str(collection / "m.csv"), str(tmp_path / "clean"), jobs=1,
+                        progress=False)
+        assert clean.ok == 10
+        np.testing.assert_array_equal(FeatureStore(out).tiles[:],
+                                      FeatureStore(str(tmp_path / "clean")).tiles[:])
+
+
+def test_a_finished_store_in_a_read_only_folder_is_read_without_a_lock(collection, tmp_path):
+    out = str(tmp_path / "rw" / "store")
+    extract(str(collection / "m.csv"), out, jobs=1, progress=False)
+    with mounted("--bind", "-o", "ro", str(tmp_path / "rw"), str(tmp_path / "ro")) as ro:
+        store = os.path.join(ro, "store")
+        result = _cli("features", str(collection / "m.csv"), "--out", store)
+        assert result.returncode == 0, result.stderr
+        assert "0 tracks processed" in result.stderr and "10 already done" in result.stderr
+        # A store that still needs writing is refused in one line, not a traceback.
+        with open(str(collection / "m.csv")) as manifest:
+            rows = manifest.read() + "t0.wav,Drama|Crime\n"
+        (tmp_path / "retag.csv").write_text(rows.replace("t0.wav,Drama\n", ""))
+        os.link(str(collection / "t0.wav"), str(tmp_path / "t0.wav"))
+        line = _one_line(_cli("features", str(tmp_path / "retag.csv"), "--out", store))
+        assert "Read-only file system" in line and store in line
+        line = _one_line(_cli("features", str(collection / "m.csv"), "--out",
+                              os.path.join(ro, "new")))
+        assert "Read-only file system" in line and os.path.join(ro, "new") in line
+
+
+def test_check_writable_refuses_a_read_only_folder(tmp_path):
+    (tmp_path / "rw").mkdir()
+    with mounted("--bind", "-o", "ro", str(tmp_path / "rw"), str(tmp_path / "ro")) as ro:
+        with pytest.raises(InputError, match="Read-only file system"):
+            check_writable(os.path.join(ro, "report"))
+    check_writable(str(tmp_path / "rw" / "report"))
+    assert not (tmp_path / "rw" / "report").exists()
+
+
+@pytest.mark.slow
+def test_evaluate_and_report_on_a_read_only_run_refuse_before_computing(two_tag_run, tmp_path):
+    with mounted("--bind", "-o", "ro", two_tag_run, str(tmp_path / "ro")) as ro:
+        for command in (["evaluate", ro], ["report", ro]):
+            line = _one_line(_cli(*command))
+            assert "cannot write there (Read-only file system)" in line and ro in line
