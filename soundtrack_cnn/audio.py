@@ -45,8 +45,9 @@ def load_audio(path, sr=22050):
     Raises
     ------
     InputError
-        If the file is missing, empty, not decodable audio, holds no samples
-        or non-finite samples; the message names the file.
+        If the file is missing, empty, not decodable audio, truncated (shorter
+        than its container declares), holds no samples or non-finite
+        samples; the message names the file.
 
     Examples
     --------
@@ -68,7 +69,10 @@ def load_audio(path, sr=22050):
     try:
         signal = _decode_mono(path, int(sr))
     except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise InputError("{}: cannot decode audio ({})".format(path, error)) from error
+        # libsndfile says "File does not exist" of files it cannot identify.
+        reason = ("not in an audio format libsndfile reads" if "does not exist" in str(error)
+                  else str(error))
+        raise InputError("{}: cannot decode audio ({})".format(path, reason)) from error
     if signal.size == 0:
         raise InputError("{}: holds no audio samples".format(path))
     if not np.isfinite(signal).all():
@@ -82,13 +86,55 @@ def _decode_mono(path, sr):
         if source.samplerate != sr:
             resampler = soxr.ResampleStream(source.samplerate, sr, 1, dtype="float32",
                                             quality="HQ")
-        pieces = []
-        for block in source.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
-            mono = block.mean(axis=1, dtype=np.float32)
-            pieces.append(mono if resampler is None else resampler.resample_chunk(mono))
+        pieces, decoded = [], 0
+        try:
+            for block in source.blocks(blocksize=BLOCK_FRAMES, dtype="float32",
+                                       always_2d=True):
+                mono = block.mean(axis=1, dtype=np.float32)
+                decoded += len(mono)
+                pieces.append(mono if resampler is None else resampler.resample_chunk(mono))
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            if not decoded:
+                raise
+            raise InputError("{}: truncated or damaged: decoding failed after {:.1f} s of the "
+                             "{:.1f} s its header declares ({})".format(
+                                 path, decoded / source.samplerate,
+                                 source.frames / source.samplerate, error)) from error
         if resampler is not None:
             pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+        _check_complete(path, source, decoded)
     return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
+#: Frames a decoder may deliver short of the declared length (encoder padding).
+TRUNCATION_TOLERANCE = 0.01
+
+
+def _check_complete(path, source, decoded):
+    """Raise :class:`InputError` if ``path`` ends before its container says it should.
+
+    A cut FLAC declares its full length in its header; a cut Ogg file does
+    not (libsndfile measures it), but its last page then lacks the
+    end-of-stream flag every encoder sets.
+    """
+    declared = source.frames
+    if decoded < declared * (1 - TRUNCATION_TOLERANCE):
+        raise InputError("{}: truncated: {:.1f} s decoded of the {:.1f} s its header declares"
+                         .format(path, decoded / source.samplerate, declared / source.samplerate))
+    if source.format == "OGG" and not _ogg_has_end_of_stream(path):
+        raise InputError("{}: truncated: its last Ogg page is not marked end-of-stream "
+                         "({:.1f} s decoded)".format(path, decoded / source.samplerate))
+
+
+def _ogg_has_end_of_stream(path):
+    """Whether the last complete Ogg page header of ``path`` has the EOS flag (0x04)."""
+    with open(path, "rb") as stream:
+        stream.seek(max(0, os.path.getsize(path) - (1 << 16)))  # pages are at most 64 kB
+        tail = stream.read()
+    position = tail.rfind(b"OggS")
+    while position >= 0 and len(tail) < position + 27:
+        position = tail.rfind(b"OggS", 0, position)
+    return position >= 0 and bool(tail[position + 5] & 0x04)
 
 
 def write_audio(path, signal, sr):

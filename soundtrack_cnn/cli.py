@@ -6,7 +6,7 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn corpus OUT [--size demo]                            # bundled audio
     soundtrack-cnn features MANIFEST --out STORE [--jobs N]
     soundtrack-cnn features --compression
-    soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S]
+    soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
     soundtrack-cnn predict RUN FILE... [--top K] [--json]
     soundtrack-cnn evaluate RUN
     soundtrack-cnn report RUN [--out DIR]
@@ -65,7 +65,7 @@ def _train(args):
         params = dict(get_profile(args.profile).net_params)
         if args.max_epochs is not None:
             params["epochs"] = args.max_epochs
-        train_run(args.out, net_params=params)
+        train_run(args.out, net_params=params, verbose=1 + args.verbose)
 
 
 def _predict(args):
@@ -76,8 +76,9 @@ def _predict(args):
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
     else:
         for p in predictions:
-            ranked = p.error or "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)
-            print("{}: {}".format(p.path, ranked))
+            # An error already names its file.
+            print(p.error or "{}: {}".format(
+                p.path, "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)))
     if any(p.error for p in predictions):
         sys.exit(2)
 
@@ -171,10 +172,12 @@ def build_parser():
     train = commands.add_parser("train", help="train the specialists and the single-net baseline")
     train.add_argument("store")
     train.add_argument("--out", required=True)
-    train.add_argument("--profile", default="study", choices=["demo", "study", "small"])
+    train.add_argument("--profile", default="demo", choices=["demo", "study", "small"])
     train.add_argument("--genres", nargs="+")
     train.add_argument("--max-epochs", type=int)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("-v", "--verbose", action="count", default=0,
+                       help="also print each net's layer table and a line per epoch")
     train.set_defaults(func=_train)
 
     predict = commands.add_parser("predict", help="rank the tags of audio files")

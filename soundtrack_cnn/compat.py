@@ -28,6 +28,9 @@ The shims, one per upstream break:
   scikit-learn 0.20 removed that module.
 * :func:`install_clonable_neuralnet` -- nolearn 0.6.1's ``NeuralNet`` cannot be
   cloned or printed by scikit-learn >= 0.24 (see :func:`_make_neuralnet_clonable`).
+* :func:`silence_image_shape_warning` -- Lasagne 0.1 calls Theano's ``conv2d``
+  with ``image_shape``, which Theano 0.9 renamed ``input_shape`` (same
+  meaning); Theano warns on every net built, once per layer.
 
 The shims that need Theano, scikit-learn or nolearn are import hooks: they
 take effect when that library is first imported, so ``import soundtrack_cnn``
@@ -309,6 +312,17 @@ def install_clonable_neuralnet():
         _FINDER.patches["nolearn.lasagne.base"] = _make_neuralnet_clonable
 
 
+def silence_image_shape_warning():
+    """Ignore Theano's warning about Lasagne 0.1's ``image_shape`` argument.
+
+    The argument was only renamed; the warning tells a user of the package
+    nothing they can act on.  A message filter, so no other warning is hidden.
+    """
+    import warnings
+    warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
+                            category=UserWarning)
+
+
 _installed = False
 
 
@@ -323,6 +337,7 @@ def install():
     install_cross_validation()
     install_downsample()
     install_clonable_neuralnet()
+    silence_image_shape_warning()
     if _FINDER not in sys.meta_path:
         sys.meta_path.insert(0, _FINDER)
     _installed = True

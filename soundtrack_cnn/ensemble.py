@@ -173,6 +173,10 @@ class _TileModel(BaseEstimator):
                 net, summary = self._fit_net(view, self._targets(Y, name), valid, groups, name,
                                              self.random_state + position)
                 models[name], summaries[name] = net, summary
+                if self.verbose:
+                    print("    {}: {} epochs, best validation loss {:.4f} at epoch {}".format(
+                        name, summary["epochs_run"], summary["best_valid_loss"],
+                        summary["best_epoch"]), flush=True)
                 if folder:
                     folder.save_model(name, net, summary)
         finally:
@@ -187,7 +191,7 @@ class _TileModel(BaseEstimator):
         valid_rows = np.flatnonzero(valid)
         net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
                         validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
-                        seed=seed, verbose=self.verbose,
+                        seed=seed, verbose=max(self.verbose - 1, 0),
                         input_shape=(None, 1) + tuple(view.shape[2:]), **self.hyperparameters_)
         net.fit(view, y)
         early_stopping = net.on_training_finished[0].__self__
@@ -312,7 +316,8 @@ class SpecialistEnsemble(_TileModel):
     random_state : int
         Specialist ``j`` is initialised with seed ``random_state + j``.
     verbose : int
-        1 prints a line per specialist and nolearn's line per epoch.
+        1 prints a line per specialist as it starts and ends; 2 adds nolearn's
+        layer table and line per epoch.
 
     Attributes
     ----------

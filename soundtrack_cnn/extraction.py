@@ -317,9 +317,6 @@ def _extract_track(job):
         return dict(record, status="failed", reason="{}: {}: {}".format(
             track.path, type(error).__name__, error)), None
     record.update(sha256=sha256_file(track.path), duration=len(samples) / float(settings.sr))
-    if not samples.any():
-        return dict(record, status="skipped",
-                    reason="{}: digital silence".format(track.path)), None
     try:
         tiles = signal_to_tiles(samples, settings, name=track.path)
     except InputError as error:

@@ -293,9 +293,12 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     Raises
     ------
     InputError
-        If the signal is too short for one tile (shorter than
-        ``settings.min_seconds``).
+        If the signal is digital silence (all zeros: nothing to learn from,
+        and the normalised tiles would be constant), or too short for one
+        tile (shorter than ``settings.min_seconds``).
     """
+    if not np.any(signal):
+        raise InputError("{}: digital silence".format(name))
     long_enough = len(signal) >= settings.window_samples
     tiles = tile(mfcc(signal, settings), settings) if long_enough else ()
     if len(tiles) == 0:
@@ -320,7 +323,8 @@ def audio_to_tiles(path, settings=FeatureSettings()):
     Raises
     ------
     InputError
-        Naming the file, if it cannot be decoded or is too short.
+        Naming the file, if it cannot be decoded, is digital silence or is
+        too short.
 
     Examples
     --------

@@ -98,3 +98,27 @@ def test_write_audio_survives_long_vorbis(tmp_path):
     path = str(tmp_path / "long.ogg")
     write_audio(path, np.random.RandomState(0).randn(SR * 120) * 0.1, SR)
     assert soundfile.info(path).duration == pytest.approx(120.0)
+
+
+def test_a_text_file_named_mp3_cannot_be_decoded_rather_than_missing(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("not audio\n" * 100)
+    with pytest.raises(InputError, match="cannot decode audio") as caught:
+        load_audio(str(path))
+    assert "does not exist" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name, subtype", [("cut.ogg", "VORBIS"), ("cut.flac", "PCM_16")])
+@pytest.mark.parametrize("kept", [0.5, 0.77])
+def test_a_truncated_ogg_or_flac_is_refused(tmp_path, name, subtype, kept):
+    path = str(tmp_path / name)
+    t = np.arange(20 * 44100) / 44100.0
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100,
+                    subtype=subtype)
+    assert len(load_audio(path)) == 20 * 22050
+    data = open(path, "rb").read()
+    with open(path, "wb") as stream:
+        stream.write(data[:int(len(data) * kept)])
+    with pytest.raises(InputError, match="truncated") as caught:
+        load_audio(path)
+    assert path in str(caught.value)

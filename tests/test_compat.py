@@ -1,5 +1,7 @@
 import collections
 import os
+import subprocess
+import sys
 
 import numpy as np
 import theano
@@ -56,3 +58,15 @@ def test_scan_runs_on_python_311():
                            outputs_info=np.float32(0))
     cumulative = theano.function([x], total)
     np.testing.assert_allclose(cumulative(np.arange(4, dtype=np.float32)), [0, 1, 3, 6])
+
+
+def test_lasagne_image_shape_warning_is_silenced_and_others_are_not():
+    code = ("import warnings, numpy as np, soundtrack_cnn, theano.tensor as T\n"
+            "from theano.tensor.nnet import conv2d\n"
+            "x, w = T.tensor4(), T.tensor4()\n"
+            "conv2d(x, w, image_shape=(None, 1, 40, 100), filter_shape=(4, 1, 5, 5))\n"
+            "warnings.warn('another warning', UserWarning)\n")
+    result = subprocess.run([sys.executable, "-W", "default", "-c", code],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "image_shape" not in result.stderr and "another warning" in result.stderr

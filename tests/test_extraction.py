@@ -151,11 +151,12 @@ def test_rerun_extracts_nothing_new_and_a_changed_file_again(collection, tmp_pat
                                   audio_to_tiles(str(folder / "deep.wav")))
 
 
-def test_parallel_extraction_gives_the_same_store(collection, extracted, tmp_path):
+def test_parallel_extraction_gives_the_same_store(collection, extracted, tmp_path, capfd):
     tracks = [Track(str(collection / name), ("Drama",), name, None) for name in sorted(GOOD)]
     out = str(tmp_path / "parallel")
     summary = extract(tracks, out, jobs=2, progress=True)
     assert summary.ok == 7
+    assert "\r" not in capfd.readouterr().err  # no bar: stderr is not a terminal here
     serial, parallel = FeatureStore(extracted[0]), FeatureStore(out)
     np.testing.assert_array_equal(parallel.tiles[:], serial.tiles[:])
 
@@ -355,3 +356,10 @@ def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tm
     summary = extract(manifest, out, jobs=1, progress=False)
     assert summary.ok + summary.already_done == 12 and summary.failed == 0
     assert len(FeatureStore(out).tiles) == 12 * len(expected)
+
+
+def test_a_header_only_manifest_warns(tmp_path, capfd):
+    (tmp_path / "m.csv").write_text("path,tags\n")
+    summary = extract(str(tmp_path / "m.csv"), str(tmp_path / "store"), progress=False)
+    assert (summary.ok, summary.failed) == (0, 0)
+    assert "m.csv: lists no track" in capfd.readouterr().err

@@ -6,6 +6,7 @@ import pytest
 import python_speech_features
 import soundfile
 
+from soundtrack_cnn.audio import write_audio
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import (FeatureSettings, Normalizer, audio_to_tiles,
                                      compression_figures, mfcc, signal_to_tiles, tile)
@@ -66,10 +67,16 @@ def test_only_whole_windows_become_frames():
     assert mfcc(noise(1.1)).shape == (11, 40)
 
 
-def test_digital_silence_gives_finite_frames_and_tiles():
+def test_digital_silence_gives_finite_frames_but_no_tiles(tmp_path):
     frames = mfcc(np.zeros(22050 * 12, np.float32))
     assert np.isfinite(frames).all()
-    assert np.isfinite(signal_to_tiles(np.zeros(22050 * 12, np.float32))).all()
+    # Refused in one place, so extraction and predict agree.
+    with pytest.raises(InputError, match="silent.wav: digital silence"):
+        signal_to_tiles(np.zeros(22050 * 12, np.float32), name="silent.wav")
+    path = str(tmp_path / "silent.flac")
+    write_audio(path, np.zeros(22050 * 12), 22050)
+    with pytest.raises(InputError, match="silent.flac: digital silence"):
+        audio_to_tiles(path)
 
 
 @pytest.mark.parametrize("bad", [np.zeros((100, 2)), np.zeros(100), np.full(22050, np.nan)])
