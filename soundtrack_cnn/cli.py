@@ -6,6 +6,7 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn corpus OUT [--size demo]                            # bundled audio
     soundtrack-cnn features MANIFEST --out STORE [--jobs N]
     soundtrack-cnn features --compression
+    soundtrack-cnn store compact STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
     soundtrack-cnn predict RUN FILE... [--top K] [--json]
     soundtrack-cnn evaluate RUN
@@ -54,6 +55,11 @@ def _features(args):
     summary = extract(args.manifest, args.out, jobs=args.jobs)
     if args.strict and summary.problems:
         raise InputError("{} file(s) could not be used (listed above)".format(len(summary.problems)))
+
+
+def _compact(args):
+    from .compaction import compact_store
+    print(compact_store(args.store))
 
 
 def _train(args):
@@ -168,6 +174,13 @@ def build_parser():
     features.add_argument("--compression", action="store_true",
                           help="print bytes per 10 s as PCM, spectrogram and MFCC tile")
     features.set_defaults(func=_features)
+
+    store = commands.add_parser("store", help="maintain a feature store")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    compact = store_commands.add_parser(
+        "compact", help="rewrite the live tiles, reclaiming the space of dead ones")
+    compact.add_argument("store")
+    compact.set_defaults(func=_compact)
 
     train = commands.add_parser("train", help="train the specialists and the single-net baseline")
     train.add_argument("store")

@@ -2,6 +2,7 @@
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -363,3 +364,57 @@ def test_a_header_only_manifest_warns(tmp_path, capfd):
     summary = extract(str(tmp_path / "m.csv"), str(tmp_path / "store"), progress=False)
     assert (summary.ok, summary.failed) == (0, 0)
     assert "m.csv: lists no track" in capfd.readouterr().err
+
+
+def test_compaction_reclaims_dead_space_and_keeps_every_tile(collection, tmp_path):
+    from soundtrack_cnn.compaction import compact_store
+    folder = tmp_path / "c"
+    folder.mkdir()
+    for name in ("mono.wav", "deep.wav", "low.wav"):
+        os.link(str(collection / name), str(folder / name))
+    (folder / "silence.wav").write_bytes((collection / "silence.wav").read_bytes())
+    manifest = folder / "m.csv"
+    manifest.write_text("path,tags\nmono.wav,Drama\ndeep.wav,Drama\nlow.wav,Drama\n"
+                        "silence.wav,Drama\n")
+    out = str(tmp_path / "store")
+    extract(str(manifest), out, jobs=1, progress=False)
+    # Dead space: a re-extracted track, a killed run's partial tiles.
+    os.unlink(str(folder / "deep.wav"))
+    soundfile.write(str(folder / "deep.wav"), music(31, 22050, seed=9), 22050)
+    extract(str(manifest), out, jobs=1, progress=False)
+    with open(os.path.join(out, "chunks", "000001.f32"), "ab") as chunk:
+        chunk.write(b"\0" * 20000)
+    before = FeatureStore(out)
+    tiles, tracks = before.tiles[:], before.tracks
+    summary = compact_store(out)
+    tile_bytes = 4 * int(np.prod(before.settings.tile_shape))
+    assert summary.bytes_after == len(tiles) * tile_bytes < summary.bytes_before
+    assert summary.bytes_before - summary.bytes_after == 2 * tile_bytes + 20000
+    chunk_bytes = sum(os.path.getsize(os.path.join(out, "chunks", name))
+                      for name in os.listdir(os.path.join(out, "chunks")))
+    assert chunk_bytes == summary.bytes_after
+    after = FeatureStore(out)
+    assert after.tracks == tracks
+    np.testing.assert_array_equal(after.tiles[:], tiles)
+    with open(os.path.join(out, "journal.jsonl")) as journal:
+        assert len(journal.readlines()) == 4
+    again = extract(str(manifest), out, jobs=1, progress=False)
+    assert (again.ok, again.already_done) == (0, 4)
+    soundfile.write(str(folder / "new.wav"), music(12, 22050, seed=3), 22050)
+    with open(str(manifest), "a") as stream:
+        stream.write("new.wav,Drama\n")
+    assert extract(str(manifest), out, jobs=1, progress=False).ok == 1
+    np.testing.assert_array_equal(FeatureStore(out).track_tiles("new"),
+                                  audio_to_tiles(str(folder / "new.wav")))
+
+
+def test_compact_command_refuses_a_non_store_and_prints_its_summary(extracted, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "soundtrack_cnn", "store", "compact",
+                             str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "not a feature store" in result.stderr
+    assert not os.path.exists(str(tmp_path / "lock"))
+    copy = str(tmp_path / "copy")
+    shutil.copytree(extracted[0], copy)
+    result = subprocess.run([sys.executable, "-m", "soundtrack_cnn", "store", "compact", copy],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "compacted" in result.stdout, result.stderr
