@@ -17,6 +17,7 @@ extracting that track kills itself with SIGKILL, as a crashing decoder would.
 """
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -131,9 +132,12 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
             _report("failed", reason)
         todo = _pending(tracks, writer, summary)
         # A bar only on a terminal: in a log file its updates would make one huge line.
+        # closing(): on an error here (a full disk) the workers stop now, not
+        # whenever the generator is collected.
         with tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, desc="features",
-                       disable=not (progress and sys.stderr.isatty())) as bar:
-            for record, tiles in _run(todo, settings, jobs):
+                       disable=not (progress and sys.stderr.isatty())) as bar, \
+                contextlib.closing(_run(todo, settings, jobs)) as results:
+            for record, tiles in results:
                 writer.append(record, tiles)
                 summary.hours += record["duration"] / 3600.0
                 setattr(summary, record["status"], getattr(summary, record["status"]) + 1)
