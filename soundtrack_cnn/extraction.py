@@ -5,8 +5,9 @@ writer (this process), so its journal and chunk files stay consistent (see
 :mod:`soundtrack_cnn.store` for the format).  A track that cannot be used is
 recorded with its reason and the run goes on.
 
-Each worker is a pool of its own, so a worker that dies (a decoder crash, the
-out-of-memory killer) names the one file it was extracting: that file is
+Each worker talks to this process through a pipe of its own, so a worker
+that dies (a decoder crash, the out-of-memory killer) names the one file it
+was extracting: that file is
 retried once in a fresh worker and, if it kills that one too, recorded as
 failed while the rest of the collection goes on.  On Ctrl-C the workers are
 killed at once (they hold nothing that is not recomputed by a rerun).
@@ -16,14 +17,14 @@ Test hook (tests only, never set it otherwise): if the environment variable
 extracting that track kills itself with SIGKILL, as a crashing decoder would.
 """
 import collections
-import concurrent.futures
 import contextlib
 import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import subprocess
 import sys
-import threading
 
 import tqdm
 
@@ -199,20 +200,20 @@ def _run(tracks, settings, jobs):
         return
     n_workers = min(jobs, len(work))
     queue = collections.deque((job, 0) for job in work)  # (job, earlier worker deaths)
-    idle, running = [], {}
+    idle, running = [], {}  # running: worker -> (job, deaths)
     try:
         while queue or running:
             while queue and len(running) < n_workers:
                 job, deaths = queue.popleft()
-                worker = _idle_worker(idle)
-                running[worker.submit(job)] = (worker, job, deaths)
-            done, _ = concurrent.futures.wait(running,
-                                              return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in done:
-                worker, job, deaths = running.pop(future)
+                running[_submit(idle, job)] = (job, deaths)
+            # A worker's pipe is readable when its result is complete or when it
+            # died (end of file), so a death mid-result is noticed too.
+            ready = multiprocessing.connection.wait([w.connection for w in running])
+            for worker in [w for w in running if w.connection in ready]:
+                job, deaths = running.pop(worker)
                 try:
-                    result = future.result()
-                except concurrent.futures.process.BrokenProcessPool:
+                    result = worker.connection.recv()
+                except (EOFError, OSError):
                     cause = worker.death()
                     path = job[0].path
                     if deaths == 0:
@@ -229,74 +230,84 @@ def _run(tracks, settings, jobs):
     finally:
         # Ctrl-C or an error in this process: kill the workers rather than wait
         # for their tracks (nothing of theirs is written yet).
-        for worker, _, _ in running.values():
+        for worker in running:
             worker.kill()
         for worker in idle:
             worker.close()
 
 
-def _idle_worker(idle):
-    """A worker ready for a job: an idle one still alive, else a new one."""
+def _submit(idle, job):
+    """Give ``job`` to an idle worker still alive, else to a new one; returns the worker."""
     while idle:
         worker = idle.pop()
-        if worker.process.is_alive():
+        try:
+            worker.connection.send(job)
             return worker
-        worker.kill()  # died between jobs: nothing was lost
-    return _Worker()
+        except OSError:  # died between jobs: nothing was lost
+            worker.kill()
+    worker = _Worker()
+    worker.connection.send(job)
+    return worker
+
+
+def _serve(fd):
+    """A worker's loop: extract each job received on pipe ``fd``, send back its result."""
+    connection = multiprocessing.connection.Connection(fd)
+    try:
+        for job in iter(connection.recv, None):
+            connection.send(_extract_track(job))
+    except EOFError:
+        pass  # the parent is gone
 
 
 class _Worker(object):
-    """One worker process, as a one-process pool, so that its death names its track."""
+    """One worker process and the pipe that is its only link to this process.
+
+    Each worker has a pipe of its own (a result queue shared by all workers
+    can hang its reader for good when a worker dies in the middle of a
+    message), so a death is seen as the end of that pipe and names the
+    worker's one track.  A worker is a fresh interpreter (nothing inherited:
+    threads, OpenMP, Theano) in a session of its own: Ctrl-C at the terminal
+    reaches this process only, which kills the workers, so no worker prints a
+    KeyboardInterrupt traceback and no Ctrl-C is lost while one starts.
+    """
 
     def __init__(self):
-        # spawn: workers start clean whatever this process holds (threads, OpenMP, Theano).
-        self.executor = concurrent.futures.ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"))
-        self.process = None
-
-    def submit(self, job):
-        if self.process is not None:
-            return self.executor.submit(_extract_track, job)
-        # Ctrl-C reaches the whole process group; this process alone decides
-        # what happens (it kills the workers).  A worker started with SIGINT
-        # blocked keeps it blocked, so none prints a KeyboardInterrupt traceback.
-        # A Ctrl-C meanwhile is held until the worker is started (raised in the
-        # middle, it would leave the worker waiting for its start-up data).
-        held = []
-        in_main_thread = threading.current_thread() is threading.main_thread()
-        if in_main_thread:
-            handler = signal.signal(signal.SIGINT, lambda *_: held.append(True))
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+        self.connection, child = multiprocessing.Pipe()
+        code = ("import sys; sys.path[:0] = {!r}; from soundtrack_cnn.extraction import _serve; "
+                "_serve({})".format(sys.path, child.fileno()))
         try:
-            future = self.executor.submit(_extract_track, job)
+            self.process = subprocess.Popen([sys.executable, "-c", code],
+                                            pass_fds=[child.fileno()], start_new_session=True)
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            if in_main_thread:
-                signal.signal(signal.SIGINT, handler)
-        # spawn starts the process in submit(); ``_processes`` is the only
-        # handle on it before Python 3.14's terminate_workers().
-        self.process = next(iter(self.executor._processes.values()))
-        if held:
-            self.kill()
-            raise KeyboardInterrupt
-        return future
+            # Only the worker holds the other end now: its death ends the pipe.
+            child.close()
 
     def death(self):
-        """How the worker's process ended (after a BrokenProcessPool)."""
-        self.process.join(5)
-        self.executor.shutdown(wait=False)
-        code = self.process.exitcode
-        if code is not None and code < 0:
+        """How the worker's process ended (after its pipe ended)."""
+        try:
+            code = self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.connection.close()
+        if code < 0:
             return "was killed by {}".format(signal.Signals(-code).name)
         return "ended with exit status {}".format(code)
 
     def kill(self):
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.process.kill()
+        self.process.wait()
+        self.connection.close()
 
     def close(self):
-        self.executor.shutdown(wait=True)
+        try:
+            self.connection.send(None)
+            self.process.wait(5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.process.kill()
+            self.process.wait()
+        self.connection.close()
 
 
 def _record(track):

@@ -260,7 +260,7 @@ def _journal_lines(store):
 
 
 def _workers_of(pid):
-    """Pids of the spawned worker processes of ``pid`` (not its resource tracker)."""
+    """Pids of the extraction worker processes of ``pid``."""
     workers = []
     for entry in os.listdir("/proc"):
         try:
@@ -270,7 +270,7 @@ def _workers_of(pid):
                 command = cmdline.read()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == pid and b"spawn_main" in command:
+        if ppid == pid and b"soundtrack_cnn.extraction import _serve" in command:
             workers.append(int(entry))
     return workers
 
