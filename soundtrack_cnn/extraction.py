@@ -7,10 +7,10 @@ recorded with its reason and the run goes on.
 
 Each worker talks to this process through a pipe of its own, so a worker
 that dies (a decoder crash, the out-of-memory killer) names the one file it
-was extracting: that file is
-retried once in a fresh worker and, if it kills that one too, recorded as
-failed while the rest of the collection goes on.  On Ctrl-C the workers are
-killed at once (they hold nothing that is not recomputed by a rerun).
+was extracting: that file is retried once in a fresh worker and, if it kills
+that one too, recorded as failed while the rest of the collection goes on.
+On Ctrl-C the workers are killed at once (they hold nothing that is not
+recomputed by a rerun).
 
 Test hook (tests only, never set it otherwise): if the environment variable
 ``SOUNDTRACK_CNN_TEST_KILL_WORKER`` names a track's path, the process
