@@ -144,7 +144,8 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     if not tracks:
         raise InputError("the store {} holds no usable track".format(store_dir))
     splits = assign_splits([t.track_id for t in tracks],
-                           given={t.track_id: t.split for t in tracks if t.split}, seed=seed)
+                           given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
+                           groups={t.track_id: t.film for t in tracks if t.film})
     train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
     genres = vocabulary(train_tags, k=n_genres, genres=genres)
     record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),

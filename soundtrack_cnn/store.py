@@ -68,6 +68,8 @@ class StoredTrack(object):
         Of the source file when it was extracted (how reruns spot changes).
     sha256 : str or None
         Of the source file's bytes.
+    film : str or None
+        The film of the track (manifest's ``film`` column).
     """
 
     track_id: str
@@ -82,6 +84,7 @@ class StoredTrack(object):
     size: int = None
     mtime_ns: int = None
     sha256: str = None
+    film: str = None
 
 
 @dataclasses.dataclass
@@ -195,8 +198,9 @@ def _pending(tracks, writer, summary):
             todo.append(track)
             continue
         summary.already_done += 1
-        if (tuple(done["tags"]), done["split"]) != (track.tags, track.split):
-            writer.append(dict(done, tags=list(track.tags), split=track.split))
+        if (tuple(done["tags"]), done["split"], done.get("film")) != (track.tags, track.split,
+                                                                      track.film):
+            writer.append(dict(done, tags=list(track.tags), split=track.split, film=track.film))
         if done["status"] != "ok":
             summary.problems.append((track.path, done["reason"]))
             _report(done["status"] + " (recorded earlier)", done["reason"])
@@ -236,7 +240,7 @@ def _extract_track(job):
     size, mtime_ns = _stat(track.path)
     record = {"track_id": track.track_id, "path": track.path, "tags": list(track.tags),
               "split": track.split, "status": "ok", "reason": None, "duration": 0.0,
-              "size": size, "mtime_ns": mtime_ns, "sha256": None}
+              "size": size, "mtime_ns": mtime_ns, "sha256": None, "film": track.film}
     try:
         signal = load_audio(track.path, settings.sr)
     except InputError as error:
@@ -395,7 +399,7 @@ class FeatureStore(object):
             track = StoredTrack(track_id, record["path"], tuple(record["tags"]), record["split"],
                                 start, stop, record["duration"], record["status"],
                                 record["reason"], record["size"], record["mtime_ns"],
-                                record["sha256"])
+                                record["sha256"], record.get("film"))
             self.tracks.append(track)
             self._by_id[track_id] = track
             if stop > start:
