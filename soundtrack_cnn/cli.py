@@ -12,6 +12,8 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn label DIR --imdb title.basics.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
+    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
@@ -97,6 +99,19 @@ def _export(args):
     print(args.output)
 
 
+def _label(args):
+    from .labelling import label_collection
+    print(label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
+                           review=args.review, overrides=args.overrides, genres=args.genres,
+                           min_tracks=args.min_tracks, tv_movies=args.tv_movies))
+
+
+def _collection(args):
+    from .collection import collection_report
+    print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
+                            jobs=args.jobs))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +179,28 @@ def build_parser():
     export.add_argument("output")
     export.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     export.set_defaults(func=_export)
+
+    label = commands.add_parser("label", help="a folder of soundtracks -> manifest with IMDb "
+                                "genres (and a review file)")
+    label.add_argument("folder")
+    label.add_argument("--imdb", required=True, help="IMDb's title.basics.tsv.gz")
+    label.add_argument("--ratings", help="IMDb's title.ratings.tsv.gz (votes break ties)")
+    label.add_argument("--out", required=True, help="the manifest CSV to write")
+    label.add_argument("--review", help="review CSV (default: OUT with -review.csv)")
+    label.add_argument("--overrides", help="CSV of corrections: folder,album,tconst,genres")
+    label.add_argument("--genres", nargs="+", help="keep only these genres ('study': its ten)")
+    label.add_argument("--min-tracks", type=int, help="drop genres with fewer tracks")
+    label.add_argument("--tv-movies", action="store_true", help="also match tvMovie titles")
+    label.set_defaults(func=_label)
+
+    collection = commands.add_parser("collection", help="one-page report of a collection "
+                                     "before training")
+    collection.add_argument("manifest")
+    collection.add_argument("--out", help="output folder (default: MANIFEST's folder/collection)")
+    collection.add_argument("--min-tracks", type=int, default=20,
+                            help="genres with fewer tracks are reported as too rare")
+    collection.add_argument("--jobs", type=int)
+    collection.set_defaults(func=_collection)
     return parser
 
 
