@@ -15,7 +15,8 @@ from sklearn.metrics import roc_curve  # noqa: E402
 from .runs import write_bytes  # noqa: E402
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
-           "plot_track_predictions", "plot_roc_curves", "TRUE_TAG_GREEN"]
+           "plot_track_predictions", "plot_roc_curves", "plot_genre_counts", "plot_durations",
+           "TRUE_TAG_GREEN"]
 
 #: The study's viewer draws true tags as bright green bars.
 TRUE_TAG_GREEN = "#19e619"
@@ -175,4 +176,41 @@ def plot_roc_curves(y_true, scores, genres, path):
     title = "ROC per genre (test tracks)"
     axes.set_title(title + ("\nno positives or negatives: " + ", ".join(skipped) if skipped else ""))
     axes.legend(fontsize=7, loc="lower right")
+    return _save(figure, path)
+
+
+def plot_genre_counts(counts, path, min_tracks=None):
+    """Tracks per genre as horizontal bars, most frequent on top.
+
+    Parameters
+    ----------
+    counts : dict
+        ``{genre: tracks}``.
+    path : str
+    min_tracks : int, optional
+        Drawn as a dashed line; genres below it are drawn in red.
+    """
+    names = sorted(counts, key=lambda genre: (counts[genre], genre))
+    values = [counts[genre] for genre in names]
+    rare = [min_tracks is not None and value < min_tracks for value in values]
+    figure, axes = plt.subplots(figsize=(6, 0.8 + 0.32 * max(len(names), 1)))
+    axes.barh(names, values, color=["#d62728" if low else _OTHER for low in rare])
+    if min_tracks is not None:
+        axes.axvline(min_tracks, color="black", linestyle="--",
+                     label="{} tracks (fewer: too rare)".format(min_tracks))
+        axes.legend(fontsize=8, loc="lower right")
+    axes.set_xlabel("tracks")
+    axes.set_title("Tracks per genre")
+    return _save(figure, path)
+
+
+def plot_durations(seconds, path):
+    """Histogram of track durations in minutes."""
+    minutes = np.asarray(seconds, dtype=float) / 60.0
+    figure, axes = plt.subplots(figsize=(5, 3.5))
+    axes.hist(minutes, bins=min(max(len(minutes), 1), 30), color=_OTHER, edgecolor="black")
+    axes.set_xlabel("duration (minutes)")
+    axes.set_ylabel("tracks")
+    axes.set_title("Track durations ({} tracks, {:.1f} h)".format(len(minutes),
+                                                                   minutes.sum() / 60.0))
     return _save(figure, path)
