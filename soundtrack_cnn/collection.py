@@ -204,7 +204,7 @@ def _markdown(summary):
     header = ["genre", "tracks", "share of tracks"] + ["films"] * bool(films) + ["too rare?"]
     parts += [_table(header, [
         [genre, n, "{:.0%}".format(n / float(summary["tracks"]))]
-        + [summary["films_per_genre"][genre]] * bool(films)
+        + ([summary["films_per_genre"][genre]] if films else [])
         + ["yes" if genre in summary["too_rare"] else ""]
         for genre, n in summary["tracks_per_genre"].items()]), "", image("tracks_per_genre"), ""]
     rare_rule = "fewer than {} tracks".format(summary["min_tracks"]) + (

@@ -73,8 +73,12 @@ def test_report_counts_match_the_manifest_and_figures_are_written(corpus, tmp_pa
 
 def test_cli_collection_prints_the_page_and_rejects_a_missing_manifest(corpus, tmp_path, capsys):
     out = str(tmp_path / "cli")
-    main(["collection", corpus, "--out", out, "--jobs", "1", "--min-tracks", "5"])
+    plain = os.path.join(os.path.dirname(corpus), "manifest.csv")       # no film column
+    main(["collection", plain, "--out", out, "--jobs", "1", "--min-tracks", "5"])
     assert capsys.readouterr().out.strip() == os.path.join(out, "collection.md")
+    summary = json.loads(open(os.path.join(out, "collection.json")).read())
+    assert (summary["tracks"], summary["films"], summary["films_per_genre"]) == (48, 0, {})
+    assert "not known (no film column)" in open(os.path.join(out, "collection.md")).read()
     with pytest.raises(SystemExit) as status:
         main(["collection", str(tmp_path / "none.csv")])
     assert status.value.code == 2
