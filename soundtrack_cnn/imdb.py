@@ -304,8 +304,9 @@ def choose_title(candidates, year=None, votes=None):
         return Choice("matched", candidates[0], "only title", "medium", candidates)
     best = _most_voted(candidates, votes)
     if best is None:
-        return Choice("ambiguous", how="{} titles of that name, no year; votes do not decide"
-                      .format(len(candidates)), candidates=candidates)
+        return Choice("ambiguous", how="{} titles of that name, no year, {}".format(
+            len(candidates), "votes do not decide" if votes else "no votes (ratings file)"),
+            candidates=candidates)
     return Choice("matched", best, "votes", "low", candidates)
 
 

@@ -338,7 +338,7 @@ def _match(group, found, votes):
         top = [(q, s, c) for q, s, c in matched if _CONFIDENCE_ORDER[c.confidence] == best]
         if len({c.title.tconst for _, _, c in top}) == 1:
             query, source, choice = top[0]
-            return choice, "{} {}".format(source, choice.how), query
+            return choice, "{}: {}".format(source, choice.how), query
         return (dataclasses.replace(top[0][2], status="ambiguous", title=None,
                                     candidates=tuple(c.title for _, _, c in top)),
                 "tag and folder name disagree", "; ".join(q for q, _, _ in top))
@@ -392,6 +392,11 @@ class LabelSummary(object):
                 self.tracks, self.manifest, self.tracks_left_out, self.review),
             "tracks per genre: {}".format(", ".join(
                 "{} {}".format(genre, n) for genre, n in self.genres.items()) or "none")]
+        unresolved = self.statuses.get("ambiguous", 0) + self.statuses.get("unmatched", 0)
+        if unresolved:
+            lines.append("{} folder(s) not labelled: fill in their tconst (or genres, or 'skip') "
+                         "in {} and rerun with --overrides {}".format(unresolved, self.review,
+                                                                      self.review))
         if self.dropped_genres:
             lines.append("genres dropped (fewer tracks than --min-tracks): {}".format(", ".join(
                 "{} {}".format(genre, n) for genre, n in self.dropped_genres.items())))
@@ -465,8 +470,14 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
     for group in groups:
         correction = corrections.get((group.folder, normalise_title(group.album))) or \
             corrections.get((group.folder, ""))
-        row = {"folder": group.folder, "album": group.album, "files": len(group.files)}
-        if correction:
+        choice, method, looked_up = _match(group, found, votes)
+        row = {"folder": group.folder, "album": group.album, "files": len(group.files),
+               "looked_up": looked_up, "candidates": "; ".join("{} {} ({}, {})".format(
+                   t.tconst, t.primary_title, t.year or "?", t.title_type)
+                   for t in choice.candidates)}
+        # A row that only repeats the automatic match (a review passed back whole) is
+        # no correction: the match keeps its method and confidence.
+        if correction and not (choice.title and correction["tconst"] == choice.title.tconst):
             title = by_tconst.get(correction["tconst"])
             row.update(status="skipped" if correction["tconst"] == "skip" else "override",
                        method="override line {}".format(correction["line"]),
@@ -476,12 +487,8 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
             tags = title.genres if title else tuple(correction["genres"])
             film = correction["tconst"] if title else group.folder
         else:
-            choice, method, looked_up = _match(group, found, votes)
             title = choice.title
-            row.update(status=choice.status, method=method, confidence=choice.confidence,
-                       looked_up=looked_up, candidates="; ".join("{} {} ({}, {})".format(
-                           t.tconst, t.primary_title, t.year or "?", t.title_type)
-                           for t in choice.candidates))
+            row.update(status=choice.status, method=method, confidence=choice.confidence)
             tags = title.genres if title else ()
             film = title.tconst if title else None
         if title:

@@ -203,3 +203,23 @@ def test_cli_label_and_its_errors(shelf, basics, tmp_path, capsys):
         main(["label", str(tmp_path / "nowhere"), "--imdb", basics, "--out", out])
     assert exit_status.value.code == 2
     assert "nowhere: not a folder" in capsys.readouterr().err
+
+
+def test_the_review_file_can_be_passed_back_whole_as_overrides(shelf, basics, tmp_path):
+    out = str(tmp_path / "manifest.csv")
+    review = label_collection(shelf, basics, out).review
+    with open(review, newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    for row in rows:
+        if row["folder"] == "Crash":
+            row["tconst"] = "tt0375679"
+    with open(review, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = label_collection(shelf, basics, out, overrides=review)
+    again = _review(summary.review)
+    assert again[("Crash", "")]["status"] == "override"
+    assert again[("Heat (1995)", "")]["method"] == "folder: year"     # untouched rows stay matches
+    assert summary.statuses == {"matched": 6, "override": 1, "unmatched": 2}
+    assert "tt0375679" in {t.film for t in read_manifest(out)}
