@@ -28,8 +28,9 @@ __all__ = ["main"]
 
 
 def _run(args):
-    from .experiment import run_experiment
-    run_experiment(args.run or "runs/{}".format(args.profile), profile=args.profile,
+    from .pipeline import run_experiment
+    from .profiles import default_run_dir
+    run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
                    manifest=args.manifest, data_dir=args.data_dir, seed=args.seed,
                    jobs=args.jobs, genres=args.genres)
 
@@ -40,9 +41,8 @@ def _corpus(args):
 
 
 def _features(args):
-    from .features import FeatureSettings
-    from .reconstruct import compression_figures
-    from .store import extract
+    from .extraction import extract
+    from .features import FeatureSettings, compression_figures
     if args.compression:
         print(json.dumps(compression_figures(FeatureSettings()), indent=1))
         return
@@ -54,16 +54,17 @@ def _features(args):
 
 
 def _train(args):
-    from .experiment import PROFILES, prepare_run, train_run
+    from .pipeline import prepare_run, train_run
+    from .profiles import get_profile
     prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
-    params = dict(PROFILES[args.profile].net_params)
+    params = dict(get_profile(args.profile).net_params)
     if args.max_epochs is not None:
         params["epochs"] = args.max_epochs
     train_run(args.out, net_params=params)
 
 
 def _predict(args):
-    from .runs import load_run
+    from .loading import load_run
     model = load_run(args.run, args.kind)
     predictions = model.predict_tracks(args.files, k=args.top)
     if args.json:
@@ -78,13 +79,13 @@ def _predict(args):
 
 def _evaluate(args):
     from .evaluate import compare
-    from .experiment import evaluate_run
+    from .pipeline import evaluate_run
     results = evaluate_run(args.run)
     print(compare({name: r["tracks"] for name, r in results.items()}))
 
 
 def _report(args):
-    from .experiment import report_run
+    from .report import report_run
     print(report_run(args.run, out=args.out))
 
 
@@ -94,7 +95,7 @@ def _reconstruct(args):
 
 
 def _export(args):
-    from .runs import export_weights, load_run
+    from .loading import export_weights, load_run
     export_weights(load_run(args.run, args.kind), args.output)
     print(args.output)
 

@@ -24,7 +24,7 @@ from .errors import InputError
 from .features import FeatureSettings
 from .labels import cooccurrence, label_statistics, vocabulary
 from .manifest import check_manifest
-from .runs import sha256_file, write_bytes, write_json
+from .files import sha256_file, write_bytes, write_json
 
 __all__ = ["collection_report", "inspect_file", "MIN_FILMS"]
 
@@ -158,16 +158,12 @@ def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=Fea
                        for info in files if info["status"] != "ok"],
         "bad_rows": [{"line": line, "path": path, "reason": reason}
                      for line, path, reason in bad_rows],
-        "figures": {
-            "tracks_per_genre": figures.plot_genre_counts(
-                stats["tag_counts"], os.path.join(out, "tracks_per_genre.png"), min_tracks),
-            "tags_per_track": figures.plot_tags_per_track(
-                tag_lists, os.path.join(out, "tags_per_track.png")),
-            "label_overlap": figures.plot_label_overlap(
-                cooccurrence(tag_lists, genres), genres, os.path.join(out, "label_overlap.png")),
-            "durations": figures.plot_durations(
-                [info["seconds"] for info in ok], os.path.join(out, "durations.png")),
-        },
+        "figures": {name: figures.save_png(ax.figure, os.path.join(out, name + ".png"))
+                    for name, ax in (
+            ("tracks_per_genre", figures.plot_genre_counts(stats["tag_counts"], min_tracks)),
+            ("tags_per_track", figures.plot_tags_per_track(tag_lists)),
+            ("label_overlap", figures.plot_label_overlap(cooccurrence(tag_lists, genres), genres)),
+            ("durations", figures.plot_durations([info["seconds"] for info in ok])))},
     }
     write_json(os.path.join(out, "collection.json"), summary)
     page = os.path.join(out, "collection.md")

@@ -22,9 +22,10 @@ import os
 import numpy as np
 from scipy.signal import fftconvolve
 
+from .audio import write_audio
 from .errors import InputError
 from .manifest import Track, write_manifest
-from .reconstruct import write_audio
+from .splits import split_by_rank
 
 __all__ = ["GENRES", "SIZES", "generate_corpus", "synthesize", "draw_tags"]
 
@@ -180,11 +181,6 @@ def _plan(size, seed, n_tracks=None):
     return plan
 
 
-def _split(index, n):
-    """Deterministic 70/15/15 by position in a seeded order of tracks."""
-    return "train" if index < 0.7 * n else "valid" if index < 0.85 * n else "test"
-
-
 def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, progress=True):
     """Write the synthetic corpus and its manifest (skipping files already written).
 
@@ -208,7 +204,11 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
 
     Examples
     --------
-    >>> manifest = generate_corpus("data/small", size="small")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from soundtrack_cnn.manifest import read_manifest
+    >>> manifest = generate_corpus(tempfile.mkdtemp(), n_tracks=2, progress=False)
+    >>> [(t.track_id, t.tags) for t in read_manifest(manifest)]
+    [('track0000', ('Drama', 'Action')), ('track0001', ('Drama', 'Horror'))]
     """
     if size not in SIZES:
         raise InputError("unknown corpus size {!r}; choose one of {}".format(size, sorted(SIZES)))
@@ -223,7 +223,7 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
             pool.map(_write_track, todo, chunksize=4)
     order = np.random.RandomState(seed + 1).permutation(len(plan))
     tracks = [Track(path=os.path.join(out_dir, name), tags=tuple(tags),
-                    track_id=os.path.splitext(name)[0], split=_split(rank, len(plan)))
+                    track_id=os.path.splitext(name)[0], split=split_by_rank(rank, len(plan)))
               for rank, (name, tags, _, _) in sorted(zip(order, plan))]
     write_manifest(manifest, sorted(tracks, key=lambda t: t.track_id))
     if progress:

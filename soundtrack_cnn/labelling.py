@@ -33,7 +33,7 @@ from .errors import InputError
 from .imdb import (IMDB_GENRES, STUDY_GENRES, Choice, choose_title, find_titles,
                    normalise_title, read_votes)
 from .manifest import TAG_SEPARATOR, Track, write_manifest
-from .runs import write_bytes
+from .files import write_bytes
 
 __all__ = ["AUDIO_EXTENSIONS", "REVIEW_COLUMNS", "parse_name", "read_tags", "find_groups",
            "resolve_genres", "label_collection", "LabelSummary"]

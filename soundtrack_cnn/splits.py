@@ -9,12 +9,29 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["SPLITS", "assign_splits", "TrackSplit"]
+__all__ = ["SPLITS", "split_by_rank", "assign_splits", "TrackSplit"]
 
 SPLITS = ("train", "valid", "test")
+FRACTIONS = (0.7, 0.15, 0.15)
 
 
-def assign_splits(track_ids, given=None, seed=0, fractions=(0.7, 0.15, 0.15), groups=None):
+def split_by_rank(rank, n, fractions=FRACTIONS):
+    """The split of the track at position ``rank`` of ``n`` in a (seeded) order.
+
+    The first ``fractions[0]`` of the order train, the next ``fractions[1]``
+    validate, the rest test.
+
+    Examples
+    --------
+    >>> [split_by_rank(rank, 10) for rank in (0, 6, 7, 8, 9)]
+    ['train', 'train', 'valid', 'valid', 'test']
+    """
+    if rank < fractions[0] * n:
+        return "train"
+    return "valid" if rank < (fractions[0] + fractions[1]) * n else "test"
+
+
+def assign_splits(track_ids, given=None, seed=0, fractions=FRACTIONS, groups=None):
     """Give every track a split, deterministically, keeping groups (films) together.
 
     Parameters
@@ -78,13 +95,10 @@ def assign_splits(track_ids, given=None, seed=0, fractions=(0.7, 0.15, 0.15), gr
             free.append(unit)
     order = np.random.RandomState(seed).permutation(len(free))
     n_tracks = sum(len(members[unit]) for unit in free)
-    n_train = int(round(fractions[0] * n_tracks))
-    n_valid = int(round(fractions[1] * n_tracks))
-    start = 0  # tracks drawn before this unit
+    start = 0  # tracks drawn before this unit: a unit of one track is ranked as before
     for index in order:
         tids = members[free[index]]
-        split = "train" if start < n_train else "valid" if start < n_train + n_valid else "test"
-        splits.update((tid, split) for tid in tids)
+        splits.update((tid, split_by_rank(start, n_tracks, fractions)) for tid in tids)
         start += len(tids)
     return splits
 

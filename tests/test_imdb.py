@@ -111,11 +111,3 @@ def test_reading_two_million_rows_keeps_memory_bounded(tmp_path):
     assert report["amelie"] == ["tt0211915"]
     assert report["peak_mb"] < 300, report
 
-
-def test_docstring_examples_run():
-    import doctest
-
-    from soundtrack_cnn import collection, imdb, labelling, splits
-    for module in (imdb, labelling, collection, splits):
-        result = doctest.testmod(module)
-        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -1,4 +1,4 @@
-"""Splits by film: a manifest's ``film`` column keeps every film's tracks in one split."""
+"""The pipeline's stages: prepare, (train), evaluate."""
 import json
 import os
 
@@ -7,46 +7,45 @@ import pytest
 import soundfile
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.experiment import prepare_run
+from soundtrack_cnn.extraction import extract
 from soundtrack_cnn.manifest import Track, read_manifest, write_manifest
-from soundtrack_cnn.splits import assign_splits
-from soundtrack_cnn.store import FeatureStore, extract
+from soundtrack_cnn.pipeline import evaluate_run, prepare_run, run_experiment
+from soundtrack_cnn.profiles import PROFILES
+from soundtrack_cnn.store import FeatureStore
 
 
-def _films(n_films=40, seed=0):
+def test_prepare_run_records_splits_genres_and_statistics(two_tag_store, tmp_path):
+    record = prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], n_genres=2, seed=0)
+    # Music tags all 24 training tracks; High and Low tie at 12 and High sorts first.
+    assert record["genres"] == ["Music", "High"]
+    assert set(record["splits"].values()) == {"train", "valid", "test"}
+    assert record["label_statistics"]["tags_per_track"] == {1: 12, 2: 12}
+    # A rerun keeps what was recorded, even with other arguments.
+    assert prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], n_genres=3) == \
+        json.load(open(str(tmp_path / "experiment.json")))
+
+
+def test_a_run_folder_is_never_reused_for_another_collection(two_tag_store, tmp_path):
+    prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], seed=0,
+                manifest=str(tmp_path / "first.csv"))
+    with pytest.raises(InputError, match="another --run folder"):
+        run_experiment(str(tmp_path), profile="small", manifest=str(tmp_path / "second.csv"))
+
+
+def test_evaluate_a_trained_run(two_tag_run):
+    results = evaluate_run(two_tag_run)
+    assert set(results) == {"specialists", "single net", "label prior", "uniform random"}
+    assert results["specialists"]["tracks"]["macro_roc_auc"] > 0.8
+    assert results["label prior"]["tracks"]["macro_roc_auc"] == 0.5
+    assert results["specialists"]["tiles"]["n"] > results["specialists"]["tracks"]["n"] == 6
+    assert os.path.exists(os.path.join(two_tag_run, "evaluation.md"))
+
+
+def _films(n_films, seed):
     """{track_id: film} for films of 1 to 12 tracks."""
     rng = np.random.RandomState(seed)
     return {"f{:02d}-t{:02d}".format(f, t): "film{:02d}".format(f)
             for f in range(n_films) for t in range(rng.randint(1, 13))}
-
-
-def test_no_film_is_in_two_splits_and_shares_stay_near_the_fractions():
-    groups = _films()
-    for seed in range(5):
-        splits = assign_splits(list(groups), seed=seed, groups=groups)
-        by_film = {}
-        for tid, film in groups.items():
-            by_film.setdefault(film, set()).add(splits[tid])
-        assert all(len(names) == 1 for names in by_film.values())
-        share = {name: list(splits.values()).count(name) / len(splits)
-                 for name in ("train", "valid", "test")}
-        assert abs(share["train"] - 0.7) < 0.1 and min(share.values()) > 0.05, share
-
-
-def test_without_groups_the_draw_is_the_per_track_draw():
-    ids = ["track{:03d}".format(i) for i in range(50)]
-    singles = {tid: tid for tid in ids}          # every track its own film
-    assert assign_splits(ids, seed=2) == assign_splits(ids, seed=2, groups={})
-    assert sorted(assign_splits(ids, seed=2, groups=singles).values()) == \
-        sorted(assign_splits(ids, seed=2).values())
-
-
-def test_a_given_split_takes_the_whole_film_and_conflicts_are_errors():
-    groups = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}
-    splits = assign_splits(list(groups), given={"a2": "valid"}, groups=groups)
-    assert [splits[t] for t in ("a1", "a2", "a3")] == ["valid"] * 3
-    with pytest.raises(InputError, match="film 'A'"):
-        assign_splits(list(groups), given={"a1": "test", "a2": "train"}, groups=groups)
 
 
 def test_film_goes_from_manifest_through_the_store_to_the_run_splits(tmp_path):
