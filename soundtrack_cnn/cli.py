@@ -12,7 +12,7 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
-    soundtrack-cnn label DIR --imdb title.basics.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
+    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
     soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends

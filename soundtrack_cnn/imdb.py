@@ -5,8 +5,8 @@ The user downloads ``title.basics.tsv.gz`` (and optionally
 downloads anything.  The files are gzipped, tab-separated, with one header
 line and ``\\N`` for a missing value::
 
-    tconst  titleType  primaryTitle  originalTitle  isAdult  startYear  endYear  runtimeMinutes  genres
-    tt0113277  movie  Heat  Heat  0  1995  \\N  170  Action,Crime,Drama
+    tconst titleType primaryTitle originalTitle isAdult startYear endYear runtimeMinutes genres
+    tt0113277 movie Heat Heat 0 1995 \\N 170 Action,Crime,Drama
 
 The basics file holds millions of rows, so it is never loaded: it is read
 once, line by line, keeping only the titles whose normalised name is one of
