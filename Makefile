@@ -8,8 +8,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= demo
 DATA ?=
+# Size of the bundled corpus (default: the profile's); PROFILE=study CORPUS=large
+# shows the study's hyperparameters at work.
+CORPUS ?=
 # Your own data gets its own run folder, named after the manifest's folder.
-RUN ?= runs/$(PROFILE)$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
+RUN ?= runs/$(PROFILE)$(if $(CORPUS),-$(CORPUS))$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
@@ -17,7 +20,7 @@ export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@echo "soundtrack_cnn -- make TARGET [PROFILE=demo|study|small] [DATA=manifest.csv] [RUN=folder]"
+	@echo "soundtrack_cnn -- make TARGET [PROFILE=demo|study|small] [CORPUS=small|demo|large] [DATA=manifest.csv] [RUN=folder]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
 
 install: $(STAMP) ## create .venv with the exact pins (idempotent)
@@ -45,7 +48,7 @@ test: install browser ## run every test (doctests included); pytest -m "not slow
 	$(BIN)/python -m pytest -q tests
 
 train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
-	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA))
+	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS))
 
 bench: install ## speed and memory figures
 	$(BIN)/python bench/run.py

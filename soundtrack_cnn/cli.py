@@ -31,7 +31,8 @@ def _run(args):
     from .pipeline import run_experiment
     from .profiles import default_run_dir
     run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
-                   manifest=args.manifest, data_dir=args.data_dir, seed=args.seed,
+                   manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                   seed=args.seed,
                    jobs=args.jobs, genres=args.genres)
 
 
@@ -78,10 +79,10 @@ def _predict(args):
 
 
 def _evaluate(args):
-    from .evaluate import compare
+    import os
     from .pipeline import evaluate_run
-    results = evaluate_run(args.run)
-    print(compare({name: r["tracks"] for name, r in results.items()}))
+    evaluate_run(args.run)
+    print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
 def _report(args):
@@ -122,6 +123,8 @@ def build_parser():
     run.add_argument("--run", help="output folder (default runs/PROFILE)")
     run.add_argument("--manifest", help="your own collection (CSV path,tags[,track_id,split])")
     run.add_argument("--data-dir", help="where the bundled corpus is generated")
+    run.add_argument("--corpus", choices=["small", "demo", "large"],
+                     help="size of the bundled corpus (default: the profile's)")
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)

@@ -32,6 +32,11 @@ from .splits import TrackSplit
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
 
 
+def _finite_or_none(value):
+    """JSON has no NaN: an undefined figure is stored as null."""
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
 class TrackPrediction(object):
     """Ranked tags of one audio file.
 
@@ -96,9 +101,6 @@ class _TileModel(BaseEstimator):
 
     def _validation_mask(self, X, Y, groups):
         """True for the tiles of the validation tracks (the first split's test part)."""
-        groups = np.arange(len(X)) if groups is None else np.asarray(groups)
-        if len(groups) != len(X):
-            raise InputError("groups has {} entries for {} tiles".format(len(groups), len(X)))
         splitter = (self.validation if hasattr(self.validation, "split") else
                     GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
                                       random_state=self.random_state))
@@ -136,6 +138,9 @@ class _TileModel(BaseEstimator):
         genres = [str(j) for j in range(Y.shape[1])] if self.genres is None else list(self.genres)
         if len(genres) != Y.shape[1]:
             raise InputError("{} genres for {} columns of Y".format(len(genres), Y.shape[1]))
+        groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        if len(groups) != len(X):
+            raise InputError("groups has {} entries for {} tiles".format(len(groups), len(X)))
         valid = self._validation_mask(X, Y, groups)
         folder = ModelFolder(self.run_dir, self.kind) if self.run_dir else None
         if folder and folder.read() is not None and not self.warm_start:
@@ -165,7 +170,7 @@ class _TileModel(BaseEstimator):
                     continue
                 if self.verbose:
                     print("[{}/{}] training {}".format(position + 1, len(names), name), flush=True)
-                net, summary = self._fit_net(view, self._targets(Y, name), valid, name,
+                net, summary = self._fit_net(view, self._targets(Y, name), valid, groups, name,
                                              self.random_state + position)
                 models[name], summaries[name] = net, summary
                 if folder:
@@ -175,18 +180,25 @@ class _TileModel(BaseEstimator):
         self.models_, self.summaries_ = models, summaries
         return self
 
-    def _fit_net(self, view, y, valid, name, seed):
+    def _fit_net(self, view, y, valid, groups, name, seed):
         # Lasagne draws initial weights and the dropout streams' seed from this RNG.
         lasagne.random.set_rng(np.random.RandomState(seed))
+        y = y.astype(np.float32)
+        valid_rows = np.flatnonzero(valid)
         net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
-                        verbose=self.verbose, input_shape=(None, 1) + tuple(view.shape[2:]),
-                        **self.hyperparameters_)
-        net.fit(view, y.astype(np.float32))
+                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
+                        seed=seed, verbose=self.verbose,
+                        input_shape=(None, 1) + tuple(view.shape[2:]), **self.hyperparameters_)
+        net.fit(view, y)
         early_stopping = net.on_training_finished[0].__self__
         if not early_stopping.finished:
             # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
             raise KeyboardInterrupt("training of {} was interrupted".format(name))
-        history = [[row["train_loss"], row["valid_loss"]] for row in net.train_history_]
+        updates_per_epoch = -(-int((~valid).sum()) // self.hyperparameters_["batch"])
+        history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
+                    "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
+                    "valid_auc": _finite_or_none(row.get("valid_auc"))}
+                   for row in net.train_history_]
         return net, {
             "best_valid_loss": float(early_stopping.best_valid),
             "best_epoch": int(early_stopping.best_valid_epoch),

@@ -97,36 +97,57 @@ def plot_tags_per_track(tag_lists, ax=None):
 
 
 def plot_training_curves(histories, ax=None):
-    """Training and validation loss per epoch, one panel per net.
+    """Learning curves: training and validation loss, and validation-track ROC-AUC.
+
+    One panel per net, against weight updates (or epochs, for histories
+    without update counts), so that the budget question -- would more
+    updates help? -- is answered by measurement.
 
     Parameters
     ----------
     histories : dict
-        ``{name: [{'epoch', 'train_loss', 'valid_loss'}, ...]}`` (nolearn's
-        ``train_history_`` rows).
+        ``{name: [{'epoch', 'train_loss', 'valid_loss'[, 'updates', 'valid_auc']}, ...]}``
+        (the ``history`` of a net's summary).
     ax : array of matplotlib Axes, optional
         At least one panel per net.
 
     Returns
     -------
     ax : 2-D array of matplotlib Axes
+        The loss panels (each AUC curve is on a twin axis, scale 0.5-1 on the right).
     """
     names = list(histories)
-    grid = _grid(ax, len(names), 5, (3.2, 2.6), sharey=True)
+    grid = _grid(ax, len(names), 5, (3.4, 2.7), sharey=True)
     for panel, name in zip(grid.flat, names):
-        epochs = [row["epoch"] for row in histories[name]]
-        panel.plot(epochs, [row["train_loss"] for row in histories[name]], label="train")
-        panel.plot(epochs, [row["valid_loss"] for row in histories[name]], label="validation")
+        rows = histories[name]
+        unit = "updates" if rows and "updates" in rows[0] else "epoch"
+        x = [row[unit] for row in rows]
+        panel.plot(x, [row["train_loss"] for row in rows], label="train loss")
+        panel.plot(x, [row["valid_loss"] for row in rows], label="validation loss")
+        auc = [row.get("valid_auc") for row in rows]
+        if any(value is not None for value in auc):
+            twin = panel.twinx()
+            twin.plot(x, [np.nan if value is None else value for value in auc], color="C2",
+                      label="validation-track AUC")
+            twin.set_ylim(0.45, 1.02)
+            twin.tick_params(labelsize=7)
         panel.set_title(name)
-        panel.set_xlabel("epoch")
+        panel.set_xlabel("weight updates" if unit == "updates" else "epoch")
         panel.grid(alpha=0.3)
     for panel in grid[:, 0]:
         panel.set_ylabel("loss (MSE)")
     for panel in list(grid.flat)[len(names):]:
         panel.set_visible(False)
-    grid.flat[0].legend()
-    grid.flat[0].figure.suptitle("Training and validation loss per specialist")
-    grid.flat[0].figure.tight_layout()
+    first = grid.flat[0]
+    handles = first.get_legend_handles_labels()
+    twins = [other for other in first.figure.axes if other.bbox.bounds == first.bbox.bounds
+             and other is not first]
+    for twin in twins:
+        more = twin.get_legend_handles_labels()
+        handles = (handles[0] + more[0], handles[1] + more[1])
+    first.legend(*handles, fontsize=7)
+    first.figure.suptitle("Learning curves per net: loss (left) and validation-track ROC-AUC (right)")
+    first.figure.tight_layout()
     return grid
 
 

@@ -27,6 +27,9 @@ class Profile(object):
         Overrides of the study's hyperparameters (see ``network.build_net``).
     settings : dict
         Overrides of ``FeatureSettings`` defaults.
+    equal_updates : bool
+        Also train the single multi-label net with as many weight updates as
+        all specialists together (the fair comparison; costs as much again).
 
     Examples
     --------
@@ -38,6 +41,7 @@ class Profile(object):
     corpus: str
     net_params: dict
     settings: dict = dataclasses.field(default_factory=dict)
+    equal_updates: bool = False
 
     def feature_settings(self):
         return FeatureSettings(**self.settings)

@@ -36,9 +36,7 @@ def report_run(run_dir, out=None):
     ensemble = load_run(run_dir, "ensemble", settings=store.settings)
     scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
-    histories = {genre: [{"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss}
-                         for epoch, (train_loss, valid_loss) in enumerate(summary["history"], 1)]
-                 for genre, summary in ensemble.summaries_.items()}
+    histories = {genre: summary["history"] for genre, summary in ensemble.summaries_.items()}
 
     def png(name, ax):
         first = ax.flat[0] if hasattr(ax, "flat") else ax
