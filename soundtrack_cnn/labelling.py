@@ -73,7 +73,7 @@ def _strip_noise(key):
     return _NOISE_PATTERN.match(key).group(1) if key not in _NOISE else ""
 
 
-def parse_name(text):
+def parse_name(text, parts=True):
     """The (title, year) readings of a folder name or album tag, most literal first.
 
     Bracketed years are taken as the year; bracketed or trailing soundtrack
@@ -84,6 +84,8 @@ def parse_name(text):
     Parameters
     ----------
     text : str
+    parts : bool
+        Also read each side of " - " alone (after the whole name's readings).
 
     Returns
     -------
@@ -109,7 +111,7 @@ def parse_name(text):
     kept = _BRACKETS.sub(lambda m: "" if _is_year(m.group(1).strip()) or set(
         normalise_title(m.group(1)).split()) & set(_NOISE_WORDS) else m.group(0), text)
     readings = []
-    for piece in [kept] + (_SEPARATOR.split(kept) if _SEPARATOR.search(kept) else []):
+    for piece in [kept] + (_SEPARATOR.split(kept) if parts and _SEPARATOR.search(kept) else []):
         key = _strip_noise(normalise_title(piece))
         words = key.split()
         if year is None and len(words) > 1 and _is_year(words[-1]):
@@ -307,21 +309,25 @@ def _read_overrides(path):
 
 
 def _queries(group):
-    """``(source, key, year, year_from_tag)`` to look up for a group, tag first."""
+    """``(source, key, year, year_from_tag, whole)`` to look up for a group, tag first.
+
+    ``whole`` is False for one side of an "Artist - Title" name.
+    """
     queries = []
-    if group.album:
-        for key, year in parse_name(group.album):
-            queries.append(("tag", key, year or group.year, year is None and bool(group.year)))
-    if group.folder != ".":
-        for key, year in parse_name(os.path.basename(group.folder)):
-            queries.append(("folder", key, year or group.year, year is None and bool(group.year)))
+    names = ([("tag", group.album)] if group.album else []) + (
+        [("folder", os.path.basename(group.folder))] if group.folder != "." else [])
+    for source, name in names:
+        whole = parse_name(name, parts=False)
+        for key, year in parse_name(name):
+            queries.append((source, key, year or group.year, year is None and bool(group.year),
+                            (key, year) in whole))
     return queries
 
 
 def _match(group, found, votes):
     """The best :class:`~soundtrack_cnn.imdb.Choice` over a group's queries, and its label."""
-    results = []
-    for source, key, year, year_from_tag in _queries(group):
+    results, whole_matched = [], set()
+    for source, key, year, year_from_tag, whole in _queries(group):
         candidates = found.get(key, [])
         choice = choose_title(candidates, year, votes)
         if choice.status == "ambiguous" and year_from_tag and candidates:
@@ -330,8 +336,13 @@ def _match(group, found, votes):
             if retry.status == "matched":
                 choice = dataclasses.replace(retry, how=retry.how + ", tag year {} ignored"
                                              .format(year), confidence="low")
-        results.append(("{}: {}{}".format(source, key, " ({})".format(year) if year else ""),
-                        source, choice))
+        if whole or source not in whole_matched:
+            results.append(("{}: {}{}".format(source, key, " ({})".format(year) if year else ""),
+                            source, choice))
+        if whole and choice.status == "matched":
+            # "The Lord of the Rings - The Fellowship of the Ring" is one title: its
+            # sides alone (a 1978 film among them) are not looked at.
+            whole_matched.add(source)
     matched = [(q, s, c) for q, s, c in results if c.status == "matched"]
     if matched:
         best = max(_CONFIDENCE_ORDER[c.confidence] for _, _, c in matched)
@@ -449,7 +460,7 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
     review = review or os.path.splitext(out)[0] + "-review.csv"
     corrections = _read_overrides(overrides) if overrides else {}
     groups, others = find_groups(root)
-    keys = {key for group in groups for _, key, _, _ in _queries(group)}
+    keys = {query[1] for group in groups for query in _queries(group)}
     wanted = {c["tconst"] for c in corrections.values() if c["tconst"] not in ("", "skip")}
     found, by_tconst = find_titles(basics, keys=keys, tconsts=wanted,
                                    title_types=("movie", "tvMovie") if tv_movies else ("movie",))

@@ -22,6 +22,10 @@ TITLES = [
     ("tt0375679", "movie", "Crash", "Crash", "2004", "Crime,Drama,Thriller"),
     ("tt0072856", "movie", "Death Race 2000", "Death Race 2000", "1975", "Action,Comedy,Sci-Fi"),
     ("tt0123865", "tvMovie", "Gia", "Gia", "1998", "Biography,Drama,Romance"),
+    ("tt0077869", "movie", "The Lord of the Rings", "The Lord of the Rings", "1978",
+     "Adventure,Animation,Drama"),
+    ("tt0120737", "movie", "The Lord of the Rings: The Fellowship of the Ring",
+     "The Lord of the Rings: The Fellowship of the Ring", "2001", "Action,Adventure,Drama"),
     ("tt7000001", "movie", "Untitled Film", "Untitled Film", N, N),
 ]
 

@@ -223,3 +223,15 @@ def test_the_review_file_can_be_passed_back_whole_as_overrides(shelf, basics, tm
     assert again[("Heat (1995)", "")]["method"] == "folder: year"     # untouched rows stay matches
     assert summary.statuses == {"matched": 6, "override": 1, "unmatched": 2}
     assert "tt0375679" in {t.film for t in read_manifest(out)}
+
+
+def test_a_whole_name_that_matches_wins_over_its_sides(basics, tmp_path):
+    root = tmp_path / "shelf"
+    name = "The Lord of the Rings - The Fellowship of the Ring (The Complete Recordings)"
+    _audio(str(root / name / "01.flac"))
+    _audio(str(root / "Howard Shore - The Lord of the Rings" / "01.flac"))
+    summary = label_collection(str(root), basics, str(tmp_path / "m.csv"))
+    review = _review(summary.review)
+    assert (review[(name, "")]["tconst"], review[(name, "")]["confidence"]) == (
+        "tt0120737", "medium")
+    assert review[("Howard Shore - The Lord of the Rings", "")]["tconst"] == "tt0077869"
