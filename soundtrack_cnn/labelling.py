@@ -462,6 +462,8 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
     groups, others = find_groups(root)
     keys = {query[1] for group in groups for query in _queries(group)}
     wanted = {c["tconst"] for c in corrections.values() if c["tconst"] not in ("", "skip")}
+    print("looking up {} name(s) of {} film folder(s) in {} (about a minute for IMDb's "
+          "full file)".format(len(keys), len(groups), basics), file=sys.stderr, flush=True)
     found, by_tconst = find_titles(basics, keys=keys, tconsts=wanted,
                                    title_types=("movie", "tvMovie") if tv_movies else ("movie",))
     missing = sorted(wanted - set(by_tconst))
