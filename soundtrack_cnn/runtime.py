@@ -1,0 +1,105 @@
+"""Process settings for speed, applied by ``import soundtrack_cnn``.
+
+Three settings, each measured on the study's network at batch 1200 on a
+2-core machine (``make bench``; the README's Benchmarks section):
+
+* glibc's allocator: by default it serves every block above 128 kB with
+  ``mmap`` and hands freed memory back to the kernel, so Theano's large
+  intermediate buffers are page-faulted in again at every training step (about
+  800,000 minor faults per step).  :func:`tune_allocator` calls ``mallopt``
+  with ``M_MMAP_MAX=0`` (no ``mmap`` for blocks) and a very large
+  ``M_TRIM_THRESHOLD`` (never give the heap's top back), so freed buffers are
+  reused from the heap.  The process keeps its peak memory instead.
+* Theano's ``allow_gc=False``: compiled functions keep their intermediate
+  buffers between calls instead of freeing and reallocating them.  A user's
+  ``THEANO_FLAGS=allow_gc=...`` still wins.
+* :mod:`soundtrack_cnn.ops`: the study's 2x2 max-pooling and its gradient as
+  faster C ops with bitwise-identical results, swapped in when Theano
+  compiles a function.
+
+Environment variables
+---------------------
+SOUNDTRACK_CNN_FAST
+    ``0`` turns all three off (the process then runs with glibc's and
+    Theano's defaults and Theano's own pooling ops); anything else, or unset,
+    leaves them on.
+"""
+import ctypes
+import ctypes.util
+import os
+
+__all__ = ["enabled", "install", "tune_allocator"]
+
+# glibc's <malloc.h> parameter numbers for mallopt.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+# Largest value mallopt takes (an int): never trim the heap's top.
+_NEVER_TRIM = 2 ** 31 - 1
+
+
+def enabled():
+    """Whether the speed settings apply (``SOUNDTRACK_CNN_FAST`` is not ``0``).
+
+    Returns
+    -------
+    on : bool
+
+    Examples
+    --------
+    >>> import os
+    >>> enabled() == (os.environ.get("SOUNDTRACK_CNN_FAST", "1").strip() != "0")
+    True
+    """
+    return os.environ.get("SOUNDTRACK_CNN_FAST", "1").strip() != "0"
+
+
+def tune_allocator():
+    """Keep freed memory in the process: ``mallopt(M_MMAP_MAX, 0)`` and no trimming.
+
+    Returns
+    -------
+    applied : bool
+        False where the C library has no ``mallopt`` (not glibc) or refuses
+        a setting; the process then simply runs with its defaults.
+
+    Examples
+    --------
+    >>> tune_allocator() in (True, False)
+    True
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # mallopt returns 1 on success.
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
+
+
+def _keep_theano_buffers():
+    import theano
+    from theano.configparser import parse_config_string
+    # Theano consumes its parsed flags as it reads them: parse them again.
+    if "allow_gc" not in parse_config_string(os.environ.get("THEANO_FLAGS", "")):
+        theano.config.allow_gc = False
+
+
+_installed = False
+
+
+def install():
+    """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
+
+    Called by ``import soundtrack_cnn`` after the compatibility shims (the
+    Theano parts need Theano importable).
+    """
+    global _installed
+    if _installed or not enabled():
+        return
+    tune_allocator()
+    _keep_theano_buffers()
+    from . import ops
+    ops.register()
+    _installed = True
