@@ -11,8 +11,9 @@ Three settings, each measured on the study's network at batch 1200 on a
   ``M_TRIM_THRESHOLD`` (never give the heap's top back), so freed buffers are
   reused from the heap.  The process keeps its peak memory instead.
 * Theano's ``allow_gc=False``: compiled functions keep their intermediate
-  buffers between calls instead of freeing and reallocating them.  A user's
-  ``THEANO_FLAGS=allow_gc=...`` still wins.
+  buffers between calls instead of freeing and reallocating them
+  (:func:`theano_settings`, written into the package's generated theanorc;
+  ``THEANO_FLAGS=allow_gc=True`` still wins).
 * :mod:`soundtrack_cnn.ops`: the study's 2x2 max-pooling and its gradient as
   faster C ops with bitwise-identical results, swapped in when Theano
   compiles a function.
@@ -28,7 +29,7 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["enabled", "install", "tune_allocator"]
+__all__ = ["enabled", "install", "theano_settings", "tune_allocator"]
 
 # glibc's <malloc.h> parameter numbers for mallopt.
 _M_TRIM_THRESHOLD = -1
@@ -78,12 +79,25 @@ def tune_allocator():
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
 
 
-def _keep_theano_buffers():
-    import theano
-    from theano.configparser import parse_config_string
-    # Theano consumes its parsed flags as it reads them: parse them again.
-    if "allow_gc" not in parse_config_string(os.environ.get("THEANO_FLAGS", "")):
-        theano.config.allow_gc = False
+def theano_settings():
+    """Theano configuration for speed, as theanorc sections (empty when switched off).
+
+    :func:`soundtrack_cnn.compat.configure_theano` writes them into the
+    generated theanorc before Theano is imported: Theano's default linker
+    reads ``allow_gc`` once, at import.  ``THEANO_FLAGS`` still overrides them.
+
+    Returns
+    -------
+    sections : dict
+        ``{section: {option: value}}``.
+
+    Examples
+    --------
+    >>> theano_settings() == ({"global": {"allow_gc": "False"}} if enabled() else {})
+    True
+    """
+    # allow_gc=False keeps every intermediate buffer between calls.
+    return {"global": {"allow_gc": "False"}} if enabled() else {}
 
 
 _installed = False
@@ -92,14 +106,13 @@ _installed = False
 def install():
     """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
 
-    Called by ``import soundtrack_cnn`` after the compatibility shims (the
-    Theano parts need Theano importable).
+    Called by ``import soundtrack_cnn`` after the compatibility shims, which
+    already wrote :func:`theano_settings` into Theano's configuration.
     """
     global _installed
     if _installed or not enabled():
         return
     tune_allocator()
-    _keep_theano_buffers()
     from . import ops
     ops.register()
     _installed = True
