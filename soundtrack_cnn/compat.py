@@ -114,10 +114,7 @@ def configure_theano():
     """
     if "theano" in sys.modules:
         return
-    from . import runtime
     sections = {name: dict(values) for name, values in THEANO_SETTINGS.items()}
-    for name, values in runtime.theano_settings().items():
-        sections.setdefault(name, {}).update(values)
     sections["global"]["base_compiledir"] = os.path.join(cache_dir(), "theano")
     ldflags = _blas_ldflags()
     if ldflags:
@@ -125,9 +122,7 @@ def configure_theano():
     text = "".join(
         "[{}]\n{}\n".format(name, "".join("{} = {}\n".format(k, v) for k, v in values.items()))
         for name, values in sections.items())
-    # One file per settings, so processes with and without the speed settings
-    # never rewrite each other's file between writing and reading it.
-    rc_path = os.path.join(cache_dir(), "theanorc" if runtime.enabled() else "theanorc-plain")
+    rc_path = os.path.join(cache_dir(), "theanorc")
     if not os.path.exists(rc_path) or open(rc_path).read() != text:
         _write_atomically(rc_path, text)
     # Remember the user's own THEANORC once: child processes inherit our

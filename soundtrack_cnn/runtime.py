@@ -1,19 +1,18 @@
 """Process settings for speed, applied by ``import soundtrack_cnn``.
 
-Three settings, each measured on the study's network at batch 1200 on a
-2-core machine (``make bench``; the README's Benchmarks section):
+Two settings, measured on the study's network at batch 1200 on a 2-core
+machine (``make bench``; the README's Benchmarks section):
 
 * glibc's allocator: by default it serves every block above 128 kB with
   ``mmap`` and hands freed memory back to the kernel, so Theano's large
   intermediate buffers are page-faulted in again at every training step (about
   800,000 minor faults per step).  :func:`tune_allocator` calls ``mallopt``
-  with ``M_MMAP_MAX=0`` (no ``mmap`` for blocks) and a very large
-  ``M_TRIM_THRESHOLD`` (never give the heap's top back), so freed buffers are
-  reused from the heap.  The process keeps its peak memory instead.
-* Theano's ``allow_gc=False``: compiled functions keep their intermediate
-  buffers between calls instead of freeing and reallocating them
-  (:func:`theano_settings`, written into the package's generated theanorc;
-  ``THEANO_FLAGS=allow_gc=True`` still wins).
+  with ``M_MMAP_MAX=0`` (no ``mmap`` for blocks) and ``M_TRIM_THRESHOLD=-1``
+  (never give the heap's top back), so freed buffers are reused from the heap
+  and a training step takes no page fault at all.  The process keeps its peak
+  memory instead.  (Theano's ``allow_gc=False``, which keeps buffers inside
+  each compiled function, gave no further speed once faults were gone, and
+  cost about 200 MB more at batch 1200, so Theano's default is kept.)
 * :mod:`soundtrack_cnn.ops`: the study's 2x2 max-pooling and its gradient as
   faster C ops with bitwise-identical results, swapped in when Theano
   compiles a function.
@@ -21,21 +20,22 @@ Three settings, each measured on the study's network at batch 1200 on a
 Environment variables
 ---------------------
 SOUNDTRACK_CNN_FAST
-    ``0`` turns all three off (the process then runs with glibc's and
-    Theano's defaults and Theano's own pooling ops); anything else, or unset,
+    ``0`` turns both off (the process then runs with glibc's defaults and
+    Theano's own pooling ops); anything else, or unset,
     leaves them on.
 """
 import ctypes
 import ctypes.util
 import os
 
-__all__ = ["enabled", "install", "theano_settings", "tune_allocator"]
+__all__ = ["enabled", "install", "tune_allocator"]
 
 # glibc's <malloc.h> parameter numbers for mallopt.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
-# Largest value mallopt takes (an int): never trim the heap's top.
-_NEVER_TRIM = 2 ** 31 - 1
+# mallopt(3): "Setting M_TRIM_THRESHOLD to -1 disables trimming completely"
+# (a positive int would cap it at 2 GB, below a batch-1200 step's heap).
+_NEVER_TRIM = -1
 
 
 def enabled():
@@ -79,35 +79,14 @@ def tune_allocator():
     return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
 
 
-def theano_settings():
-    """Theano configuration for speed, as theanorc sections (empty when switched off).
-
-    :func:`soundtrack_cnn.compat.configure_theano` writes them into the
-    generated theanorc before Theano is imported: Theano's default linker
-    reads ``allow_gc`` once, at import.  ``THEANO_FLAGS`` still overrides them.
-
-    Returns
-    -------
-    sections : dict
-        ``{section: {option: value}}``.
-
-    Examples
-    --------
-    >>> theano_settings() == ({"global": {"allow_gc": "False"}} if enabled() else {})
-    True
-    """
-    # allow_gc=False keeps every intermediate buffer between calls.
-    return {"global": {"allow_gc": "False"}} if enabled() else {}
-
-
 _installed = False
 
 
 def install():
     """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
 
-    Called by ``import soundtrack_cnn`` after the compatibility shims, which
-    already wrote :func:`theano_settings` into Theano's configuration.
+    Called by ``import soundtrack_cnn`` after the compatibility shims (the
+    pooling ops need Theano importable).
     """
     global _installed
     if _installed or not enabled():
