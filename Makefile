@@ -13,7 +13,7 @@ RUN ?= runs/$(PROFILE)$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(D
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: install train test test-upstream bench browser clean
+.PHONY: install train test test-upstream bench bench-torch browser clean
 
 install: $(STAMP)
 
@@ -44,6 +44,20 @@ train: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The same network in PyTorch (CPU wheel, its own venv: never a dependency of the
+# package), timed in the same invocation as the Theano net, side by side.
+TORCH_VENV := .venv-torch
+BENCH_TORCH_DIR := $(SOUNDTRACK_CNN_CACHE)/bench-torch
+
+$(TORCH_VENV)/.installed:
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy==2.4.6
+	touch $@
+
+bench-torch: install $(TORCH_VENV)/.installed
+	$(BIN)/python bench/bench_network.py --export $(BENCH_TORCH_DIR)
+	$(TORCH_VENV)/bin/python bench/bench_torch.py --export $(BENCH_TORCH_DIR)
 
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
 test-upstream: install
