@@ -40,7 +40,8 @@ import theano.tensor as T
 from theano import gof
 from theano.tensor.signal.pool import MaxPoolGrad, Pool
 
-__all__ = ["MaxPool2x2", "MaxPool2x2Grad", "local_max_pool_2x2", "register",
+__all__ = ["MaxPool2x2", "MaxPool2x2Grad", "local_max_pool_2x2",
+           "local_max_pool_2x2_grad_inplace", "register",
            "OPTIMIZATION_NAME"]
 
 #: Name of the graph optimisation in Theano's ``optdb`` (for ``Mode.excluding``).
@@ -153,10 +154,19 @@ class MaxPool2x2Grad(gof.OpenMPOp):
     """Gradient of :class:`MaxPool2x2`: ``gz`` to every element equal to its window's max.
 
     Bitwise the same as Theano's ``MaxPoolGrad(ignore_border=True)`` with
-    ``ws=stride=(2, 2)`` and no padding.
+    ``ws=stride=(2, 2)`` and no padding.  With ``inplace=True`` it writes the
+    gradient over ``x`` (each window is read before it is written), which
+    saves a buffer the size of the pooled layer's input; Theano's ``inplace``
+    phase chooses it where nothing else needs ``x`` afterwards.
     """
 
-    __props__ = ()
+    __props__ = ("inplace",)
+
+    def __init__(self, inplace=False, openmp=None):
+        super(MaxPool2x2Grad, self).__init__(openmp=openmp)
+        self.inplace = inplace
+        if inplace:
+            self.destroy_map = {0: [0]}
 
     def make_node(self, x, maxout, gz):
         x, maxout, gz = (T.as_tensor_variable(v) for v in (x, maxout, gz))
@@ -174,6 +184,15 @@ class MaxPool2x2Grad(gof.OpenMPOp):
         gx, = out
         parallel = "#pragma omp parallel for schedule(static)" if self.openmp else ""
         fail = sub["fail"]
+        if self.inplace:
+            # x_c is x itself when x is C-contiguous, else a private copy.
+            output = """
+    Py_XDECREF(%(gx)s);
+    %(gx)s = x_c;
+    Py_INCREF(%(gx)s);
+""" % dict(gx=gx)
+        else:
+            output = _allocate(gx, "PyArray_DIMS(x_c)", "x_c", fail)
         return (_PROLOGUE % dict(x=x, fail=fail)) + """
     PyArrayObject* maxout_c = PyArray_GETCONTIGUOUS(%(maxout)s);
     PyArrayObject* gz_c = PyArray_GETCONTIGUOUS(%(gz)s);
@@ -187,7 +206,7 @@ class MaxPool2x2Grad(gof.OpenMPOp):
         }
     }
     Py_DECREF(maxout_c); Py_DECREF(gz_c);  // %(maxout)s and %(gz)s still hold them
-""" % dict(maxout=maxout, gz=gz, fail=fail) + _allocate(gx, "PyArray_DIMS(x_c)", "x_c", fail) + """
+""" % dict(maxout=maxout, gz=gz, fail=fail) + output + """
     {
         typedef dtype_%(x)s real;
         const real zero = 0;
@@ -210,10 +229,13 @@ class MaxPool2x2Grad(gof.OpenMPOp):
                     const real m = maxima[i * out_width + j];
                     // zero + g, as Theano accumulates into a zeroed buffer.
                     const real g = zero + grads[i * out_width + j];
-                    gtop[2 * j] = (top[2 * j] == m) ? g : zero;
-                    gtop[2 * j + 1] = (top[2 * j + 1] == m) ? g : zero;
-                    gbottom[2 * j] = (bottom[2 * j] == m) ? g : zero;
-                    gbottom[2 * j + 1] = (bottom[2 * j + 1] == m) ? g : zero;
+                    // Read the whole window before writing: gx may be x.
+                    const int t0 = top[2 * j] == m, t1 = top[2 * j + 1] == m;
+                    const int b0 = bottom[2 * j] == m, b1 = bottom[2 * j + 1] == m;
+                    gtop[2 * j] = t0 ? g : zero;
+                    gtop[2 * j + 1] = t1 ? g : zero;
+                    gbottom[2 * j] = b0 ? g : zero;
+                    gbottom[2 * j + 1] = b1 ? g : zero;
                 }
                 if (width %% 2) { gtop[width - 1] = zero; gbottom[width - 1] = zero; }
             }
@@ -228,7 +250,7 @@ class MaxPool2x2Grad(gof.OpenMPOp):
 """ % dict(x=x, gx=gx, parallel=parallel)
 
     def c_code_cache_version(self):
-        return (1, self.openmp)
+        return (2, self.inplace, self.openmp)
 
 
 def _is_2x2_max_pool(op, ws, stride, pad):
@@ -258,12 +280,27 @@ def local_max_pool_2x2(node):
     return False
 
 
+@gof.local_optimizer([MaxPool2x2Grad], inplace=True)
+def local_max_pool_2x2_grad_inplace(node):
+    """Let :class:`MaxPool2x2Grad` overwrite its input (kept only if nothing else needs it)."""
+    if isinstance(node.op, MaxPool2x2Grad) and not node.op.inplace:
+        return [MaxPool2x2Grad(inplace=True)(*node.inputs)]
+    return False
+
+
 _registered = False
 
 
 def register():
-    """Add :func:`local_max_pool_2x2` to Theano's ``specialize`` phase (idempotent)."""
+    """Add the optimisations to Theano's ``specialize`` and ``inplace`` phases (idempotent)."""
     global _registered
     if not _registered:
         T.opt.register_specialize(local_max_pool_2x2, name=OPTIMIZATION_NAME)
+        # Position 75 is where Theano makes its own ops in-place; an in-place
+        # version that would destroy a value still needed is silently skipped.
+        theano.compile.optdb.register(
+            OPTIMIZATION_NAME + "_inplace",
+            gof.TopoOptimizer(local_max_pool_2x2_grad_inplace,
+                              failure_callback=gof.TopoOptimizer.warn_inplace),
+            75, "fast_run", "inplace", OPTIMIZATION_NAME)
         _registered = True

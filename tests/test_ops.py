@@ -33,28 +33,38 @@ def _bits(a):
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
-@pytest.fixture(scope="module", params=["float32", "float64"])
+@pytest.fixture(scope="module", params=[("float32", "input"), ("float64", "input"),
+                                        ("float32", "intermediate")])
 def pool_and_grad(request):
-    """(fast, theano) functions x, gy -> (pooled, gradient of sum(pooled * gy))."""
-    x = T.tensor4(dtype=request.param)
-    gy = T.tensor4(dtype=request.param)
-    y = pool_2d(x, ws=(2, 2), ignore_border=True, mode="max")
+    """(fast, theano) functions x, gy -> (pooled, gradient of sum(pooled * gy)).
+
+    An "intermediate" pooled value (2x, as after a layer) can be overwritten
+    by the in-place gradient; a function's input cannot.
+    """
+    dtype, source = request.param
+    x = T.tensor4(dtype=dtype)
+    gy = T.tensor4(dtype=dtype)
+    pooled = x if source == "input" else x * np.asarray(2, dtype=dtype)
+    y = pool_2d(pooled, ws=(2, 2), ignore_border=True, mode="max")
     g = T.grad((y * gy).sum(), x)
     fast, own = (theano.function([x, gy], [y, g], mode=mode) for mode in _modes())
     return request.param, fast, own
 
 
 def test_the_optimisation_replaces_both_ops(pool_and_grad):
-    _, fast, own = pool_and_grad
+    (_, source), fast, own = pool_and_grad
     kinds = lambda f: {type(n.op) for n in f.maker.fgraph.toposort()}  # noqa: E731
     assert {ops.MaxPool2x2, ops.MaxPool2x2Grad} <= kinds(fast)
     assert not {ops.MaxPool2x2, ops.MaxPool2x2Grad} & kinds(own)
+    inplace = [n.op.inplace for n in fast.maker.fgraph.toposort()
+               if isinstance(n.op, ops.MaxPool2x2Grad)]
+    assert inplace == [source == "intermediate"]
 
 
 @pytest.mark.parametrize("batch", [1, 7])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_bitwise_identical_with_ties(pool_and_grad, batch, shape):
-    dtype, fast, own = pool_and_grad
+    (dtype, _), fast, own = pool_and_grad
     rng = np.random.RandomState(batch * 1000 + shape[1])
     x = _tied(rng, (batch,) + shape, dtype)
     pooled_shape = (batch, shape[0], shape[1] // 2, shape[2] // 2)
@@ -74,7 +84,7 @@ def test_bitwise_identical_with_ties(pool_and_grad, batch, shape):
 
 
 def test_nan_and_non_contiguous_input_as_theano(pool_and_grad):
-    dtype, fast, own = pool_and_grad
+    (dtype, _), fast, own = pool_and_grad
     rng = np.random.RandomState(3)
     x = _tied(rng, (3, 4, 9, 11), dtype)
     x[0, 0, 0, 1] = np.nan
