@@ -1,6 +1,6 @@
 """Process settings for speed, applied by ``import soundtrack_cnn``.
 
-Two settings, measured on the study's network at batch 1200 on a 2-core
+Three settings, measured on the study's network at batch 1200 on a 2-core
 machine (``make bench``; the README's Benchmarks section):
 
 * glibc's allocator: by default it serves every block above 128 kB with
@@ -16,12 +16,14 @@ machine (``make bench``; the README's Benchmarks section):
 * :mod:`soundtrack_cnn.ops`: the study's 2x2 max-pooling and its gradient as
   faster C ops with bitwise-identical results, swapped in when Theano
   compiles a function.
+* :mod:`soundtrack_cnn.parallel_rng`: dropout's random numbers drawn on
+  every core, the same numbers as Theano's single-threaded op.
 
 Environment variables
 ---------------------
 SOUNDTRACK_CNN_FAST
-    ``0`` turns both off (the process then runs with glibc's defaults and
-    Theano's own pooling ops); anything else, or unset,
+    ``0`` turns all three off (the process then runs with glibc's defaults
+    and Theano's own pooling and random-number ops); anything else, or unset,
     leaves them on.
 """
 import ctypes
@@ -92,6 +94,7 @@ def install():
     if _installed or not enabled():
         return
     tune_allocator()
-    from . import ops
+    from . import ops, parallel_rng
     ops.register()
+    parallel_rng.register()
     _installed = True

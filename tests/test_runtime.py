@@ -41,8 +41,9 @@ def test_switch(monkeypatch, value, expected):
 
 
 def test_switched_off_process_uses_theanos_own_pooling():
-    code = ("import soundtrack_cnn, theano.compile as c; from soundtrack_cnn import ops; "
-            "print(ops.OPTIMIZATION_NAME in c.optdb['specialize']._names)")
+    code = ("import soundtrack_cnn, theano.compile as c; from soundtrack_cnn import ops, parallel_rng; "
+            "print(ops.OPTIMIZATION_NAME in c.optdb['specialize']._names "
+            "and parallel_rng.OPTIMIZATION_NAME in c.optdb['specialize']._names)")
     outputs = {}
     for fast in ("0", "1"):
         env = dict(os.environ, SOUNDTRACK_CNN_FAST=fast)
