@@ -30,6 +30,8 @@ import ctypes
 import ctypes.util
 import os
 
+from . import compat
+
 __all__ = ["enabled", "install", "tune_allocator"]
 
 # glibc's <malloc.h> parameter numbers for mallopt.
@@ -88,13 +90,19 @@ def install():
     """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
 
     Called by ``import soundtrack_cnn`` after the compatibility shims (the
-    pooling ops need Theano importable).
+    pooling ops need Theano importable, and are registered when it is imported).
     """
     global _installed
     if _installed or not enabled():
         return
     tune_allocator()
+    # The ops need Theano: they are registered when Theano is first imported,
+    # so that `import soundtrack_cnn` alone stays light.
+    compat.after_import("theano", _register_ops)
+    _installed = True
+
+
+def _register_ops(theano_module):
     from . import ops, parallel_rng
     ops.register()
     parallel_rng.register()
-    _installed = True
