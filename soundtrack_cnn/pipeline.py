@@ -207,7 +207,7 @@ def _classical_baseline(store, sets):
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   genres=None, n_genres=10, seed=0, jobs=None, verbose=1):
+                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1):
     """Run the whole study and return the path of the report page.
 
     Parameters
@@ -225,6 +225,9 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     corpus : {'small', 'demo', 'large'}, optional
         Size of the bundled corpus (default: the profile's); e.g. the study's
         hyperparameters at work need ``profile='study', corpus='large'``.
+    equal_updates : bool, optional
+        Also train the single net with as many updates as all specialists
+        together (default: the profile's; it doubles the training time).
     genres : sequence of str, optional
         Explicit vocabulary; default the ``n_genres`` most frequent training tags.
     seed : int
@@ -242,6 +245,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     profile = get_profile(profile)
     if corpus is not None:
         profile = dataclasses.replace(profile, corpus=corpus)
+    if equal_updates is not None:
+        profile = dataclasses.replace(profile, equal_updates=equal_updates)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
                                    seed=seed)
