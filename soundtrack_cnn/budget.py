@@ -72,7 +72,7 @@ def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_se
     >>> plan["updates_per_epoch"], plan["min_updates"]
     (1, 31)
     >>> print(plan["warnings"][0])
-    batch 1200 >= 888 training tiles: one weight update per epoch, so patience 30 means early stopping after as few as 31 updates (the study's network needed about 300 here)
+    batch 1200 >= 888 training tiles: one weight update per epoch, so patience 30 means early stopping after as few as 31 updates (on the demo corpus the study's network needed about 300)
     """
     batch, epochs, patience = (int(hyperparameters[key]) for key in ("batch", "epochs", "patience"))
     updates_per_epoch = max(math.ceil(n_train_tiles / batch), 1)
@@ -89,8 +89,8 @@ def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_se
             batch, n_train_tiles) if updates_per_epoch == 1 else
             "{} updates per epoch".format(updates_per_epoch))
         plan["warnings"].append(
-            "{}, so patience {} means early stopping after as few as {} updates (the study's "
-            "network needed about {} here)".format(reason, patience, plan["min_updates"],
+            "{}, so patience {} means early stopping after as few as {} updates (on the demo "
+            "corpus the study's network needed about {})".format(reason, patience, plan["min_updates"],
                                                   MIN_UPDATES))
     if plan["max_updates"] < MIN_UPDATES:
         plan["warnings"].append(

@@ -15,6 +15,8 @@ stopping watches are chosen by the ``validation`` parameter from ``groups``
 every trained net is checkpointed there as soon as it is done
 (:mod:`soundtrack_cnn.checkpoint`); ``warm_start=True`` resumes such a folder.
 """
+import warnings
+
 import lasagne.random
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -104,7 +106,10 @@ class _TileModel(BaseEstimator):
         splitter = (self.validation if hasattr(self.validation, "split") else
                     GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
                                       random_state=self.random_state))
-        _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+        with warnings.catch_warnings():
+            # Splitters that do not use groups (PredefinedSplit) warn about getting them.
+            warnings.filterwarnings("ignore", "The groups parameter is ignored")
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
         valid = np.zeros(len(X), dtype=bool)
         valid[valid_rows] = True
         if valid.all() or not valid.any():
