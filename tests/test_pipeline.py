@@ -34,7 +34,11 @@ def test_a_run_folder_is_never_reused_for_another_collection(two_tag_store, tmp_
 
 def test_evaluate_a_trained_run(two_tag_run):
     results = evaluate_run(two_tag_run)
-    assert set(results) == {"specialists", "single net", "label prior", "uniform random"}
+    assert set(results) == {"specialists", "single net", "MFCC mean+std, logistic", "label prior",
+                            "uniform random", "validation MSE"}
+    mse = results["validation MSE"]
+    assert mse["single net (MSE summed over K outputs)"] == \
+        2 * mse["single net (MSE per output)"]
     assert results["specialists"]["tracks"]["macro_roc_auc"] > 0.8
     assert results["label prior"]["tracks"]["macro_roc_auc"] == 0.5
     assert results["specialists"]["tiles"]["n"] > results["specialists"]["tracks"]["n"] == 6
