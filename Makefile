@@ -49,5 +49,10 @@ bench: install
 test-upstream: install
 	bash bench/test_upstream.sh
 
+# The study's method beside its next steps (pooling, calibration, two stages, GRU), on RUN.
+.PHONY: compare
+compare: install
+	$(BIN)/python -m soundtrack_cnn compare $(RUN)
+
 clean:
 	rm -rf $(VENV) build *.egg-info runs data/demo

@@ -12,6 +12,7 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
@@ -97,6 +98,11 @@ def _export(args):
     print(args.output)
 
 
+def _compare(args):
+    from .compare import compare_run
+    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +170,15 @@ def build_parser():
     export.add_argument("output")
     export.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     export.set_defaults(func=_export)
+
+    compare = commands.add_parser("compare", help="the study's method beside its next steps, "
+                                  "with bootstrap intervals")
+    compare.add_argument("run")
+    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
+                         help="what the GRU reads per tile")
+    compare.set_defaults(func=_compare)
     return parser
 
 
