@@ -7,9 +7,11 @@ first, then the genre.  Here the clusters are not written down but found:
 they go together (average-linkage clustering of the Jaccard distances), and
 :class:`TwoStage` learns, from a track's specialist scores, which clusters
 the track belongs to and multiplies each genre's score by its cluster's
-probability.  Genres that go with everything (Drama) land wherever their
-co-occurrence puts them; :func:`cluster_report` says where, beside the
-study's split.
+probability.  Genres that go with everything (Drama) are flagged
+:func:`ambiguous`: they neither define a cluster for the first stage nor are
+gated by one -- the study's "finer-grained prediction that brings in the
+ambiguous, genre-breaking classes".  :func:`cluster_report` lists what fell
+where, beside the study's split.
 """
 import numpy as np
 from scipy.special import logit
@@ -18,7 +20,8 @@ from sklearn.linear_model import LogisticRegression
 
 from .errors import InputError
 
-__all__ = ["jaccard", "genre_clusters", "cluster_report", "TwoStage", "STUDY_CLUSTERS"]
+__all__ = ["jaccard", "genre_clusters", "ambiguous", "cluster_report", "TwoStage",
+           "STUDY_CLUSTERS"]
 
 # The study's two clusters, for comparison only (the clusters used are found).
 STUDY_CLUSTERS = (("Action", "Adventure", "SciFi", "Thriller"), ("Comedy", "Musical", "Romance"))
@@ -72,25 +75,79 @@ def genre_clusters(labels, n_clusters=2):
     return np.array([order[c] for c in found])
 
 
-def cluster_report(genres, clusters):
+def ambiguous(labels, clusters, min_share=2 / 3.):
+    """Genres whose co-occurrences are spread over the clusters (e.g. Drama).
+
+    Parameters
+    ----------
+    labels : array of {0, 1}, shape (n_tracks, K)
+        Training tracks' labels.
+    clusters : array of int, shape (K,)
+    min_share : float
+        A genre is ambiguous when fewer than this share of its co-occurring
+        tags (other than itself and the genres already found ambiguous) fall
+        in its own cluster.
+
+    Returns
+    -------
+    flags : ndarray of bool, shape (K,)
+
+    Examples
+    --------
+    >>> labels = [[1, 1, 0, 0, 0], [1, 0, 0, 1, 0], [1, 0, 0, 0, 1], [0, 1, 1, 0, 0]]
+    >>> labels += [[0, 0, 0, 1, 1]] * 3
+    >>> ambiguous(labels, [0, 0, 0, 1, 1]).tolist()    # genre 0 goes 1:2 with the other cluster
+    [True, False, False, False, False]
+    """
+    labels = np.asarray(labels, dtype=float)
+    clusters = np.asarray(clusters)
+    both = labels.T @ labels
+    np.fill_diagonal(both, 0)
+    same = clusters[:, None] == clusters[None, :]
+    flags = np.zeros(len(clusters), dtype=bool)
+    # One at a time, worst first: a genre that goes with everything makes the
+    # genres of the other cluster look mixed until it is set aside.
+    while not flags.all():
+        counted = both * ~flags[None, :]
+        total = counted.sum(axis=1)
+        share = np.where(total > 0, (counted * same).sum(axis=1) / np.maximum(total, 1), 1.0)
+        share[flags] = np.inf
+        worst = int(np.argmin(share))
+        if share[worst] >= min_share:
+            break
+        flags[worst] = True
+    return flags
+
+
+def cluster_report(genres, clusters, flags=None):
     """The clusters as genre lists, and how each matches the study's split.
+
+    Parameters
+    ----------
+    genres : sequence of str
+    clusters : array of int, shape (K,)
+    flags : array of bool, shape (K,), optional
+        Ambiguous genres (:func:`ambiguous`), listed apart.
 
     Returns
     -------
     report : dict
-        ``clusters``: list of genre lists; ``study``: the study's two lists;
-        ``agreement``: for each found cluster, the study cluster it shares
-        most genres with and the Jaccard overlap of the two sets.
+        ``clusters``: list of genre lists; ``ambiguous``: genre list;
+        ``study``: the study's two lists; ``agreement``: for each found
+        cluster, the study cluster it shares most genres with and the
+        Jaccard overlap of the two sets.
     """
-    groups = [[g for g, c in zip(genres, clusters) if c == k] for k in sorted(set(clusters))]
+    flags = np.zeros(len(genres), dtype=bool) if flags is None else np.asarray(flags)
+    groups = [[g for g, c, f in zip(genres, clusters, flags) if c == k and not f]
+              for k in sorted(set(clusters))]
     agreement = []
     for group in groups:
         overlaps = [len(set(group) & set(s)) / float(len(set(group) | set(s)))
                     for s in STUDY_CLUSTERS]
         best = int(np.argmax(overlaps))
         agreement.append({"study_cluster": best, "jaccard": round(overlaps[best], 3)})
-    return {"clusters": groups, "study": [list(s) for s in STUDY_CLUSTERS],
-            "agreement": agreement}
+    return {"clusters": groups, "ambiguous": [g for g, f in zip(genres, flags) if f],
+            "study": [list(s) for s in STUDY_CLUSTERS], "agreement": agreement}
 
 
 class TwoStage(object):
@@ -98,12 +155,15 @@ class TwoStage(object):
 
     The first stage is one logistic regression per cluster on the logits of
     the track's K specialist scores (a track may belong to both clusters);
-    the second stage is the specialists themselves.
+    the second stage is the specialists themselves.  Ambiguous genres are
+    left out of the first stage's targets and keep their own score.
 
     Parameters
     ----------
     clusters : array of int, shape (K,)
         From :func:`genre_clusters`.
+    flags : array of bool, shape (K,), optional
+        Ambiguous genres (:func:`ambiguous`); default none.
     C : float
         Inverse L2 strength of the first stage (scikit-learn's ``C``).
 
@@ -114,13 +174,18 @@ class TwoStage(object):
         cluster's frequency) when the fitting tracks show only one class.
     """
 
-    def __init__(self, clusters, C=1.0):
+    def __init__(self, clusters, flags=None, C=1.0):
         self.clusters = clusters
+        self.flags = flags
         self.C = C
 
+    def _flags(self):
+        return (np.zeros(len(self.clusters), dtype=bool) if self.flags is None
+                else np.asarray(self.flags, dtype=bool))
+
     def _members(self, labels):
-        clusters = np.asarray(self.clusters)
-        return np.column_stack([labels[:, clusters == c].max(axis=1)
+        clusters, core = np.asarray(self.clusters), ~self._flags()
+        return np.column_stack([labels[:, (clusters == c) & core].max(axis=1, initial=0)
                                 for c in range(clusters.max() + 1)])
 
     def fit(self, track_scores, labels):
@@ -156,6 +221,10 @@ class TwoStage(object):
                                 for model in self.stage_one_])
 
     def predict(self, track_scores):
-        """Combined scores, shape (n_tracks, K): each genre's score times its cluster's."""
+        """Combined scores, shape (n_tracks, K): each genre's score times its cluster's.
+
+        An ambiguous genre's score is its specialist's alone.
+        """
         weights = self.cluster_probabilities(track_scores)[:, np.asarray(self.clusters)]
+        weights[:, self._flags()] = 1.0
         return weights * np.asarray(track_scores, dtype=float)

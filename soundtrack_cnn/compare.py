@@ -26,7 +26,7 @@ import numpy as np
 
 from . import evaluate
 from .calibration import Calibration
-from .clusters import TwoStage, cluster_report, genre_clusters
+from .clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from .dataset import TileView
 from .errors import InputError
 from .experiment import _track_sets
@@ -178,8 +178,9 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
         variants["{} calibration".format(method.capitalize())] = {
             split: calibration.transform(mean[split]) for split in ("valid", "test")}
     clusters = genre_clusters(sets["train"].labels)
-    details["clusters"] = cluster_report(genres, clusters)
-    two_stage = TwoStage(clusters).fit(mean["valid"], valid.labels)
+    flags = ambiguous(sets["train"].labels, clusters)
+    details["clusters"] = cluster_report(genres, clusters, flags)
+    two_stage = TwoStage(clusters, flags=flags).fit(mean["valid"], valid.labels)
     variants["two-stage (clusters, then genres)"] = {
         split: two_stage.predict(mean[split]) for split in ("valid", "test")}
 
@@ -249,9 +250,10 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
                                 genres, thresholds, n_boot=n_boot, seed=seed)
     n_test = details["n_tracks"]["test"]
     markdown = "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}\n\n" \
-               "Clusters found in the training labels: {}\n".format(
+               "Clusters found in the training labels: {}; ambiguous: {}\n".format(
                    n_test, n_boot, seed, format_table(table),
-                   " / ".join(", ".join(group) for group in details["clusters"]["clusters"]))
+                   " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
+                   ", ".join(details["clusters"]["ambiguous"]) or "none")
     # JSON has no NaN: an undefined metric is written as null.
     safe = {name: {key: [None if np.isnan(v) else v for v in values]
                    for key, values in row.items()} for name, row in table.items()}

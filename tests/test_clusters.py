@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from soundtrack_cnn.clusters import TwoStage, cluster_report, genre_clusters, jaccard
+from soundtrack_cnn.clusters import TwoStage, ambiguous, cluster_report, genre_clusters, jaccard
 from soundtrack_cnn.errors import InputError
 
 
@@ -21,8 +21,21 @@ def test_two_planted_blocks_are_recovered():
     assert genre_clusters(labels).tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
     similarity = jaccard(labels)
     assert np.allclose(similarity, similarity.T) and np.allclose(np.diag(similarity), 1)
+    assert not ambiguous(labels, genre_clusters(labels)).any()
     with pytest.raises(InputError, match="n_clusters"):
         genre_clusters(labels, n_clusters=9)
+
+
+def test_a_genre_that_goes_with_both_blocks_is_ambiguous():
+    rng = np.random.RandomState(0)
+    labels = _planted(rng)
+    drama = (rng.uniform(size=len(labels)) < .6).astype(int)[:, None]   # with anything
+    labels = np.hstack([labels, drama])
+    clusters = genre_clusters(labels)
+    assert clusters[:8].tolist() == [0, 1, 0, 1, 0, 1, 0, 1]
+    assert ambiguous(labels, clusters).tolist() == [False] * 8 + [True]
+    genres = ["g{}".format(k) for k in range(8)] + ["Drama"]
+    assert cluster_report(genres, clusters, ambiguous(labels, clusters))["ambiguous"] == ["Drama"]
 
 
 def test_cluster_report_compares_with_the_studys_split():
@@ -31,6 +44,8 @@ def test_cluster_report_compares_with_the_studys_split():
     assert report["clusters"] == [["Action", "SciFi", "Drama"], ["Comedy", "Romance"]]
     assert [a["study_cluster"] for a in report["agreement"]] == [0, 1]
     assert report["agreement"][1]["jaccard"] == round(2 / 3., 3)
+    assert cluster_report(genres, [0, 1, 0, 1, 0], [0, 0, 0, 0, 1])["clusters"][0] == \
+        ["Action", "SciFi"]
 
 
 def test_two_stage_keeps_a_biased_specialist_out_of_the_other_cluster():
@@ -52,5 +67,8 @@ def test_two_stage_keeps_a_biased_specialist_out_of_the_other_cluster():
     # A cluster seen with one class only falls back to its frequency.
     only = TwoStage(clusters).fit(scores[:50], np.column_stack([labels[:50, :3], np.ones((50, 3))]))
     assert np.all(only.cluster_probabilities(scores[:5])[:, 1] == 1.0)
+    # An ambiguous genre keeps its specialist's score, ungated.
+    flagged = TwoStage(clusters, flags=[True] + [False] * 5).fit(scores[:200], labels[:200])
+    assert np.array_equal(flagged.predict(scores[200:])[:, 0], scores[200:, 0])
     with pytest.raises(InputError, match="must both be"):
         TwoStage(clusters).fit(scores[:5], labels[:4])
