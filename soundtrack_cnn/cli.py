@@ -7,7 +7,8 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features MANIFEST --out STORE [--jobs N]
     soundtrack-cnn features --compression
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json]
+    soundtrack-cnn predict RUN FILE... [--top K] [--json] [--pooling mean|max|lme]
+                           [--calibrated platt|isotonic]
     soundtrack-cnn evaluate RUN
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
@@ -64,7 +65,15 @@ def _train(args):
 def _predict(args):
     from .runs import load_run
     model = load_run(args.run, args.kind)
-    predictions = model.predict_tracks(args.files, k=args.top)
+    calibration = None
+    if args.calibrated:
+        from .calibration import Calibration
+        if args.pooling != "mean":
+            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
+                             "drop --pooling {}".format(args.pooling))
+        calibration = Calibration.load(args.run, args.calibrated)
+    predictions = model.predict_tracks(args.files, k=args.top, pooling=args.pooling,
+                                       calibration=calibration)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
     else:
@@ -148,6 +157,10 @@ def build_parser():
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--pooling", default="mean", choices=["mean", "max", "lme"],
+                         help="tile scores to track scores (mean: the study's)")
+    predict.add_argument("--calibrated", choices=["platt", "isotonic"],
+                         help="rank calibrated probabilities (written by compare)")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")

@@ -51,7 +51,7 @@ def test_table_puts_the_first_variant_first_and_lists_differences():
 
 
 @pytest.mark.slow
-def test_compare_a_trained_run_from_the_command_line(two_tag_run, capsys):
+def test_compare_a_trained_run_from_the_command_line(two_tag_run, two_tag_corpus, capsys):
     from soundtrack_cnn.calibration import Calibration
     from soundtrack_cnn.cli import main
     main(["compare", two_tag_run, "--bootstrap", "30"])
@@ -65,6 +65,15 @@ def test_compare_a_trained_run_from_the_command_line(two_tag_run, capsys):
     assert open(os.path.join(two_tag_run, "compare.md")).read().strip() == printed.strip()
     for method in ("platt", "isotonic"):
         assert Calibration.load(two_tag_run, method).genres_ == ["Low", "High"]
+    # predict ranks with another pooling, or with the calibration compare stored.
+    high = os.path.join(os.path.dirname(two_tag_corpus), "track31.wav")
+    for options in (["--pooling", "max"], ["--calibrated", "platt"]):
+        main(["predict", two_tag_run, high, "--json"] + options)
+        prediction = json.loads(capsys.readouterr().out)[0]
+        assert prediction["top"][0][0] == "High" and prediction["error"] is None
+    with pytest.raises(SystemExit) as exit:
+        main(["predict", two_tag_run, high, "--pooling", "max", "--calibrated", "platt"])
+    assert exit.value.code == 2 and "--calibrated" in capsys.readouterr().err
 
 
 def test_compare_names_a_folder_that_is_not_a_run(tmp_path, capsys):
