@@ -184,6 +184,7 @@ class SequenceModel(object):
             valid_y = np.asarray(valid[2], dtype=np.float32)
         rng = np.random.RandomState(self.seed)
         self.history_, best, self.best_epoch_ = [], np.inf, 0
+        kept = layers.get_all_param_values(self.output_layer_)
         for epoch in range(1, self.epochs + 1):
             order = rng.permutation(len(ranges))
             losses = [self._train_fn(train_x[rows], train_m[rows], labels[rows])
