@@ -75,18 +75,21 @@ def genre_clusters(labels, n_clusters=2):
     return np.array([order[c] for c in found])
 
 
-def ambiguous(labels, clusters, min_share=2 / 3.):
-    """Genres whose co-occurrences are spread over the clusters (e.g. Drama).
+def ambiguous(labels, clusters, max_ratio=.5):
+    """Genres that occur about as often beside one cluster's tags as beside the other's (Drama).
+
+    For a genre g and each cluster c, the rate of g among the tracks that
+    carry another tag of c; g is ambiguous when its lowest rate is at least
+    ``max_ratio`` times its highest.  Rates ignore cluster sizes, and genres
+    are set aside one at a time, most spread first: a genre that goes with
+    everything makes every other genre look mixed until it is set aside.
 
     Parameters
     ----------
     labels : array of {0, 1}, shape (n_tracks, K)
         Training tracks' labels.
     clusters : array of int, shape (K,)
-    min_share : float
-        A genre is ambiguous when fewer than this share of its co-occurring
-        tags (other than itself and the genres already found ambiguous) fall
-        in its own cluster.
+    max_ratio : float
 
     Returns
     -------
@@ -96,24 +99,26 @@ def ambiguous(labels, clusters, min_share=2 / 3.):
     --------
     >>> labels = [[1, 1, 0, 0, 0], [1, 0, 0, 1, 0], [1, 0, 0, 0, 1], [0, 1, 1, 0, 0]]
     >>> labels += [[0, 0, 0, 1, 1]] * 3
-    >>> ambiguous(labels, [0, 0, 0, 1, 1]).tolist()    # genre 0 goes 1:2 with the other cluster
+    >>> ambiguous(labels, [0, 0, 0, 1, 1]).tolist()    # genre 0 goes with both clusters
     [True, False, False, False, False]
     """
-    labels = np.asarray(labels, dtype=float)
+    labels = np.asarray(labels, dtype=bool)
     clusters = np.asarray(clusters)
-    both = labels.T @ labels
-    np.fill_diagonal(both, 0)
-    same = clusters[:, None] == clusters[None, :]
     flags = np.zeros(len(clusters), dtype=bool)
-    # One at a time, worst first: a genre that goes with everything makes the
-    # genres of the other cluster look mixed until it is set aside.
     while not flags.all():
-        counted = both * ~flags[None, :]
-        total = counted.sum(axis=1)
-        share = np.where(total > 0, (counted * same).sum(axis=1) / np.maximum(total, 1), 1.0)
-        share[flags] = np.inf
-        worst = int(np.argmin(share))
-        if share[worst] >= min_share:
+        spread = np.full(len(clusters), -np.inf)
+        for g in np.flatnonzero(~flags):
+            rates = []
+            for c in np.unique(clusters):
+                others = (clusters == c) & ~flags
+                others[g] = False
+                beside = labels[:, others].any(axis=1)
+                if beside.any():
+                    rates.append(labels[beside, g].mean())
+            if len(rates) > 1 and max(rates) > 0:
+                spread[g] = min(rates) / max(rates)
+        worst = int(np.argmax(spread))
+        if spread[worst] < max_ratio:
             break
         flags[worst] = True
     return flags

@@ -58,7 +58,7 @@ def test_compare_a_trained_run_from_the_command_line(two_tag_run, two_tag_corpus
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ")]
     assert rows[0].startswith("| variant |") and rows[1].startswith("| {} | ".format(STUDY))
-    assert len(rows) == 1 + 9 + 1 + 8                  # 9 variants, then 8 differences
+    assert len(rows) == 1 + 8 + 1 + 7                  # the study and 7 variants, then 7 differences
     record = json.load(open(os.path.join(two_tag_run, "compare.json")))
     assert list(record["table"])[0] == STUDY
     assert record["table"][STUDY]["point"][0] > .8     # the specialists did learn Low / High
