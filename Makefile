@@ -16,7 +16,7 @@ RUN ?= runs/$(PROFILE)$(if $(CORPUS),-$(CORPUS))$(if $(DATA),-$(notdir $(patsubs
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: help install train test test-upstream bench bench-torch browser clean clean-runs
+.PHONY: help install train test test-upstream bench bench-torch compare browser clean clean-runs
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -70,6 +70,9 @@ bench-torch: install $(TORCH_VENV)/.installed ## the same network in PyTorch, si
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
 test-upstream: install ## Lasagne 0.1's own test suite under our shims
 	bash bench/test_upstream.sh
+
+compare: install ## the study's method beside its next steps (pooling, calibration, two stages, GRU) on RUN
+	$(BIN)/python -m soundtrack_cnn compare $(RUN)
 
 clean: ## remove the environment and generated data; trained runs stay
 	rm -rf $(VENV) build *.egg-info data

@@ -23,7 +23,7 @@ import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (installs the compatibility shims first)
 from soundtrack_cnn.network import build_net
-from soundtrack_cnn.experiment import PROFILES
+from soundtrack_cnn.profiles import PROFILES
 
 BATCH = 1200
 

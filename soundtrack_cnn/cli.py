@@ -7,13 +7,15 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features MANIFEST --out STORE [--jobs N]
     soundtrack-cnn features --compression
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json]
+    soundtrack-cnn predict RUN FILE... [--top K] [--json] [--pooling mean|max|lme]
+                           [--calibrated platt|isotonic]
     soundtrack-cnn evaluate RUN
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
     soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
     soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
+    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
@@ -68,7 +70,15 @@ def _train(args):
 def _predict(args):
     from .loading import load_run
     model = load_run(args.run, args.kind)
-    predictions = model.predict_tracks(args.files, k=args.top)
+    calibration = None
+    if args.calibrated:
+        from .calibration import Calibration
+        if args.pooling != "mean":
+            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
+                             "drop --pooling {}".format(args.pooling))
+        calibration = Calibration.load(args.run, args.calibrated)
+    predictions = model.predict_tracks(args.files, k=args.top, pooling=args.pooling,
+                                       calibration=calibration)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
     else:
@@ -113,6 +123,11 @@ def _collection(args):
     from .collection import collection_report
     print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
                             jobs=args.jobs))
+
+
+def _compare(args):
+    from .compare import compare_run
+    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
 
 
 def build_parser():
@@ -164,6 +179,10 @@ def build_parser():
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--pooling", default="mean", choices=["mean", "max", "lme"],
+                         help="tile scores to track scores (mean: the study's)")
+    predict.add_argument("--calibrated", choices=["platt", "isotonic"],
+                         help="rank calibrated probabilities (written by compare)")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
@@ -208,6 +227,15 @@ def build_parser():
                             help="genres with fewer tracks are reported as too rare")
     collection.add_argument("--jobs", type=int)
     collection.set_defaults(func=_collection)
+
+    compare = commands.add_parser("compare", help="the study's method beside its next steps, "
+                                  "with bootstrap intervals")
+    compare.add_argument("run")
+    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
+                         help="what the GRU reads per tile")
+    compare.set_defaults(func=_compare)
     return parser
 
 

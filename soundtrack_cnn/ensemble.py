@@ -29,6 +29,7 @@ from .errors import InputError
 from .evaluate import aggregate_tracks, normalise_scores, top_k
 from .features import FeatureSettings, Normalizer, audio_to_tiles
 from .network import STUDY_HYPERPARAMETERS, build_net
+from .pooling import pool_tracks
 from .splits import TrackSplit
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
@@ -257,7 +258,7 @@ class _TileModel(BaseEstimator):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
         return aggregate_tracks(self.predict_tiles(X), ranges)
 
-    def predict_tracks(self, paths, k=5):
+    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
         """Audio files to ranked tags, end to end.
 
         Parameters
@@ -266,6 +267,12 @@ class _TileModel(BaseEstimator):
             Audio files in any format ``load_audio`` reads.
         k : int
             How many tags to rank (the study looks at the top five).
+        pooling : {'mean', 'max', 'lme'}
+            How tile scores become the track's (see :mod:`soundtrack_cnn.pooling`);
+            the study's is the mean.
+        calibration : Calibration, optional
+            Maps the pooled scores to probabilities on one scale
+            (:mod:`soundtrack_cnn.calibration`) before ranking.
 
         Returns
         -------
@@ -281,7 +288,10 @@ class _TileModel(BaseEstimator):
             except InputError as error:
                 predictions.append(TrackPrediction(path, error=str(error)))
                 continue
-            scores = self.predict_tiles(tiles).mean(axis=0)
+            scores = pool_tracks(self.predict_tiles(tiles), [(0, len(tiles))], pooling=pooling)
+            if calibration is not None:
+                scores = calibration.transform(scores)
+            scores = scores[0]
             shares = normalise_scores(scores[None, :])
             predictions.append(TrackPrediction(
                 path, scores={g: float(s) for g, s in zip(self.genres_, scores)},
