@@ -8,7 +8,6 @@ regression on the score's logit) or isotonic regression (scikit-learn) -- so
 that a calibrated 0.3 means "30% of such tracks carry the tag" for every
 genre.  It is stored in the run folder as ``calibration-<method>.json``.
 """
-import json
 import os
 
 import numpy as np
