@@ -8,8 +8,8 @@ those weights, checks that both nets compute the same function (max abs
 difference of the outputs <= 1e-4), then times a training step (squared error,
 Nesterov momentum, dropout on) and inference at the same batch size, in
 channels-last and in the default NCHW layout, and prints both engines side by
-side with the ratio.  The process uses the same allocator settings as the
-package (``soundtrack_cnn/runtime.py``, loaded as a plain file).
+side with the ratio.  The process always uses the same allocator settings as
+the package (``soundtrack_cnn/runtime.py``, loaded as a plain file).
 """
 import argparse
 import importlib.util
@@ -26,12 +26,16 @@ TOLERANCE = 1e-4
 
 
 def tune_allocator():
-    """The package's own ``mallopt`` settings, without importing the package (no Theano here)."""
+    """The package's own ``mallopt`` settings, without importing the package (no Theano here).
+
+    Applied whatever ``SOUNDTRACK_CNN_FAST`` says: PyTorch is the fixed
+    reference, the switch only changes the Theano side.
+    """
     path = os.path.join(HERE, os.pardir, "soundtrack_cnn", "runtime.py")
     spec = importlib.util.spec_from_file_location("soundtrack_cnn_runtime", path)
     runtime = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runtime)
-    return runtime.enabled() and runtime.tune_allocator()
+    return runtime.tune_allocator()
 
 
 class StudyNet(nn.Module):

@@ -23,7 +23,10 @@ They compute *the same bits* as Theano's ops, not just close values:
 so ``network.py`` and Lasagne stay as they are and a pickled net simply
 compiles to the faster graph when loaded.  :func:`register` adds it to
 Theano's optimiser database under :data:`OPTIMIZATION_NAME`; a compile mode
-can leave it out with ``mode.excluding(OPTIMIZATION_NAME)``.
+can leave it out with ``mode.excluding(OPTIMIZATION_NAME)``.  A second
+optimisation, in Theano's ``inplace`` phase, lets the gradient overwrite the
+pooled layer's input where nothing else needs it (one buffer less at the
+peak of a training step).
 
 Examples
 --------
@@ -34,7 +37,6 @@ Examples
 >>> pool(np.arange(12, dtype=np.float32).reshape(1, 1, 3, 4))
 array([[[[5., 7.]]]], dtype=float32)
 """
-import numpy as np
 import theano
 import theano.tensor as T
 from theano import gof
