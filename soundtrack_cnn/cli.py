@@ -8,11 +8,15 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features --compression
     soundtrack-cnn store compact STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json]
+    soundtrack-cnn predict RUN FILE... [--top K] [--json] [--pooling mean|max|lme]
+                           [--calibrated platt|isotonic]
     soundtrack-cnn evaluate RUN
     soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
+    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
+    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
@@ -35,6 +39,7 @@ def _run(args):
     with run_lock(run_dir):
         run_experiment(run_dir, profile=args.profile,
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                       equal_updates=args.equal_updates or None,
                        seed=args.seed,
                        jobs=args.jobs, genres=args.genres)
 
@@ -77,7 +82,15 @@ def _train(args):
 def _predict(args):
     from .loading import load_run
     model = load_run(args.run, args.kind)
-    predictions = model.predict_tracks(args.files, k=args.top)
+    calibration = None
+    if args.calibrated:
+        from .calibration import Calibration
+        if args.pooling != "mean":
+            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
+                             "drop --pooling {}".format(args.pooling))
+        calibration = Calibration.load(args.run, args.calibrated)
+    predictions = model.predict_tracks(args.files, k=args.top, pooling=args.pooling,
+                                       calibration=calibration)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
     else:
@@ -117,6 +130,24 @@ def _export(args):
     print(args.output)
 
 
+def _label(args):
+    from .labelling import label_collection
+    print(label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
+                           review=args.review, overrides=args.overrides, genres=args.genres,
+                           min_tracks=args.min_tracks, tv_movies=args.tv_movies))
+
+
+def _collection(args):
+    from .collection import collection_report
+    print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
+                            jobs=args.jobs))
+
+
+def _compare(args):
+    from .compare import compare_run
+    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
+
+
 #: What to do about the file-system errors a long run meets.
 _ADVICE = {
     errno.ENOSPC: "free some space, then rerun the same command to resume",
@@ -154,6 +185,8 @@ def build_parser():
     run.add_argument("--data-dir", help="where the bundled corpus is generated")
     run.add_argument("--corpus", choices=["small", "demo", "large"],
                      help="size of the bundled corpus (default: the profile's)")
+    run.add_argument("--equal-updates", action="store_true",
+                     help="also train the single net with as many updates as all specialists")
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)
@@ -199,6 +232,10 @@ def build_parser():
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--pooling", default="mean", choices=["mean", "max", "lme"],
+                         help="tile scores to track scores (mean: the study's)")
+    predict.add_argument("--calibrated", choices=["platt", "isotonic"],
+                         help="rank calibrated probabilities (written by compare)")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
@@ -221,6 +258,37 @@ def build_parser():
     export.add_argument("output")
     export.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     export.set_defaults(func=_export)
+
+    label = commands.add_parser("label", help="a folder of soundtracks -> manifest with IMDb "
+                                "genres (and a review file)")
+    label.add_argument("folder")
+    label.add_argument("--imdb", required=True, help="IMDb's title.basics.tsv.gz")
+    label.add_argument("--ratings", help="IMDb's title.ratings.tsv.gz (votes break ties)")
+    label.add_argument("--out", required=True, help="the manifest CSV to write")
+    label.add_argument("--review", help="review CSV (default: OUT with -review.csv)")
+    label.add_argument("--overrides", help="CSV of corrections: folder,album,tconst,genres")
+    label.add_argument("--genres", nargs="+", help="keep only these genres ('study': its ten)")
+    label.add_argument("--min-tracks", type=int, help="drop genres with fewer tracks")
+    label.add_argument("--tv-movies", action="store_true", help="also match tvMovie titles")
+    label.set_defaults(func=_label)
+
+    collection = commands.add_parser("collection", help="one-page report of a collection "
+                                     "before training")
+    collection.add_argument("manifest")
+    collection.add_argument("--out", help="output folder (default: MANIFEST's folder/collection)")
+    collection.add_argument("--min-tracks", type=int, default=20,
+                            help="genres with fewer tracks are reported as too rare")
+    collection.add_argument("--jobs", type=int)
+    collection.set_defaults(func=_collection)
+
+    compare = commands.add_parser("compare", help="the study's method beside its next steps, "
+                                  "with bootstrap intervals")
+    compare.add_argument("run")
+    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
+                         help="what the GRU reads per tile")
+    compare.set_defaults(func=_compare)
     return parser
 
 

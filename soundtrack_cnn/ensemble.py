@@ -15,6 +15,8 @@ stopping watches are chosen by the ``validation`` parameter from ``groups``
 every trained net is checkpointed there as soon as it is done
 (:mod:`soundtrack_cnn.checkpoint`); ``warm_start=True`` resumes such a folder.
 """
+import warnings
+
 import lasagne.random
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -27,6 +29,7 @@ from .errors import InputError
 from .evaluate import aggregate_tracks, normalise_scores, top_k
 from .features import FeatureSettings, Normalizer, audio_to_tiles
 from .network import STUDY_HYPERPARAMETERS, build_net
+from .pooling import pool_tracks
 from .splits import TrackSplit
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
@@ -104,7 +107,10 @@ class _TileModel(BaseEstimator):
         splitter = (self.validation if hasattr(self.validation, "split") else
                     GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
                                       random_state=self.random_state))
-        _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+        with warnings.catch_warnings():
+            # Splitters that do not use groups (PredefinedSplit) warn about getting them.
+            warnings.filterwarnings("ignore", "The groups parameter is ignored")
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
         valid = np.zeros(len(X), dtype=bool)
         valid[valid_rows] = True
         if valid.all() or not valid.any():
@@ -256,7 +262,7 @@ class _TileModel(BaseEstimator):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
         return aggregate_tracks(self.predict_tiles(X), ranges)
 
-    def predict_tracks(self, paths, k=5):
+    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
         """Audio files to ranked tags, end to end.
 
         Parameters
@@ -265,6 +271,12 @@ class _TileModel(BaseEstimator):
             Audio files in any format ``load_audio`` reads.
         k : int
             How many tags to rank (the study looks at the top five).
+        pooling : {'mean', 'max', 'lme'}
+            How tile scores become the track's (see :mod:`soundtrack_cnn.pooling`);
+            the study's is the mean.
+        calibration : Calibration, optional
+            Maps the pooled scores to probabilities on one scale
+            (:mod:`soundtrack_cnn.calibration`) before ranking.
 
         Returns
         -------
@@ -280,7 +292,10 @@ class _TileModel(BaseEstimator):
             except InputError as error:
                 predictions.append(TrackPrediction(path, error=str(error)))
                 continue
-            scores = self.predict_tiles(tiles).mean(axis=0)
+            scores = pool_tracks(self.predict_tiles(tiles), [(0, len(tiles))], pooling=pooling)
+            if calibration is not None:
+                scores = calibration.transform(scores)
+            scores = scores[0]
             shares = normalise_scores(scores[None, :])
             predictions.append(TrackPrediction(
                 path, scores={g: float(s) for g, s in zip(self.genres_, scores)},

@@ -17,7 +17,8 @@ from .files import write_bytes
 from .labels import overlap
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
-           "plot_track_predictions", "plot_roc_curves", "save_png", "TRUE_TAG_GREEN"]
+           "plot_track_predictions", "plot_roc_curves", "plot_genre_counts", "plot_durations",
+           "save_png", "TRUE_TAG_GREEN"]
 
 #: The study's viewer draws true tags as bright green bars.
 TRUE_TAG_GREEN = "#19e619"
@@ -232,4 +233,58 @@ def plot_roc_curves(y_true, scores, genres, ax=None):
     title = "ROC per genre (test tracks)"
     ax.set_title(title + ("\nno positives or negatives: " + ", ".join(skipped) if skipped else ""))
     ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def plot_genre_counts(counts, min_tracks=None, ax=None):
+    """Tracks per genre as horizontal bars, most frequent on top.
+
+    Parameters
+    ----------
+    counts : dict
+        ``{genre: tracks}``.
+    min_tracks : int, optional
+        Drawn as a dashed line; genres below it are drawn in red.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = plot_genre_counts({"Drama": 30, "Horror": 4}, min_tracks=20)
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['Horror', 'Drama']
+    """
+    names = sorted(counts, key=lambda genre: (counts[genre], genre))
+    values = [counts[genre] for genre in names]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.8 + 0.32 * max(len(names), 1)))
+    ax.barh(names, values, color=["#d62728" if min_tracks is not None and value < min_tracks
+                                  else _OTHER for value in values])
+    if min_tracks is not None:
+        ax.axvline(min_tracks, color="black", linestyle="--",
+                   label="{} tracks (fewer: too rare)".format(min_tracks))
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("tracks")
+    ax.set_title("Tracks per genre")
+    return ax
+
+
+def plot_durations(seconds, ax=None):
+    """Histogram of track durations in minutes.
+
+    Examples
+    --------
+    >>> plot_durations([90.0, 150.0, 3600.0]).get_title()
+    'Track durations (3 tracks, 1.1 h)'
+    """
+    minutes = np.asarray(seconds, dtype=float) / 60.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.hist(minutes, bins=min(max(len(minutes), 1), 30), color=_OTHER, edgecolor="black")
+    ax.set_xlabel("duration (minutes)")
+    ax.set_ylabel("tracks")
+    ax.set_title("Track durations ({} tracks, {:.1f} h)".format(len(minutes), minutes.sum() / 60))
     return ax
