@@ -4,6 +4,11 @@ This is the only place in the package that touches third-party code, and it
 does so without editing site-packages: every shim below is installed in
 ``sys.modules`` or in Theano's configuration *before* the library that needs it
 is imported.  ``import soundtrack_cnn`` calls :func:`install` first thing.
+:func:`install` itself imports neither Theano nor scikit-learn: the two shims
+that need them are built by an import hook the moment Lasagne or nolearn asks
+for the missing module, so code that never touches the 2015 stack (the numpy
+inference engine behind ``soundtrack-cnn predict``) starts in a fraction of a
+second.
 
 The shims, one per upstream break:
 
@@ -39,6 +44,8 @@ THEANO_FLAGS
 import collections
 import collections.abc
 import glob
+import importlib.abc
+import importlib.util
 import logging
 import os
 import sys
@@ -202,17 +209,42 @@ def install_cross_validation():
     sklearn.cross_validation = module
 
 
+class _ShimImporter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Build a shim module when something imports it, not before.
+
+    Building the shims needs ``theano`` and ``sklearn.model_selection``
+    imported (seconds); deferring them to the import that asks for them keeps
+    ``import soundtrack_cnn`` free of both.
+    """
+
+    installers = {"theano.tensor.signal.downsample": install_downsample,
+                  "sklearn.cross_validation": install_cross_validation}
+
+    def find_spec(self, name, path=None, target=None):
+        return importlib.util.spec_from_loader(name, self) if name in self.installers else None
+
+    def create_module(self, spec):
+        self.installers[spec.name]()
+        return sys.modules[spec.name]
+
+    def exec_module(self, module):
+        pass
+
+
 _installed = False
 
 
 def install():
-    """Install every shim (idempotent); called by ``import soundtrack_cnn``."""
+    """Install every shim (idempotent); called by ``import soundtrack_cnn``.
+
+    Imports no Theano, Lasagne, nolearn or scikit-learn itself: the
+    ``downsample`` and ``cross_validation`` shims are built on first import.
+    """
     global _installed
     if _installed:
         return
     configure_theano()
     install_python_scan()
     install_iterable()
-    install_cross_validation()
-    install_downsample()
+    sys.meta_path.insert(0, _ShimImporter())
     _installed = True
