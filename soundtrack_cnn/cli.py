@@ -7,9 +7,9 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features MANIFEST --out STORE [--jobs N]
     soundtrack-cnn features --compression
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json]
-    soundtrack-cnn evaluate RUN
-    soundtrack-cnn report RUN [--out DIR]
+    soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
+    soundtrack-cnn evaluate RUN [--engine numpy|theano]
+    soundtrack-cnn report RUN [--out DIR] [--engine numpy|theano]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
 
@@ -18,6 +18,7 @@ with status 130 and a note that rerunning resumes.
 """
 import argparse
 import json
+import os
 import sys
 
 from .errors import InputError
@@ -61,29 +62,54 @@ def _train(args):
 
 
 def _predict(args):
-    from .runs import load_run
-    model = load_run(args.run, args.kind)
-    predictions = model.predict_tracks(args.files, k=args.top)
-    if args.json:
+    # Nothing here imports Theano: the numpy engine answers in about a second.
+    from .inference import load_model
+    from .prediction import predict_file
+    from .tagging import expand_inputs, tags_csv
+    from .timeline import timeline_stem, write_timeline
+    if args.top < 1:
+        raise InputError("--top must be at least 1, got {}".format(args.top))
+    paths, any_folder = expand_inputs(args.inputs)
+    csv_path = args.csv or ("tags.csv" if any_folder else None)
+    model = load_model(args.run, args.kind, engine=args.engine)
+    if args.timeline:
+        os.makedirs(args.timeline, exist_ok=True)
+    import tqdm
+    predictions, stems = [], set()
+    for path in tqdm.tqdm(paths, unit="file", disable=csv_path is None, file=sys.stderr):
+        prediction = predict_file(model, path, k=args.top)
+        if args.timeline and not prediction.error:
+            write_timeline(args.timeline, prediction, model.genres, model.settings_,
+                           timeline_stem(path, stems))
+        prediction.tile_scores = None  # a collection's tiles need not stay in memory
+        predictions.append(prediction)
+    failed = sum(1 for p in predictions if p.error)
+    if csv_path:
+        tags_csv(csv_path, predictions, args.top)
+        print("{}: {} file(s) tagged, {} could not be read".format(
+            csv_path, len(predictions) - failed, failed))
+    elif args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
     else:
         for p in predictions:
             ranked = p.error or "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)
             print("{}: {}".format(p.path, ranked))
-    if any(p.error for p in predictions):
+    if args.timeline:
+        print("timelines of {} file(s) in {}".format(len(stems), args.timeline), file=sys.stderr)
+    if failed:
         sys.exit(2)
 
 
 def _evaluate(args):
     from .evaluate import compare
     from .experiment import evaluate_run
-    results = evaluate_run(args.run)
+    results = evaluate_run(args.run, engine=args.engine)
     print(compare({name: r["tracks"] for name, r in results.items()}))
 
 
 def _report(args):
     from .experiment import report_run
-    print(report_run(args.run, out=args.out))
+    print(report_run(args.run, out=args.out, engine=args.engine))
 
 
 def _reconstruct(args):
@@ -136,21 +162,30 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(func=_train)
 
-    predict = commands.add_parser("predict", help="rank the tags of audio files")
-    predict.add_argument("run")
-    predict.add_argument("files", nargs="+")
+    predict = commands.add_parser("predict", help="rank the tags of audio files or folders")
+    predict.add_argument("run", help="a run folder or an .npz from 'export'")
+    predict.add_argument("inputs", nargs="+", metavar="FILE|DIR",
+                         help="audio files; folders are searched recursively")
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--csv", help="write path, top tags, scores and error per file here "
+                                       "(default tags.csv when a folder is given)")
+    predict.add_argument("--timeline", metavar="DIR",
+                         help="write each file's per-tile genre scores (CSV, JSON, PNG) here")
+    predict.add_argument("--engine", default="numpy", choices=["numpy", "theano"],
+                         help="numpy (default, no Theano import) or the original Theano nets")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
     evaluate.add_argument("run")
+    evaluate.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer")
     report.add_argument("run")
     report.add_argument("--out")
+    report.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     report.set_defaults(func=_report)
 
     reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")

@@ -25,37 +25,13 @@ from sklearn.base import BaseEstimator
 from . import runs
 from .dataset import TileView
 from .errors import InputError
-from .evaluate import aggregate_tracks, normalise_scores
-from .features import FeatureSettings, Normalizer, audio_to_tiles
+from .evaluate import aggregate_tracks
+from .features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
+from .prediction import TrackPrediction, predict_tracks
 from .splits import TrackSplit
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
-
-
-class TrackPrediction(object):
-    """Ranked tags of one audio file.
-
-    Attributes
-    ----------
-    path : str
-    scores : dict
-        ``{genre: mean tile score}`` in vocabulary order.
-    top : list of (str, float)
-        Genres by decreasing score, with scores normalised to sum to 1.
-    error : str or None
-        Why the file could not be scored (then ``scores`` is empty).
-    """
-
-    def __init__(self, path, scores=None, top=None, error=None):
-        self.path = path
-        self.scores = scores or {}
-        self.top = top or []
-        self.error = error
-
-    def to_dict(self):
-        return {"path": self.path, "scores": self.scores,
-                "top": [[genre, score] for genre, score in self.top], "error": self.error}
 
 
 class _TileModel(BaseEstimator):
@@ -130,6 +106,8 @@ class _TileModel(BaseEstimator):
             self.models_[name], self.summaries_[name] = net, summary
             if run:
                 run.save_model(name, net, summary)
+        if run and run.weights_path() is None:
+            run.save_weights(self)
         return self
 
     def _fit_net(self, view, y, valid, name, seed):
@@ -189,20 +167,7 @@ class _TileModel(BaseEstimator):
             One per path, in order; a file that cannot be read carries its
             ``error`` instead of scores, and the others are still scored.
         """
-        predictions = []
-        for path in paths:
-            try:
-                tiles = audio_to_tiles(path, self.settings_)
-            except InputError as error:
-                predictions.append(TrackPrediction(path, error=str(error)))
-                continue
-            scores = self.predict_tiles(tiles).mean(axis=0)
-            shares = normalise_scores(scores[None, :])[0]
-            order = np.argsort(-scores, kind="stable")[:k]
-            predictions.append(TrackPrediction(
-                path, scores={g: float(s) for g, s in zip(self.genres, scores)},
-                top=[(self.genres[j], float(shares[j])) for j in order]))
-        return predictions
+        return predict_tracks(self, paths, k=k)
 
 
 class SpecialistEnsemble(_TileModel):

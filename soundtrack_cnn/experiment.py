@@ -25,8 +25,9 @@ from .dataset import TileView
 from .ensemble import MultiLabelNet, SpecialistEnsemble
 from .errors import InputError
 from .features import FeatureSettings
+from .inference import load_model
 from .labels import cooccurrence, label_matrix, label_statistics, vocabulary
-from .runs import load_run, write_bytes, write_json
+from .runs import write_bytes, write_json
 from .splits import assign_splits
 from .store import FeatureStore, extract
 
@@ -225,11 +226,11 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, genres
     return report
 
 
-def _scores(run_dir, store, sets):
+def _scores(run_dir, store, sets, engine="numpy"):
     """Tile and track scores of every model (and baseline) on validation and test."""
     scores = {}
     for kind in ("ensemble", "multilabel"):
-        model = load_run(run_dir, kind, settings=store.settings)
+        model = load_model(run_dir, kind, settings=store.settings, engine=engine)
         scores[kind] = {}
         for split in ("valid", "test"):
             tiles = model.predict_tiles(TileView(store.tiles, sets[split].rows))
@@ -237,11 +238,12 @@ def _scores(run_dir, store, sets):
     return scores
 
 
-def evaluate_run(run_dir):
+def evaluate_run(run_dir, engine="numpy"):
     """Metrics of the ensemble, the single net and two baselines on the test tracks.
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
     only.  Writes ``evaluation.json`` and ``evaluation.md`` into ``run_dir``.
+    ``engine`` ('numpy' or 'theano') evaluates the nets (same scores).
 
     Returns
     -------
@@ -256,7 +258,7 @@ def evaluate_run(run_dir):
     n_test = len(test.track_ids)
     prior = evaluate.prior_scores(sets["train"].labels, n_test)
     baselines = {"label prior": prior, "uniform random": evaluate.random_scores(n_test, len(genres), 0)}
-    for kind, by_split in _scores(run_dir, store, sets).items():
+    for kind, by_split in _scores(run_dir, store, sets, engine).items():
         valid_tracks = by_split["valid"][1]
         thresholds = evaluate.choose_thresholds(valid.labels, valid_tracks)
         tile_scores, track_scores = by_split["test"]
@@ -278,7 +280,7 @@ def evaluate_run(run_dir):
     return results
 
 
-def report_run(run_dir, out=None):
+def report_run(run_dir, out=None, engine="numpy"):
     """Figures (PNG) and the prediction viewer (offline HTML) of an evaluated run.
 
     Parameters
@@ -286,6 +288,8 @@ def report_run(run_dir, out=None):
     run_dir : str
     out : str, optional
         Output folder (default ``RUN/report``).
+    engine : {'numpy', 'theano'}
+        What evaluates the nets (same scores).
 
     Returns
     -------
@@ -296,7 +300,7 @@ def report_run(run_dir, out=None):
     out = out or os.path.join(run_dir, "report")
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
-    ensemble = load_run(run_dir, "ensemble", settings=store.settings)
+    ensemble = load_model(run_dir, "ensemble", settings=store.settings, engine=engine)
     scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
 

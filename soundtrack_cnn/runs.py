@@ -8,8 +8,11 @@ Layout of a run directory::
                                 training tile counts, package versions, seed
       specialist-Drama.pkl      one pickled nolearn NeuralNet per genre
       ...
+      weights-ensemble.npz      the specialists' weights as plain arrays (the
+                                export_weights format), for the numpy engine
       multilabel.json           the same for the single-net baseline
       multilabel.pkl
+      weights-multilabel.npz
 
 Each pickle is written atomically and only then recorded in the JSON (also
 written atomically), so a run killed at any moment resumes cleanly: a net is
@@ -160,6 +163,35 @@ class RunDirectory(object):
                                         sha256=hashlib.sha256(data).hexdigest())
         write_json(self.metadata_path, metadata)
 
+    def save_weights(self, model):
+        """Write ``weights-<kind>.npz`` (:func:`export_weights`) and record its sha256.
+
+        The record also names the pickles' checksums it was made from, so a
+        net retrained later makes the file stale (see :meth:`weights_path`).
+        """
+        filename = "weights-{}.npz".format(self.kind)
+        path = os.path.join(self.path, filename)
+        export_weights(model, path)
+        metadata = self.read()
+        metadata["weights"] = {"file": filename, "sha256": sha256_file(path), "models": {
+            name: entry["sha256"] for name, entry in metadata["models"].items()}}
+        write_json(self.metadata_path, metadata)
+
+    def weights_path(self):
+        """The weights file if it exists, matches its sha256 and the current pickles; else None.
+
+        None means: load the (checksummed) pickles, and write the file again.
+        """
+        metadata = self.read() or {}
+        entry = metadata.get("weights")
+        current = {name: model["sha256"] for name, model in metadata.get("models", {}).items()}
+        if not entry or entry["models"] != current:
+            return None
+        path = os.path.join(self.path, entry["file"])
+        if not os.path.exists(path) or sha256_file(path) != entry["sha256"]:
+            return None
+        return path
+
     def load_model(self, name):
         """Unpickle one net after checking its checksum; returns (net, summary)."""
         entry = dict(self.read()["models"][name])
@@ -226,6 +258,13 @@ def load_run(run_dir, kind="ensemble", settings=None):
     model.models_, model.summaries_ = {}, {}
     for name in names:
         model.models_[name], model.summaries_[name] = run.load_model(name)
+    if run.weights_path() is None:
+        # Runs trained before the weights file existed get it now, so that
+        # the numpy engine never needs Theano for them again.
+        try:
+            run.save_weights(model)
+        except OSError:
+            pass  # a read-only run folder still loads
     return model
 
 
