@@ -59,3 +59,10 @@ def test_short_and_empty_files_are_named(tmp_path):
 
 def test_tile_starts_follow_the_hop():
     np.testing.assert_allclose(tile_starts(4, FeatureSettings(hop=25)), [0, 2.5, 5, 7.5])
+
+
+def test_mixdown_equals_numpys_mean_for_any_channel_count():
+    from soundtrack_cnn.audio import _mixdown
+    for channels in range(1, 11):
+        block = np.random.RandomState(channels).randn(5000, channels).astype(np.float32)
+        np.testing.assert_array_equal(_mixdown(block), block.mean(axis=1, dtype=np.float32))
