@@ -30,6 +30,7 @@ from .labels import cooccurrence, label_matrix, label_statistics, vocabulary
 from .runs import write_bytes, write_json
 from .splits import assign_splits
 from .store import FeatureStore, extract
+from .streaming import tile_starts
 
 __all__ = ["Profile", "PROFILES", "prepare_run", "train_run", "run_experiment", "evaluate_run",
            "report_run", "TrackSet"]
@@ -301,7 +302,8 @@ def report_run(run_dir, out=None, engine="numpy"):
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
     ensemble = load_model(run_dir, "ensemble", settings=store.settings, engine=engine)
-    scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
+    tile_scores = ensemble.predict_tiles(TileView(store.tiles, test.rows))
+    scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
 
     pictures = [
@@ -320,8 +322,12 @@ def report_run(run_dir, out=None, engine="numpy"):
     ]
     shares = evaluate.normalise_scores(scores)
     tracks = [{"name": track_id, "audio_path": path, "scores": [float(s) for s in row],
-               "true_tags": [g for g in tags if g in genres]}
-              for track_id, path, row, tags in zip(test.track_ids, test.paths, shares, test.tags)]
+               "true_tags": [g for g in tags if g in genres],
+               "timeline": {"starts": tile_starts(stop - start, store.settings),
+                            "scores": tile_scores[start:stop],
+                            "tile_seconds": store.settings.n_frames * store.settings.winstep}}
+              for track_id, path, row, tags, (start, stop)
+              in zip(test.track_ids, test.paths, shares, test.tags, test.ranges)]
     return viewer.write_viewer(os.path.join(out, "index.html"), tracks, genres,
                                title="soundtrack_cnn: {}".format(os.path.basename(
                                    os.path.abspath(run_dir))), sr=store.settings.sr,
