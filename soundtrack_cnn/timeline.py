@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from .errors import InputError
+from .prediction import rank_genres
 from .runs import write_bytes
 
 __all__ = ["write_timeline", "timeline_stem"]
@@ -79,6 +80,9 @@ def write_timeline(out_dir, prediction, genres, settings, stem):
               "track_scores": prediction.scores,
               "top": [[genre, share] for genre, share in prediction.top]}
     write_bytes(base + ".json", json.dumps(record).encode())
-    png = plot_timeline(starts, scores, genres, prediction.top, base + ".png",
+    # Every genre ranked beside the strip, not only the top k that predict prints.
+    ranking = rank_genres(np.array([prediction.scores[g] for g in genres]), genres,
+                          k=len(genres))
+    png = plot_timeline(starts, scores, genres, ranking, base + ".png",
                         tile_seconds=tile_seconds, title=os.path.basename(prediction.path))
     return [base + ".csv", base + ".json", png]
