@@ -63,6 +63,7 @@ def _train(args):
 
 def _predict(args):
     # Nothing here imports Theano: the numpy engine answers in about a second.
+    import tqdm
     from .inference import load_model
     from .prediction import predict_file
     from .tagging import expand_inputs, tags_csv
@@ -74,7 +75,6 @@ def _predict(args):
     model = load_model(args.run, args.kind, engine=args.engine)
     if args.timeline:
         os.makedirs(args.timeline, exist_ok=True)
-    import tqdm
     predictions, stems = [], set()
     for path in tqdm.tqdm(paths, unit="file", disable=csv_path is None, file=sys.stderr):
         prediction = predict_file(model, path, k=args.top)
@@ -87,10 +87,10 @@ def _predict(args):
     if csv_path:
         tags_csv(csv_path, predictions, args.top)
         print("{}: {} file(s) tagged, {} could not be read".format(
-            csv_path, len(predictions) - failed, failed))
-    elif args.json:
+            csv_path, len(predictions) - failed, failed), file=sys.stderr if args.json else None)
+    if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
-    else:
+    elif not csv_path:
         for p in predictions:
             ranked = p.error or "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)
             print("{}: {}".format(p.path, ranked))
