@@ -12,6 +12,10 @@
 
 The ten specialists are trained for one epoch on random tiles (their weights'
 values do not change the cost of inference).
+
+``--compare-run RUN`` also scores the test tracks of a trained run (e.g.
+``runs/demo``) on both engines and prints whether every track's full genre
+ranking is the same, with the largest score difference.
 """
 import argparse
 import os
@@ -122,10 +126,46 @@ def long_file_peak_rss(run_dir, film, out):
     return peak, seconds
 
 
+def compare_engines(run_dir):
+    """Rank the test tracks of a trained run on both engines.
+
+    Returns
+    -------
+    n_tracks, n_identical, max_difference : int, int, float
+    """
+    import json
+    from soundtrack_cnn.dataset import TileView
+    from soundtrack_cnn.evaluate import aggregate_tracks
+    from soundtrack_cnn.experiment import TrackSet
+    from soundtrack_cnn.inference import load_model
+    from soundtrack_cnn.store import FeatureStore
+    with open(os.path.join(run_dir, "experiment.json")) as stream:
+        record = json.load(stream)
+    store = FeatureStore(record["store"])
+    test = TrackSet([t for t in store.ok_tracks if record["splits"][t.track_id] == "test"],
+                    record["genres"])
+    scores = {}
+    for engine in ("theano", "numpy"):
+        model = load_model(run_dir, settings=store.settings, engine=engine)
+        scores[engine] = aggregate_tracks(model.predict_tiles(TileView(store.tiles, test.rows)),
+                                          test.ranges)
+    orders = {engine: np.argsort(-values, axis=1, kind="stable")
+              for engine, values in scores.items()}
+    identical = int((orders["theano"] == orders["numpy"]).all(axis=1).sum())
+    return len(test.ranges), identical, float(np.abs(scores["theano"] - scores["numpy"]).max())
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hours", type=float, default=2.0, help="length of the long file")
+    parser.add_argument("--compare-run", metavar="RUN",
+                        help="also rank RUN's test tracks on both engines")
     args = parser.parse_args(argv)
+    if args.compare_run:
+        n_tracks, identical, difference = compare_engines(args.compare_run)
+        print("engine vs theano on the test tracks of {}: {} of {} full rankings identical, "
+              "max |score difference| {:.1e}".format(args.compare_run, identical, n_tracks,
+                                                     difference))
     with tempfile.TemporaryDirectory() as folder:
         run_dir = os.path.join(folder, "run")
         model = ten_specialists(run_dir)
