@@ -8,14 +8,22 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= demo
 DATA ?=
+# Size of the bundled corpus (default: the profile's); PROFILE=study CORPUS=large
+# shows the study's hyperparameters at work.
+CORPUS ?=
 # Your own data gets its own run folder, named after the manifest's folder.
-RUN ?= runs/$(PROFILE)$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
+RUN ?= runs/$(PROFILE)$(if $(CORPUS),-$(CORPUS))$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: install train test test-upstream bench browser clean
+.PHONY: help install train test test-upstream bench browser clean clean-runs
+.DEFAULT_GOAL := help
 
-install: $(STAMP)
+help: ## list the targets
+	@echo "soundtrack_cnn -- make TARGET [PROFILE=demo|study|small] [CORPUS=small|demo|large] [DATA=manifest.csv] [RUN=folder]"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
+
+install: $(STAMP) ## create .venv with the exact pins (idempotent)
 
 $(STAMP): requirements.txt setup.py
 	@if [ -z "$(PYTHON)" ]; then \
@@ -29,25 +37,28 @@ $(STAMP): requirements.txt setup.py
 	touch $(STAMP)
 
 # The viewer test drives Debian's Chromium through Playwright (no browser download).
-browser:
+browser: ## install Debian's chromium for the viewer's browser test (root only)
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "chromium could not be installed: the viewer's browser test will be skipped."; \
 	  else echo "no chromium and no root apt-get: the viewer's browser test will be skipped."; fi; }
 
-test: install browser
+test: install browser ## run every test (doctests included); pytest -m "not slow" is the fast loop
 	$(BIN)/python -m pytest -q tests
 
-train: install
-	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA))
+train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
+	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS))
 
-bench: install
+bench: install ## speed and memory figures
 	$(BIN)/python bench/run.py
 
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
-test-upstream: install
+test-upstream: install ## Lasagne 0.1's own test suite under our shims
 	bash bench/test_upstream.sh
 
-clean:
-	rm -rf $(VENV) build *.egg-info runs data/demo
+clean: ## remove the environment and generated data; trained runs stay
+	rm -rf $(VENV) build *.egg-info data
+
+clean-runs: ## delete every trained run in runs/ (asked for by name only)
+	rm -rf runs

@@ -8,5 +8,8 @@ setup(
     packages=find_packages(include=["soundtrack_cnn", "soundtrack_cnn.*"]),
     package_data={"soundtrack_cnn": ["templates/*.html"]},
     python_requires="==3.11.*",
+    # What the package needs at run time; the exact pins live in requirements.txt.
+    install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",
+                      "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm"],
     entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
 )

@@ -133,17 +133,12 @@ def compare_engines(run_dir):
     -------
     n_tracks, n_identical, max_difference : int, int, float
     """
-    import json
     from soundtrack_cnn.dataset import TileView
     from soundtrack_cnn.evaluate import aggregate_tracks
-    from soundtrack_cnn.experiment import TrackSet
     from soundtrack_cnn.inference import load_model
-    from soundtrack_cnn.store import FeatureStore
-    with open(os.path.join(run_dir, "experiment.json")) as stream:
-        record = json.load(stream)
-    store = FeatureStore(record["store"])
-    test = TrackSet([t for t in store.ok_tracks if record["splits"][t.track_id] == "test"],
-                    record["genres"])
+    from soundtrack_cnn.tracksets import track_sets
+    store, _, sets = track_sets(run_dir)
+    test = sets["test"]
     scores = {}
     for engine in ("theano", "numpy"):
         model = load_model(run_dir, settings=store.settings, engine=engine)

@@ -17,6 +17,8 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
+from sklearn.model_selection import PredefinedSplit
+
 from soundtrack_cnn.ensemble import SpecialistEnsemble
 from soundtrack_cnn.features import FeatureSettings
 
@@ -45,7 +47,8 @@ def specialist_epoch(hours=10.0):
         Y = (rng.rand(n_tiles, 1) > 0.5).astype(np.int8)
         valid = np.arange(n_tiles) >= int(0.85 * n_tiles)
         start = time.perf_counter()
-        SpecialistEnsemble(["Drama"], net_params={"epochs": 1}).fit(tiles, Y, valid)
+        SpecialistEnsemble(["Drama"], net_params={"epochs": 1},
+                           validation=PredefinedSplit(np.where(valid, 0, -1))).fit(tiles, Y)
         seconds = time.perf_counter() - start
     return seconds, n_tiles, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -54,7 +57,7 @@ _PREDICT = """
 import sys, time
 start = time.perf_counter()
 import soundtrack_cnn
-from soundtrack_cnn.runs import load_run
+from soundtrack_cnn.loading import load_run
 model = load_run(sys.argv[1])
 prediction = model.predict_tracks([sys.argv[2]])[0]
 assert prediction.error is None, prediction.error
@@ -71,7 +74,8 @@ def predict_latency(folder):
     Y = rng.rand(40, len(GENRES)) > 0.5
     valid = np.arange(40) >= 30
     SpecialistEnsemble(GENRES, run_dir=run_dir, settings=FeatureSettings(),
-                       net_params={"epochs": 1, "batch": 40}).fit(tiles, Y, valid)
+                       validation=PredefinedSplit(np.where(valid, 0, -1)),
+                       net_params={"epochs": 1, "batch": 40}).fit(tiles, Y)
     track = os.path.join(folder, "track.wav")
     sr = 22050
     t = np.arange(180 * sr) / sr

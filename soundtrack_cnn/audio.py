@@ -7,6 +7,7 @@ file never sits in memory at its source rate: only the mono output does.
 :func:`stream_audio` hands out those mono blocks one by one, so a feature
 extractor can consume a 2-hour film without ever holding it whole.
 """
+import io
 import os
 
 import numpy as np
@@ -14,9 +15,13 @@ import soundfile
 import soxr
 
 from .errors import InputError
+from .files import write_bytes
 
-__all__ = ["load_audio", "stream_audio"]
+__all__ = ["load_audio", "stream_audio", "write_audio"]
 
+#: Samples per write: libsndfile 1.2.2's Vorbis encoder crashes on single writes
+#: of more than about a minute of audio.
+WRITE_BLOCK = 1 << 16
 #: Frames decoded per block (about 6 s at 44.1 kHz).
 BLOCK_FRAMES = 1 << 18
 
@@ -47,9 +52,12 @@ def load_audio(path, sr=22050):
 
     Examples
     --------
-    >>> signal = load_audio("theme.flac", sr=22050)  # doctest: +SKIP
-    >>> signal.dtype, signal.ndim  # doctest: +SKIP
-    (dtype('float32'), 1)
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "theme.flac")
+    >>> write_audio(path, 0.5 * np.sin(np.arange(44100) / 10.0), 44100)   # 1 s at 44.1 kHz
+    >>> signal = load_audio(path, sr=22050)
+    >>> signal.dtype, signal.ndim, len(signal)
+    (dtype('float32'), 1, 22050)
     """
     signal = np.concatenate(list(stream_audio(path, sr)) or [np.zeros(0, np.float32)])
     if signal.size == 0:
@@ -127,3 +135,40 @@ def _mixdown(block):
         mono += block[:, channel]
     mono /= np.float32(block.shape[1])
     return mono
+
+
+def write_audio(path, signal, sr):
+    """Write a mono signal atomically, in the format its extension names.
+
+    A signal peaking above full scale is scaled down to peak at 1, so that
+    integer formats never clip or wrap.
+
+    Parameters
+    ----------
+    path : str
+        ``.wav``, ``.flac``, ``.ogg`` or ``.mp3``.
+    signal : ndarray, shape (n_samples,)
+    sr : int
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "silence.flac")
+    >>> write_audio(path, np.zeros(22050), 22050)
+    >>> len(load_audio(path, sr=22050))
+    22050
+    """
+    signal = np.asarray(signal, dtype=np.float32)
+    if signal.ndim != 1 or not signal.size or not np.isfinite(signal).all():
+        raise InputError("{}: can only write a non-empty, finite mono signal".format(path))
+    extension = os.path.splitext(path)[1].lstrip(".").upper()
+    if extension not in soundfile.available_formats():
+        raise InputError("{}: unknown audio format {!r}".format(path, extension))
+    signal = signal / max(float(np.abs(signal).max()), 1.0)
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(buffer, "w", sr, 1, format=extension) as stream:
+        # libsndfile 1.2.2's Vorbis encoder crashes on single writes of more
+        # than about a minute of audio, so it gets blocks.
+        for start in range(0, len(signal), WRITE_BLOCK):
+            stream.write(signal[start:start + WRITE_BLOCK])
+    write_bytes(path, buffer.getvalue())

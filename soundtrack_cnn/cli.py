@@ -27,9 +27,11 @@ __all__ = ["main"]
 
 
 def _run(args):
-    from .experiment import run_experiment
-    run_experiment(args.run or "runs/{}".format(args.profile), profile=args.profile,
-                   manifest=args.manifest, data_dir=args.data_dir, seed=args.seed,
+    from .pipeline import run_experiment
+    from .profiles import default_run_dir
+    run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
+                   manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                   seed=args.seed,
                    jobs=args.jobs, genres=args.genres)
 
 
@@ -39,9 +41,8 @@ def _corpus(args):
 
 
 def _features(args):
-    from .features import FeatureSettings
-    from .reconstruct import compression_figures
-    from .store import extract
+    from .extraction import extract
+    from .features import FeatureSettings, compression_figures
     if args.compression:
         print(json.dumps(compression_figures(FeatureSettings()), indent=1))
         return
@@ -53,9 +54,10 @@ def _features(args):
 
 
 def _train(args):
-    from .experiment import PROFILES, prepare_run, train_run
+    from .pipeline import prepare_run, train_run
+    from .profiles import get_profile
     prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
-    params = dict(PROFILES[args.profile].net_params)
+    params = dict(get_profile(args.profile).net_params)
     if args.max_epochs is not None:
         params["epochs"] = args.max_epochs
     train_run(args.out, net_params=params)
@@ -79,7 +81,7 @@ def _predict(args):
     for path in tqdm.tqdm(paths, unit="file", disable=csv_path is None, file=sys.stderr):
         prediction = predict_file(model, path, k=args.top)
         if args.timeline and not prediction.error:
-            write_timeline(args.timeline, prediction, model.genres, model.settings_,
+            write_timeline(args.timeline, prediction, model.genres_, model.settings_,
                            timeline_stem(path, stems))
         prediction.tile_scores = None  # a collection's tiles need not stay in memory
         predictions.append(prediction)
@@ -101,14 +103,13 @@ def _predict(args):
 
 
 def _evaluate(args):
-    from .evaluate import compare
-    from .experiment import evaluate_run
-    results = evaluate_run(args.run, engine=args.engine)
-    print(compare({name: r["tracks"] for name, r in results.items()}))
+    from .pipeline import evaluate_run
+    evaluate_run(args.run, engine=args.engine)
+    print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
 def _report(args):
-    from .experiment import report_run
+    from .report import report_run
     print(report_run(args.run, out=args.out, engine=args.engine))
 
 
@@ -118,7 +119,7 @@ def _reconstruct(args):
 
 
 def _export(args):
-    from .runs import export_weights, load_run
+    from .loading import export_weights, load_run
     export_weights(load_run(args.run, args.kind), args.output)
     print(args.output)
 
@@ -132,6 +133,8 @@ def build_parser():
     run.add_argument("--run", help="output folder (default runs/PROFILE)")
     run.add_argument("--manifest", help="your own collection (CSV path,tags[,track_id,split])")
     run.add_argument("--data-dir", help="where the bundled corpus is generated")
+    run.add_argument("--corpus", choices=["small", "demo", "large"],
+                     help="size of the bundled corpus (default: the profile's)")
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)

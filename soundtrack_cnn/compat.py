@@ -4,11 +4,6 @@ This is the only place in the package that touches third-party code, and it
 does so without editing site-packages: every shim below is installed in
 ``sys.modules`` or in Theano's configuration *before* the library that needs it
 is imported.  ``import soundtrack_cnn`` calls :func:`install` first thing.
-:func:`install` itself imports neither Theano nor scikit-learn: the two shims
-that need them are built by an import hook the moment Lasagne or nolearn asks
-for the missing module, so code that never touches the 2015 stack (the numpy
-inference engine behind ``soundtrack-cnn predict``) starts in a fraction of a
-second.
 
 The shims, one per upstream break:
 
@@ -31,6 +26,12 @@ The shims, one per upstream break:
   ``sklearn.cross_validation.KFold/StratifiedKFold`` with their old constructor
   signatures (``KFold(n, n_folds)``, ``StratifiedKFold(y, n_folds)``);
   scikit-learn 0.20 removed that module.
+* :func:`install_clonable_neuralnet` -- nolearn 0.6.1's ``NeuralNet`` cannot be
+  cloned or printed by scikit-learn >= 0.24 (see :func:`_make_neuralnet_clonable`).
+
+The shims that need Theano, scikit-learn or nolearn are import hooks: they
+take effect when that library is first imported, so ``import soundtrack_cnn``
+itself imports none of them.
 
 Environment variables
 ---------------------
@@ -43,13 +44,16 @@ THEANO_FLAGS
 """
 import collections
 import collections.abc
+import functools
 import glob
 import importlib.abc
-import importlib.util
+import importlib.machinery
 import logging
 import os
 import sys
 import types
+
+from .files import write_text
 
 __all__ = ["install", "cache_dir", "openblas_library"]
 
@@ -104,13 +108,6 @@ def _blas_ldflags():
     return "-L{0} -l:{1} -Wl,-rpath,{0}".format(directory, name)
 
 
-def _write_atomically(path, text):
-    tmp = "{}.{}.tmp".format(path, os.getpid())
-    with open(tmp, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
-
 def configure_theano():
     """Give Theano BLAS flags, a compile cache and floatX before it is imported.
 
@@ -131,7 +128,7 @@ def configure_theano():
         for name, values in sections.items())
     rc_path = os.path.join(cache_dir(), "theanorc")
     if not os.path.exists(rc_path) or open(rc_path).read() != text:
-        _write_atomically(rc_path, text)
+        write_text(rc_path, text)
     # Remember the user's own THEANORC once: child processes inherit our
     # THEANORC, and must not let the parent's generated file (another cache,
     # perhaps) override their own.
@@ -145,10 +142,57 @@ def configure_theano():
         lambda record: "did not find a dynamic library" not in record.getMessage())
 
 
-def install_downsample():
-    """Provide ``theano.tensor.signal.downsample.max_pool_2d`` for Lasagne 0.1."""
+class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import hooks: build a removed module on first import, or patch a module once loaded.
+
+    Shims are installed lazily, so ``import soundtrack_cnn`` imports neither
+    Theano nor scikit-learn: code that never trains (reading manifests,
+    numpy inference) starts fast.
+    """
+
+    def __init__(self):
+        self.builders = {}   # module name -> function returning the shim module
+        self.patches = {}    # module name -> function(module) run after it loads
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.builders:
+            return importlib.machinery.ModuleSpec(name, self)
+        if name in self.patches:
+            # Find the real module with the other finders, then patch it after loading.
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    spec.loader = _PatchingLoader(spec.loader, self.patches[name])
+                    return spec
+        return None
+
+    def create_module(self, spec):
+        return self.builders[spec.name]()
+
+    def exec_module(self, module):
+        """The builder made the module whole."""
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader, patch):
+        self.loader = loader
+        self.patch = patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.patch(module)
+
+
+_FINDER = _ShimFinder()
+
+
+def _downsample_module():
     from theano.tensor.signal import pool
-    import theano.tensor.signal as signal
 
     def max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0), mode="max"):
         return pool.pool_2d(input, ws=ds, ignore_border=ignore_border, stride=st,
@@ -157,8 +201,12 @@ def install_downsample():
     module = types.ModuleType("theano.tensor.signal.downsample",
                               "Shim: the Theano < 0.9 pooling API on top of pool_2d.")
     module.max_pool_2d = max_pool_2d
-    sys.modules[module.__name__] = module
-    signal.downsample = module
+    return module
+
+
+def install_downsample():
+    """Provide ``theano.tensor.signal.downsample.max_pool_2d`` for Lasagne 0.1 (on import)."""
+    _FINDER.builders["theano.tensor.signal.downsample"] = _downsample_module
 
 
 def install_python_scan():
@@ -174,9 +222,7 @@ def install_iterable():
         collections.Iterable = collections.abc.Iterable
 
 
-def install_cross_validation():
-    """Provide ``sklearn.cross_validation`` with the pre-0.18 fold iterators."""
-    import sklearn
+def _cross_validation_module():
     from sklearn import model_selection
 
     class KFold(object):
@@ -205,46 +251,78 @@ def install_cross_validation():
                               "Shim: scikit-learn < 0.18 fold iterators for nolearn 0.6.1.")
     module.KFold = KFold
     module.StratifiedKFold = StratifiedKFold
-    sys.modules[module.__name__] = module
-    sklearn.cross_validation = module
+    return module
 
 
-class _ShimImporter(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Build a shim module when something imports it, not before.
+def install_cross_validation():
+    """Provide ``sklearn.cross_validation`` with the pre-0.18 fold iterators (on import)."""
+    _FINDER.builders["sklearn.cross_validation"] = _cross_validation_module
 
-    Building the shims needs ``theano`` and ``sklearn.model_selection``
-    imported (seconds); deferring them to the import that asks for them keeps
-    ``import soundtrack_cnn`` free of both.
+
+def _make_neuralnet_clonable(base):
+    """Let ``sklearn.base.clone`` and ``repr`` work on nolearn's ``NeuralNet``.
+
+    nolearn 0.6.1's ``__init__`` accepts ``loss`` and ``X_tensor_type`` (only
+    to refuse values other than None) without storing them, so scikit-learn's
+    ``get_params`` fails on them; and it re-wraps ``layers`` and replaces
+    empty lists and dicts with new ones, which ``clone`` takes for a
+    constructor that modifies its parameters.  Here the two removed
+    parameters read as None, and every explicit argument that nolearn stored
+    as an equal copy is stored as the object given.
     """
+    cls = base.NeuralNet
+    if getattr(cls, "_soundtrack_cnn_clonable", False):
+        return
+    original_init = cls.__init__
 
-    installers = {"theano.tensor.signal.downsample": install_downsample,
-                  "sklearn.cross_validation": install_cross_validation}
+    @functools.wraps(original_init)
+    def __init__(self, layers, **kwargs):
+        original_init(self, layers, **kwargs)
+        given = dict(kwargs, layers=layers)
+        for name, value in given.items():
+            stored = self.__dict__.get(name, value)
+            if stored is not value and (isinstance(value, base._list) or (
+                    isinstance(value, (list, dict)) and not value and stored == value)):
+                setattr(self, name, value)
 
-    def find_spec(self, name, path=None, target=None):
-        return importlib.util.spec_from_loader(name, self) if name in self.installers else None
+    original_get_params = cls.get_params
 
-    def create_module(self, spec):
-        self.installers[spec.name]()
-        return sys.modules[spec.name]
+    @functools.wraps(original_get_params)
+    def get_params(self, deep=True):
+        params = original_get_params(self, deep=deep)
+        if isinstance(self.layers, base._list):
+            params["layers"] = self.layers   # the same object, as clone requires
+        return params
 
-    def exec_module(self, module):
-        pass
+    cls.__init__ = __init__
+    cls.get_params = get_params
+    cls.loss = None
+    cls.X_tensor_type = None
+    cls._soundtrack_cnn_clonable = True
+
+
+def install_clonable_neuralnet():
+    """Make nolearn's ``NeuralNet`` clonable by scikit-learn (patched when nolearn loads)."""
+    if "nolearn.lasagne.base" in sys.modules:
+        _make_neuralnet_clonable(sys.modules["nolearn.lasagne.base"])
+    else:
+        _FINDER.patches["nolearn.lasagne.base"] = _make_neuralnet_clonable
 
 
 _installed = False
 
 
 def install():
-    """Install every shim (idempotent); called by ``import soundtrack_cnn``.
-
-    Imports no Theano, Lasagne, nolearn or scikit-learn itself: the
-    ``downsample`` and ``cross_validation`` shims are built on first import.
-    """
+    """Install every shim (idempotent); called by ``import soundtrack_cnn``."""
     global _installed
     if _installed:
         return
     configure_theano()
     install_python_scan()
     install_iterable()
-    sys.meta_path.insert(0, _ShimImporter())
+    install_cross_validation()
+    install_downsample()
+    install_clonable_neuralnet()
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
     _installed = True

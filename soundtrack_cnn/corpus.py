@@ -22,11 +22,12 @@ import os
 import numpy as np
 from scipy.signal import fftconvolve
 
+from .audio import write_audio
 from .errors import InputError
 from .manifest import Track, write_manifest
-from .reconstruct import write_audio
+from .splits import split_by_rank
 
-__all__ = ["GENRES", "SIZES", "generate_corpus", "synthesize", "draw_tags"]
+__all__ = ["GENRES", "SIZES", "generate_corpus", "corpus_tracks", "synthesize", "draw_tags"]
 
 GENRES = ("Drama", "Action", "Adventure", "SciFi", "Thriller", "Romance", "Comedy", "Musical",
           "Crime", "Horror")
@@ -180,9 +181,22 @@ def _plan(size, seed, n_tracks=None):
     return plan
 
 
-def _split(index, n):
-    """Deterministic 70/15/15 by position in a seeded order of tracks."""
-    return "train" if index < 0.7 * n else "valid" if index < 0.85 * n else "test"
+def corpus_tracks(out_dir, size="small", seed=0, n_tracks=None):
+    """The corpus's manifest rows (path, tags, track id, split), without writing audio.
+
+    Examples
+    --------
+    >>> [(t.track_id, t.split) for t in corpus_tracks("data", n_tracks=3)]
+    [('track0000', 'train'), ('track0001', 'train'), ('track0002', 'train')]
+    """
+    if size not in SIZES:
+        raise InputError("unknown corpus size {!r}; choose one of {}".format(size, sorted(SIZES)))
+    plan = _plan(size, seed, n_tracks)
+    order = np.random.RandomState(seed + 1).permutation(len(plan))
+    tracks = [Track(path=os.path.join(out_dir, name), tags=tuple(tags),
+                    track_id=os.path.splitext(name)[0], split=split_by_rank(rank, len(plan)))
+              for rank, (name, tags, _, _) in sorted(zip(order, plan))]
+    return sorted(tracks, key=lambda t: t.track_id)
 
 
 def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, progress=True):
@@ -208,10 +222,13 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
 
     Examples
     --------
-    >>> manifest = generate_corpus("data/small", size="small")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from soundtrack_cnn.manifest import read_manifest
+    >>> manifest = generate_corpus(tempfile.mkdtemp(), n_tracks=2, progress=False)
+    >>> [(t.track_id, t.tags) for t in read_manifest(manifest)]
+    [('track0000', ('Drama', 'Action')), ('track0001', ('Drama', 'Horror'))]
     """
-    if size not in SIZES:
-        raise InputError("unknown corpus size {!r}; choose one of {}".format(size, sorted(SIZES)))
+    tracks = corpus_tracks(out_dir, size, seed, n_tracks)
     os.makedirs(out_dir, exist_ok=True)
     manifest = os.path.join(out_dir, "manifest.csv")
     plan = _plan(size, seed, n_tracks)
@@ -221,11 +238,7 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
     if todo:
         with multiprocessing.get_context("spawn").Pool(jobs or os.cpu_count()) as pool:
             pool.map(_write_track, todo, chunksize=4)
-    order = np.random.RandomState(seed + 1).permutation(len(plan))
-    tracks = [Track(path=os.path.join(out_dir, name), tags=tuple(tags),
-                    track_id=os.path.splitext(name)[0], split=_split(rank, len(plan)))
-              for rank, (name, tags, _, _) in sorted(zip(order, plan))]
-    write_manifest(manifest, sorted(tracks, key=lambda t: t.track_id))
+    write_manifest(manifest, tracks)
     if progress:
         hours = sum(seconds for _, _, seconds, _ in plan) / 3600
         print("corpus {}: {} tracks, {:.1f} h of audio ({} written now) -> {}".format(

@@ -92,7 +92,7 @@ class NumpyNet(object):
     ----------
     params : dict
         ``{layer name: [W, b]}`` as ``NeuralNet.get_all_params_values()``
-        returns them (and :func:`soundtrack_cnn.runs.export_weights` stores
+        returns them (and :func:`soundtrack_cnn.loading.export_weights` stores
         them): conv ``W`` is (filters, channels, rows, columns), dense ``W``
         is (inputs, units).
 

@@ -1,4 +1,4 @@
-"""The study's ensemble of binary specialists, and the single-net baseline.
+"""The study's ensemble of binary specialists, and the single-net baseline, as estimators.
 
 Of the two ways to learn multi-label data -- one net with a K-long binary
 target, or the input duplicated for each label to train K independent binary
@@ -7,22 +7,23 @@ trained on *all* tiles with its own 0/1 target, pickled, and aggregated by
 averaging tile scores over a track.  :class:`MultiLabelNet` is the first way,
 kept as the study's point of comparison.
 
-Both are scikit-learn style estimators with the same interface:
-
-* ``fit(X, Y, valid)`` -- raw tiles, (n_tiles, K) binary targets and a mask
-  of the tiles that belong to the validation *tracks* (early stopping);
-* ``predict_tiles(X)`` -- (n_tiles, K) scores;
-* ``predict_tracks(paths)`` -- audio files to ranked tags.
-
-With ``run_dir`` set, every trained net is pickled there as soon as it is done
-(see :mod:`soundtrack_cnn.runs`), so an interrupted ``fit`` resumes with the
-genres still missing.
+Both follow scikit-learn's estimator contract (``clone``, ``get_params``,
+pipelines): ``__init__`` only stores parameters, ``fit(X, Y, groups=None)``
+returns self, fitted state ends in ``_``.  The validation tracks that early
+stopping watches are chosen by the ``validation`` parameter from ``groups``
+(one group per track), so they travel with the estimator.  With ``run_dir``,
+every trained net is checkpointed there as soon as it is done
+(:mod:`soundtrack_cnn.checkpoint`); ``warm_start=True`` resumes such a folder.
 """
+import warnings
+
 import lasagne.random
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.validation import check_is_fitted
 
-from . import runs
+from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from .errors import InputError
 from .evaluate import aggregate_tracks
@@ -34,17 +35,26 @@ from .splits import TrackSplit
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
 
 
+def _finite_or_none(value):
+    """JSON has no NaN: an undefined figure is stored as null."""
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
 class _TileModel(BaseEstimator):
     """What the ensemble and the single net share: data preparation and scoring."""
 
     kind = None
 
-    def __init__(self, genres, run_dir=None, settings=None, net_params=None, seed=0, verbose=0):
+    def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
+                 run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0):
         self.genres = genres
-        self.run_dir = run_dir
-        self.settings = settings
         self.net_params = net_params
-        self.seed = seed
+        self.validation = validation
+        self.settings = settings
+        self.run_dir = run_dir
+        self.warm_start = warm_start
+        self.threshold = threshold
+        self.random_state = random_state
         self.verbose = verbose
 
     # -- fitting -----------------------------------------------------------
@@ -54,8 +64,36 @@ class _TileModel(BaseEstimator):
     def _targets(self, Y, name):
         raise NotImplementedError
 
-    def fit(self, X, Y, valid):
-        """Train every net not already saved in ``run_dir``.
+    def _check_params(self):
+        """Validate every parameter before anything is trained or written."""
+        unknown = sorted(set(self.net_params or {}) - set(STUDY_HYPERPARAMETERS))
+        if unknown:
+            raise InputError("net_params: unknown hyperparameter(s) {}; known: {}".format(
+                unknown, sorted(STUDY_HYPERPARAMETERS)))
+        if not isinstance(self.random_state, (int, np.integer)) or isinstance(self.random_state, bool):
+            raise InputError("random_state must be an int (specialist j uses random_state + j), "
+                             "got {!r}".format(self.random_state))
+        if not (hasattr(self.validation, "split") or 0 < float(self.validation) < 1):
+            raise InputError("validation must be a fraction of the tracks in (0, 1) or a "
+                             "scikit-learn splitter, got {!r}".format(self.validation))
+
+    def _validation_mask(self, X, Y, groups):
+        """True for the tiles of the validation tracks (the first split's test part)."""
+        splitter = (self.validation if hasattr(self.validation, "split") else
+                    GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
+                                      random_state=self.random_state))
+        with warnings.catch_warnings():
+            # Splitters that do not use groups (PredefinedSplit) warn about getting them.
+            warnings.filterwarnings("ignore", "The groups parameter is ignored")
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+        valid = np.zeros(len(X), dtype=bool)
+        valid[valid_rows] = True
+        if valid.all() or not valid.any():
+            raise InputError("the validation split must hold some but not all tiles")
+        return valid
+
+    def fit(self, X, Y, groups=None):
+        """Train every net (with ``warm_start``, every net not already saved in ``run_dir``).
 
         Parameters
         ----------
@@ -64,64 +102,86 @@ class _TileModel(BaseEstimator):
             e.g. a :class:`~soundtrack_cnn.dataset.TileView` of the store.
         Y : array of {0, 1}, shape (n_tiles, K)
             Each tile's genre tags (its track's), columns in ``genres`` order.
-        valid : array of bool, shape (n_tiles,)
-            True for the tiles of the validation tracks.
+        groups : array, shape (n_tiles,), optional
+            Each tile's track; ``validation`` holds out whole groups.  Without
+            it every tile is its own group (tiles of one track then leak into
+            validation: pass it).
 
         Returns
         -------
         self
         """
-        genres = list(self.genres)
+        self._check_params()
         Y = np.asarray(Y)
-        valid = np.asarray(valid, dtype=bool)
-        if Y.shape != (len(X), len(genres)) or valid.shape != (len(X),):
-            raise InputError("X has {} tiles, Y shape {} and valid shape {}; expected Y "
-                             "({}, {}) and valid ({},)".format(len(X), Y.shape, valid.shape,
-                                                               len(X), len(genres), len(X)))
-        if valid.all() or not valid.any():
-            raise InputError("valid must mark some but not all tiles (whole validation tracks)")
+        if Y.ndim != 2 or len(Y) != len(X):
+            raise InputError("X has {} tiles but Y has shape {}; expected ({}, K)".format(
+                len(X), Y.shape, len(X)))
+        genres = [str(j) for j in range(Y.shape[1])] if self.genres is None else list(self.genres)
+        if len(genres) != Y.shape[1]:
+            raise InputError("{} genres for {} columns of Y".format(len(genres), Y.shape[1]))
+        groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        if len(groups) != len(X):
+            raise InputError("groups has {} entries for {} tiles".format(len(groups), len(X)))
+        valid = self._validation_mask(X, Y, groups)
+        folder = ModelFolder(self.run_dir, self.kind) if self.run_dir else None
+        if folder and folder.read() is not None and not self.warm_start:
+            raise InputError("{} already holds a trained {}; pass warm_start=True to resume it, "
+                             "or fit into another run_dir".format(self.run_dir, self.kind))
+        self.genres_ = genres
+        self.classes_ = np.asarray(genres)
         self.settings_ = self.settings or FeatureSettings()
         self.hyperparameters_ = dict(STUDY_HYPERPARAMETERS, **(self.net_params or {}))
-        run = runs.RunDirectory(self.run_dir, self.kind) if self.run_dir else None
-        saved = run.saved_normalizer() if run else None
+        saved = folder.saved_normalizer() if folder else None
         self.normalizer_ = saved or Normalizer().fit(TileView(X, np.flatnonzero(~valid)))
         self.training_ = {
             "n_train_tiles": int((~valid).sum()), "n_valid_tiles": int(valid.sum()),
             "positives": {g: int(n) for g, n in zip(genres, Y[~valid].sum(axis=0))},
-            "fingerprint": runs.fingerprint(Y, valid),
+            "fingerprint": fingerprint(Y, valid),
         }
-        if run:
-            run.begin(self)
+        if folder:
+            folder.begin(self)
         view = TileView(X, normalizer=self.normalizer_)
-        self.models_, self.summaries_ = {}, {}
+        models, summaries = {}, {}
         names = self._model_names()
-        for position, name in enumerate(names):
-            if run and run.has_model(name):
-                self.models_[name], self.summaries_[name] = run.load_model(name)
-                continue
-            if self.verbose:
-                print("[{}/{}] training {}".format(position + 1, len(names), name), flush=True)
-            net, summary = self._fit_net(view, self._targets(Y, name), valid, name,
-                                         self.seed + position)
-            self.models_[name], self.summaries_[name] = net, summary
-            if run:
-                run.save_model(name, net, summary)
-        if run and run.weights_path() is None:
-            run.save_weights(self)
+        global_rng = lasagne.random.get_rng()
+        try:
+            for position, name in enumerate(names):
+                if folder and folder.has_model(name):
+                    models[name], summaries[name] = folder.load_model(name)
+                    continue
+                if self.verbose:
+                    print("[{}/{}] training {}".format(position + 1, len(names), name), flush=True)
+                net, summary = self._fit_net(view, self._targets(Y, name), valid, groups, name,
+                                             self.random_state + position)
+                models[name], summaries[name] = net, summary
+                if folder:
+                    folder.save_model(name, net, summary)
+        finally:
+            lasagne.random.set_rng(global_rng)
+        self.models_, self.summaries_ = models, summaries
+        if folder and folder.weights_path() is None:
+            folder.save_weights(self)
         return self
 
-    def _fit_net(self, view, y, valid, name, seed):
+    def _fit_net(self, view, y, valid, groups, name, seed):
         # Lasagne draws initial weights and the dropout streams' seed from this RNG.
         lasagne.random.set_rng(np.random.RandomState(seed))
+        y = y.astype(np.float32)
+        valid_rows = np.flatnonzero(valid)
         net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
-                        verbose=self.verbose, input_shape=(None, 1) + tuple(view.shape[2:]),
-                        **self.hyperparameters_)
-        net.fit(view, y.astype(np.float32))
+                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
+                        seed=seed, verbose=self.verbose,
+                        input_shape=(None, 1) + tuple(view.shape[2:]), **self.hyperparameters_)
+        net.fit(view, y)
         early_stopping = net.on_training_finished[0].__self__
         if not early_stopping.finished:
             # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
             raise KeyboardInterrupt("training of {} was interrupted".format(name))
-        history = [[row["train_loss"], row["valid_loss"]] for row in net.train_history_]
+        updates_per_epoch = -(-int((~valid).sum()) // self.hyperparameters_["batch"])
+        history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
+                    "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
+                    "valid_auc": _finite_or_none(row.get("valid_auc"))}
+                   for row in net.train_history_]
         return net, {
             "best_valid_loss": float(early_stopping.best_valid),
             "best_epoch": int(early_stopping.best_valid_epoch),
@@ -129,6 +189,21 @@ class _TileModel(BaseEstimator):
             "stopped_early": bool(early_stopping.stopped_early),
             "history": history,
         }
+
+    @classmethod
+    def _from_metadata(cls, metadata, models, summaries, run_dir=None):
+        """A fitted model from its record (:func:`checkpoint.model_metadata`) and its nets."""
+        settings = FeatureSettings.from_dict(metadata["feature_settings"])
+        model = cls(genres=metadata["genres"], net_params=metadata["hyperparameters"],
+                    settings=settings, run_dir=run_dir, random_state=metadata["seed"])
+        model.genres_ = list(metadata["genres"])
+        model.classes_ = np.asarray(model.genres_)
+        model.settings_ = settings
+        model.hyperparameters_ = metadata["hyperparameters"]
+        model.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
+        model.training_ = metadata["training"]
+        model.models_, model.summaries_ = models, summaries
+        return model
 
     # -- scoring -----------------------------------------------------------
     def predict_tiles(self, X):
@@ -142,10 +217,19 @@ class _TileModel(BaseEstimator):
         Returns
         -------
         scores : ndarray, shape (n_tiles, K)
-            Sigmoid outputs in [0, 1], columns in ``genres`` order.
+            Sigmoid outputs in [0, 1], columns in ``genres_`` order.
         """
+        check_is_fitted(self, "models_")
         view = TileView(X, normalizer=self.normalizer_)
         return np.column_stack([net.predict_proba(view) for net in self.models_.values()])
+
+    def predict_proba(self, X):
+        """scikit-learn's name for :meth:`predict_tiles`."""
+        return self.predict_tiles(X)
+
+    def predict(self, X):
+        """0/1 tags of each tile: scores at or above ``threshold``."""
+        return (self.predict_tiles(X) >= self.threshold).astype(int)
 
     def predict_track_scores(self, X, ranges):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
@@ -167,6 +251,7 @@ class _TileModel(BaseEstimator):
             One per path, in order; a file that cannot be read carries its
             ``error`` instead of scores, and the others are still scored.
         """
+        check_is_fitted(self, "models_")
         return predict_tracks(self, paths, k=k)
 
 
@@ -175,24 +260,35 @@ class SpecialistEnsemble(_TileModel):
 
     Parameters
     ----------
-    genres : sequence of str
-        The vocabulary, in column order of ``Y``.
-    run_dir : str, optional
-        Where each specialist is pickled as it finishes, beside
-        ``ensemble.json``; a later ``fit`` with the same data resumes there.
+    genres : sequence of str, optional
+        The vocabulary, in column order of ``Y`` (default ``'0'``, ``'1'``, ...).
+    net_params : dict, optional
+        Overrides of :func:`soundtrack_cnn.network.build_net` hyperparameters
+        (e.g. ``{'epochs': 20}``); the rest stay the study's.  Unknown names
+        are refused before anything is trained.
+    validation : float or splitter
+        The validation tracks early stopping watches: a fraction of the
+        groups (tracks), or a scikit-learn splitter (e.g. ``PredefinedSplit``)
+        whose first split's test part is used.
     settings : FeatureSettings, optional
         The features the tiles were made with (stored with the model and
         used by ``predict_tracks``).
-    net_params : dict, optional
-        Overrides of :func:`soundtrack_cnn.network.build_net` hyperparameters
-        (e.g. ``{'epochs': 20}``); the rest stay the study's.
-    seed : int
-        Specialist ``j`` is initialised with seed ``seed + j``.
+    run_dir : str, optional
+        Where each specialist is pickled as it finishes, beside ``ensemble.json``.
+    warm_start : bool
+        Resume the nets already saved in ``run_dir`` (with the same data and
+        settings) instead of refusing a folder that holds a model.
+    threshold : float
+        Score at which :meth:`predict` calls a tag.
+    random_state : int
+        Specialist ``j`` is initialised with seed ``random_state + j``.
     verbose : int
         1 prints a line per specialist and nolearn's line per epoch.
 
     Attributes
     ----------
+    classes_ : ndarray of str
+        The genres, in output column order.
     models_ : dict
         ``{genre: NeuralNet}`` in ``genres`` order.
     summaries_ : dict
@@ -202,18 +298,23 @@ class SpecialistEnsemble(_TileModel):
 
     Examples
     --------
-    >>> ensemble = SpecialistEnsemble(["Drama", "Action"], net_params={"epochs": 2})
-    >>> ensemble.fit(X, Y, valid).predict_tiles(X).shape  # doctest: +SKIP
-    (n_tiles, 2)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(40, 1, 40, 100).astype(np.float32)
+    >>> Y = np.column_stack([X[:, 0, 0, :].mean(axis=1) > 0, X[:, 0, 1, :].mean(axis=1) > 0])
+    >>> ensemble = SpecialistEnsemble(["Drama", "Action"], net_params={"epochs": 1, "batch": 20})
+    >>> ensemble.fit(X, Y, groups=np.arange(40) // 4).predict_proba(X).shape
+    (40, 2)
+    >>> ensemble.classes_.tolist()
+    ['Drama', 'Action']
     """
 
     kind = "ensemble"
 
     def _model_names(self):
-        return list(self.genres)
+        return list(self.genres_)
 
     def _targets(self, Y, name):
-        column = list(self.genres).index(name)
+        column = self.genres_.index(name)
         return Y[:, column:column + 1]
 
     @property

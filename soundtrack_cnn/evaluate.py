@@ -10,8 +10,8 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["aggregate_tracks", "normalise_scores", "top_k", "choose_thresholds",
-           "evaluate_scores", "prior_scores", "random_scores", "compare"]
+__all__ = ["aggregate_tracks", "mean_by_group", "normalise_scores", "top_k", "choose_thresholds",
+           "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores", "compare"]
 
 
 def aggregate_tracks(tile_scores, ranges):
@@ -38,6 +38,21 @@ def aggregate_tracks(tile_scores, ranges):
             [r for r in ranges if r[1] <= r[0]][:3]))
     return np.array([tile_scores[start:stop].mean(axis=0) for start, stop in ranges]
                     ).reshape(len(ranges), tile_scores.shape[1])
+
+
+def mean_by_group(values, groups):
+    """Mean row of ``values`` per group, groups in sorted order.
+
+    Examples
+    --------
+    >>> mean_by_group(np.array([[1.], [3.], [5.]]), ["b", "b", "a"]).ravel().tolist()
+    [5.0, 2.0]
+    """
+    values = np.asarray(values, dtype=float).reshape(len(groups), -1)
+    _, index = np.unique(np.asarray(groups), return_inverse=True)
+    sums = np.zeros((index.max() + 1, values.shape[1]))
+    np.add.at(sums, index, values)
+    return sums / np.bincount(index)[:, None]
 
 
 def normalise_scores(scores):
@@ -95,6 +110,19 @@ def _per_genre(metric, y_true, scores, genres):
                          if 0 < column.sum() < len(column) else None)
     defined = [v for v in values.values() if v is not None]
     return values, (float(np.mean(defined)) if defined else None)
+
+
+def macro_roc_auc(y_true, scores):
+    """Mean ROC-AUC over the columns that have both classes (None if none has).
+
+    Examples
+    --------
+    >>> macro_roc_auc(np.array([[1, 0], [0, 0]]), np.array([[.9, .1], [.2, .3]]))
+    1.0
+    """
+    from sklearn import metrics  # lazily, as in choose_thresholds
+    y_true, scores = np.asarray(y_true).astype(int), np.asarray(scores, dtype=float)
+    return _per_genre(metrics.roc_auc_score, y_true, scores, range(y_true.shape[1]))[1]
 
 
 def evaluate_scores(y_true, scores, genres, thresholds=None, k_max=5):

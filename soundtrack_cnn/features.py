@@ -43,7 +43,8 @@ import python_speech_features
 from .audio import load_audio
 from .errors import InputError
 
-__all__ = ["FeatureSettings", "mfcc", "tile", "signal_to_tiles", "audio_to_tiles", "Normalizer"]
+__all__ = ["FeatureSettings", "mfcc", "tile", "signal_to_tiles", "audio_to_tiles", "Normalizer",
+           "compression_figures"]
 
 #: Frames computed per call of python_speech_features, bounding memory per track.
 BLOCK_FRAMES = 1000
@@ -342,7 +343,11 @@ def audio_to_tiles(path, settings=FeatureSettings()):
 
     Examples
     --------
-    >>> audio_to_tiles("theme.ogg").shape  # a 25 s file  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> from soundtrack_cnn.audio import write_audio
+    >>> path = os.path.join(tempfile.mkdtemp(), "theme.ogg")
+    >>> write_audio(path, 0.1 * np.random.RandomState(0).randn(25 * 22050), 22050)  # 25 s
+    >>> audio_to_tiles(path).shape
     (3, 1, 40, 100)
     """
     return signal_to_tiles(load_audio(path, settings.sr), settings, name=path)
@@ -438,3 +443,40 @@ class Normalizer(object):
         if normalizer.mean_.shape != normalizer.std_.shape or (normalizer.std_ <= 0).any():
             raise InputError("normalizer: mean and std must be equally long, std positive")
         return normalizer
+
+
+def compression_figures(settings=FeatureSettings(), seconds=10.0):
+    """How much smaller ``seconds`` of audio are as MFCC tiles than as sound.
+
+    Parameters
+    ----------
+    settings : FeatureSettings
+    seconds : float
+
+    Returns
+    -------
+    figures : dict
+        ``pcm16_bytes`` (mono 16-bit PCM at ``settings.sr``),
+        ``spectrogram_bytes`` (float32 magnitudes, ``nfft // 2 + 1`` bins per
+        frame at the same hop), ``mfcc_bytes`` (float32 MFCC frames, one tile
+        per 10 s), and ``saved_vs_pcm16_percent`` /
+        ``saved_vs_spectrogram_percent``.
+
+    Examples
+    --------
+    >>> compression_figures()["mfcc_bytes"]
+    16000
+    """
+    if seconds <= 0:
+        raise InputError("seconds must be positive, got {!r}".format(seconds))
+    n_frames = int(round(seconds / settings.winstep))
+    figures = {
+        "seconds": seconds,
+        "pcm16_bytes": int(round(seconds * settings.sr)) * 2,
+        "spectrogram_bytes": (settings.nfft // 2 + 1) * n_frames * 4,
+        "mfcc_bytes": settings.n_mfcc * n_frames * 4,
+    }
+    for name in ("pcm16", "spectrogram"):
+        figures["saved_vs_{}_percent".format(name)] = 100.0 * (
+            1 - figures["mfcc_bytes"] / float(figures[name + "_bytes"]))
+    return figures

@@ -1,28 +1,43 @@
-"""The report's figures, each written atomically as one PNG (matplotlib, no display).
+"""The report's figures, drawn with matplotlib onto axes you give (or new ones).
 
-Every function takes plain arrays and an output path and returns the path.
+Every ``plot_*`` function takes plain arrays and ``ax=None`` (a multi-panel
+figure takes an array of axes), draws, and returns the axes, as pandas and
+scikit-learn plotting helpers do; :func:`save_png` writes a figure
+atomically.  No backend is chosen here, so a notebook keeps its inline plots.
 """
 import io
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import signal as scipy_signal
+from sklearn.metrics import roc_curve
 
-matplotlib.use("Agg")  # a report needs no display; set before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import signal as scipy_signal  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
-
-from .runs import write_bytes  # noqa: E402
+from .evaluate import normalise_scores
+from .files import write_bytes
+from .labels import overlap
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
-           "plot_track_predictions", "plot_roc_curves", "plot_timeline", "TRUE_TAG_GREEN"]
+           "plot_track_predictions", "plot_roc_curves", "plot_timeline", "save_png",
+           "TRUE_TAG_GREEN"]
 
 #: The study's viewer draws true tags as bright green bars.
 TRUE_TAG_GREEN = "#19e619"
 _OTHER = "#8c9bab"
 
 
-def _save(figure, path):
+def _grid(ax, n_panels, columns, size, **options):
+    """``ax`` as a 2-D array of axes, or a new figure with a grid for ``n_panels``."""
+    if ax is not None:
+        return np.atleast_2d(np.asarray(ax, dtype=object))
+    columns = max(min(n_panels, columns), 1)
+    rows = max(int(np.ceil(n_panels / columns)), 1)
+    _, grid = plt.subplots(rows, columns, figsize=(size[0] * columns, size[1] * rows),
+                           squeeze=False, **options)
+    return grid
+
+
+def save_png(figure, path):
+    """Write ``figure`` to ``path`` as PNG, atomically, close it and return the path."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -30,7 +45,7 @@ def _save(figure, path):
     return path
 
 
-def plot_label_overlap(counts, genres, path):
+def plot_label_overlap(counts, genres, ax=None):
     """Heatmap of P(column tag | row tag), each cell annotated with its track count.
 
     Parameters
@@ -38,71 +53,105 @@ def plot_label_overlap(counts, genres, path):
     counts : array, shape (K, K)
         Co-occurrence counts, diagonal = tag counts (``labels.cooccurrence``).
     genres : sequence of str
-    path : str
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = plot_label_overlap([[2, 1], [1, 1]], ["Drama", "Action"])
+    >>> ax.get_title()
+    'Label overlap P(B | A) (track counts)'
     """
     counts = np.asarray(counts, dtype=float)
-    own = np.diag(counts)
-    overlap = np.divide(counts, own[:, None], out=np.zeros_like(counts), where=own[:, None] > 0)
-    figure, axes = plt.subplots(figsize=(1.0 + 0.75 * len(genres), 0.8 + 0.65 * len(genres)))
-    image = axes.imshow(overlap, cmap="viridis", vmin=0, vmax=1)
-    for (a, b), value in np.ndenumerate(overlap):
-        axes.text(b, a, "{:.2f}\n({})".format(value, int(counts[a, b])), ha="center",
-                  va="center", fontsize=7, color="black" if value > 0.6 else "white")
-    axes.set_xticks(range(len(genres)), genres, rotation=45, ha="right")
-    axes.set_yticks(range(len(genres)), genres)
-    axes.set_xlabel("tag B")
-    axes.set_ylabel("tag A")
-    axes.set_title("Label overlap P(B | A) (track counts)")
-    figure.colorbar(image, ax=axes, label="P(B | A)")
-    return _save(figure, path)
+    shares = np.nan_to_num(overlap(counts))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 + 0.75 * len(genres), 0.8 + 0.65 * len(genres)))
+    image = ax.imshow(shares, cmap="viridis", vmin=0, vmax=1)
+    for (a, b), value in np.ndenumerate(shares):
+        ax.text(b, a, "{:.2f}\n({})".format(value, int(counts[a, b])), ha="center",
+                va="center", fontsize=7, color="black" if value > 0.6 else "white")
+    ax.set_xticks(range(len(genres)), genres, rotation=45, ha="right")
+    ax.set_yticks(range(len(genres)), genres)
+    ax.set_xlabel("tag B")
+    ax.set_ylabel("tag A")
+    ax.set_title("Label overlap P(B | A) (track counts)")
+    ax.figure.colorbar(image, ax=ax, label="P(B | A)")
+    return ax
 
 
-def plot_tags_per_track(tag_lists, path):
+def plot_tags_per_track(tag_lists, ax=None):
     """Histogram of the number of tags per track."""
     sizes = [len(tags) for tags in tag_lists]
-    figure, axes = plt.subplots(figsize=(5, 3.5))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
     bins = np.arange(0.5, max(sizes + [1]) + 1.5)
-    axes.hist(sizes, bins=bins, color=_OTHER, edgecolor="black")
-    axes.set_xticks(range(1, int(bins[-1])))
-    axes.set_xlabel("tags per track")
-    axes.set_ylabel("tracks")
-    axes.set_title("Tags per track ({} tracks)".format(len(sizes)))
-    return _save(figure, path)
+    ax.hist(sizes, bins=bins, color=_OTHER, edgecolor="black")
+    ax.set_xticks(range(1, int(bins[-1])))
+    ax.set_xlabel("tags per track")
+    ax.set_ylabel("tracks")
+    ax.set_title("Tags per track ({} tracks)".format(len(sizes)))
+    return ax
 
 
-def plot_training_curves(histories, path):
-    """Training and validation loss per epoch, one panel per net.
+def plot_training_curves(histories, ax=None):
+    """Learning curves: training and validation loss, and validation-track ROC-AUC.
+
+    One panel per net, against weight updates (or epochs, for histories
+    without update counts), so that the budget question -- would more
+    updates help? -- is answered by measurement.
 
     Parameters
     ----------
     histories : dict
-        ``{name: [{'epoch', 'train_loss', 'valid_loss'}, ...]}`` (nolearn's
-        ``train_history_`` rows).
-    path : str
+        ``{name: [{'epoch', 'train_loss', 'valid_loss'[, 'updates', 'valid_auc']}, ...]}``
+        (the ``history`` of a net's summary).
+    ax : array of matplotlib Axes, optional
+        At least one panel per net.
+
+    Returns
+    -------
+    ax : 2-D array of matplotlib Axes
+        The loss panels (each AUC curve is on a twin axis, scale 0.5-1 on the right).
     """
     names = list(histories)
-    columns = min(len(names), 5)
-    rows = int(np.ceil(len(names) / columns))
-    figure, grid = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.6 * rows),
-                                squeeze=False, sharey=True)
-    for axes, name in zip(grid.flat, names):
-        epochs = [row["epoch"] for row in histories[name]]
-        axes.plot(epochs, [row["train_loss"] for row in histories[name]], label="train")
-        axes.plot(epochs, [row["valid_loss"] for row in histories[name]], label="validation")
-        axes.set_title(name)
-        axes.set_xlabel("epoch")
-        axes.grid(alpha=0.3)
-    for axes in grid[:, 0]:
-        axes.set_ylabel("loss (MSE)")
-    for axes in list(grid.flat)[len(names):]:
-        axes.set_visible(False)
-    grid.flat[0].legend()
-    figure.suptitle("Training and validation loss per specialist")
-    figure.tight_layout()
-    return _save(figure, path)
+    grid = _grid(ax, len(names), 5, (3.4, 2.7), sharey=True)
+    for panel, name in zip(grid.flat, names):
+        rows = histories[name]
+        unit = "updates" if rows and "updates" in rows[0] else "epoch"
+        x = [row[unit] for row in rows]
+        panel.plot(x, [row["train_loss"] for row in rows], label="train loss")
+        panel.plot(x, [row["valid_loss"] for row in rows], label="validation loss")
+        auc = [row.get("valid_auc") for row in rows]
+        if any(value is not None for value in auc):
+            twin = panel.twinx()
+            twin.plot(x, [np.nan if value is None else value for value in auc], color="C2",
+                      label="validation-track AUC")
+            twin.set_ylim(0.45, 1.02)
+            twin.tick_params(labelsize=7)
+        panel.set_title(name)
+        panel.set_xlabel("weight updates" if unit == "updates" else "epoch")
+        panel.grid(alpha=0.3)
+    for panel in grid[:, 0]:
+        panel.set_ylabel("loss (MSE)")
+    for panel in list(grid.flat)[len(names):]:
+        panel.set_visible(False)
+    first = grid.flat[0]
+    handles = first.get_legend_handles_labels()
+    twins = [other for other in first.figure.axes if other.bbox.bounds == first.bbox.bounds
+             and other is not first]
+    for twin in twins:
+        more = twin.get_legend_handles_labels()
+        handles = (handles[0] + more[0], handles[1] + more[1])
+    first.legend(*handles, fontsize=7)
+    first.figure.suptitle("Learning curves per net: loss (left) and validation-track ROC-AUC (right)")
+    first.figure.tight_layout()
+    return grid
 
 
-def plot_tile(signal, sr, tile, path, settings=None):
+def plot_tile(signal, sr, tile, settings=None, ax=None):
     """One MFCC tile as an image next to the spectrogram of the same audio.
 
     Parameters
@@ -111,13 +160,19 @@ def plot_tile(signal, sr, tile, path, settings=None):
         The audio the tile was computed from (mono).
     sr : int
     tile : array, shape (n_mfcc, n_frames)
-    path : str
     settings : FeatureSettings, optional
         Gives the frame step for the time axis (default 0.1 s).
+    ax : pair of matplotlib Axes, optional
+        Spectrogram, tile.
+
+    Returns
+    -------
+    ax : 2-D array of matplotlib Axes
     """
     step = settings.winstep if settings is not None else 0.1
     tile = np.asarray(tile)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    grid = _grid(ax, 2, 2, (5.5, 3.8))
+    left, right = grid.flat[0], grid.flat[1]
     freqs, times, power = scipy_signal.spectrogram(np.asarray(signal, float), fs=sr,
                                                    nperseg=1024, noverlap=512)
     left.pcolormesh(times, freqs, 10 * np.log10(power + 1e-12), shading="auto", cmap="magma")
@@ -130,55 +185,58 @@ def plot_tile(signal, sr, tile, path, settings=None):
     right.set_xlabel("time (s)")
     right.set_ylabel("MFCC index")
     right.set_title("MFCC tile ({} x {} frames)".format(*tile.shape))
-    figure.colorbar(image, ax=right, label="coefficient value")
-    figure.tight_layout()
-    return _save(figure, path)
+    right.figure.colorbar(image, ax=right, label="coefficient value")
+    right.figure.tight_layout()
+    return grid
 
 
-def plot_track_predictions(track_names, scores, y_true, genres, path, max_tracks=12):
-    """Per-track bars of normalised predictions; true tags in bright green."""
-    scores = np.asarray(scores, dtype=float)[:max_tracks]
-    shares = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
-    columns = min(len(shares), 4)
-    rows = max(int(np.ceil(len(shares) / max(columns, 1))), 1)
-    figure, grid = plt.subplots(rows, max(columns, 1), figsize=(3.6 * max(columns, 1), 2.9 * rows),
-                                squeeze=False, sharex=True)
-    for axes, name, row, truth in zip(grid.flat, track_names, shares, y_true):
-        order = np.argsort(row)
+def plot_track_predictions(track_names, scores, y_true, genres, max_tracks=12, ax=None):
+    """Per-track bars of normalised predictions (as the viewer shows them); true tags green.
+
+    Returns
+    -------
+    ax : 2-D array of matplotlib Axes
+        One panel per track, bars in increasing score order.
+    """
+    shares = normalise_scores(np.asarray(scores, dtype=float)[:max_tracks])
+    grid = _grid(ax, len(shares), 4, (3.6, 2.9), sharex=True)
+    for panel, name, row, truth in zip(grid.flat, track_names, shares, y_true):
+        order = np.argsort(row, kind="stable")
         colours = [TRUE_TAG_GREEN if truth[j] else _OTHER for j in order]
-        axes.barh([genres[j] for j in order], row[order], color=colours)
-        axes.set_title(str(name), fontsize=9)
-        axes.tick_params(labelsize=7)
-    for axes in list(grid.flat)[len(shares):]:
-        axes.set_visible(False)
-    for axes in grid[-1]:
-        axes.set_xlabel("normalised score")
-    figure.suptitle("Predictions per test track (true tags in green)")
-    figure.tight_layout()
-    return _save(figure, path)
+        panel.barh([genres[j] for j in order], row[order], color=colours)
+        panel.set_title(str(name), fontsize=9)
+        panel.tick_params(labelsize=7)
+    for panel in list(grid.flat)[len(shares):]:
+        panel.set_visible(False)
+    for panel in grid[-1]:
+        panel.set_xlabel("normalised score")
+    grid.flat[0].figure.suptitle("Predictions per test track (true tags in green)")
+    grid.flat[0].figure.tight_layout()
+    return grid
 
 
-def plot_roc_curves(y_true, scores, genres, path):
+def plot_roc_curves(y_true, scores, genres, ax=None):
     """ROC curve per genre (genres with one class only are left out, and say so)."""
     y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=float)
-    figure, axes = plt.subplots(figsize=(6, 5))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
     skipped = []
     for j, genre in enumerate(genres):
         if not 0 < y_true[:, j].sum() < len(y_true):
             skipped.append(genre)
             continue
         false_positive, true_positive, _ = roc_curve(y_true[:, j], scores[:, j])
-        axes.plot(false_positive, true_positive, label=genre)
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
-    axes.set_xlabel("false positive rate")
-    axes.set_ylabel("true positive rate")
+        ax.plot(false_positive, true_positive, label=genre)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
     title = "ROC per genre (test tracks)"
-    axes.set_title(title + ("\nno positives or negatives: " + ", ".join(skipped) if skipped else ""))
-    axes.legend(fontsize=7, loc="lower right")
-    return _save(figure, path)
+    ax.set_title(title + ("\nno positives or negatives: " + ", ".join(skipped) if skipped else ""))
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
 
 
-def plot_timeline(starts, tile_scores, genres, top, path, tile_seconds=10.0, title=""):
+def plot_timeline(starts, tile_scores, genres, top, tile_seconds=10.0, title="", ax=None):
     """A track's genre timeline: one strip per genre, shaded by tile score, ranking beside it.
 
     Parameters
@@ -191,10 +249,15 @@ def plot_timeline(starts, tile_scores, genres, top, path, tile_seconds=10.0, tit
     top : list of (str, float)
         The track's ranking (normalised shares), best first; its genres are
         drawn top down, the others below in vocabulary order.
-    path : str
     tile_seconds : float
         Length of one tile (the last strip cell ends there).
     title : str
+    ax : pair of matplotlib Axes, optional
+        The strip's and the ranking's (sharing their y axis).
+
+    Returns
+    -------
+    ax : array of 2 matplotlib Axes
     """
     starts, tile_scores = np.asarray(starts, float), np.asarray(tile_scores, float)
     ranked = [g for g, _ in top] + [g for g in genres if g not in dict(top)]
@@ -203,9 +266,10 @@ def plot_timeline(starts, tile_scores, genres, top, path, tile_seconds=10.0, tit
     edges = np.append(starts, starts[-1] + min(step, tile_seconds))
     minutes = edges[-1] > 600
     scale = 60.0 if minutes else 1.0
-    figure, (strip, bars) = plt.subplots(
-        1, 2, figsize=(11, 0.35 * len(genres) + 1.4), sharey=True,
-        gridspec_kw={"width_ratios": [5, 1], "wspace": 0.05})
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 0.35 * len(genres) + 1.4), sharey=True,
+                             gridspec_kw={"width_ratios": [5, 1], "wspace": 0.05})
+    strip, bars = ax
     mesh = strip.pcolormesh(edges / scale, np.arange(len(ranked) + 1), tile_scores[:, rows].T,
                             cmap="magma", vmin=0, vmax=1, shading="flat")
     strip.set_yticks(np.arange(len(ranked)) + 0.5)
@@ -218,5 +282,5 @@ def plot_timeline(starts, tile_scores, genres, top, path, tile_seconds=10.0, tit
               color=_OTHER, height=0.8)
     bars.set_xlabel("track share")
     bars.tick_params(labelsize=7)
-    figure.colorbar(mesh, ax=[strip, bars], label="tile score", fraction=0.03, pad=0.02)
-    return _save(figure, path)
+    strip.figure.colorbar(mesh, ax=[strip, bars], label="tile score", fraction=0.03, pad=0.02)
+    return np.asarray([strip, bars], dtype=object)

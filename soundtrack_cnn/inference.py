@@ -4,7 +4,7 @@
 ``MultiLabelNet`` -- the same ``predict_tiles``, ``predict_track_scores`` and
 ``predict_tracks`` -- with every net replaced by an
 :class:`~soundtrack_cnn.engine.NumpyNet`.  Its weights come from plain
-``.npz`` files in the format of :func:`soundtrack_cnn.runs.export_weights`:
+``.npz`` files in the format of :func:`soundtrack_cnn.loading.export_weights`:
 
 * a run folder's ``weights-<kind>.npz``, written beside the pickles when a run
   is trained (or first loaded through Theano) and checksummed in
@@ -27,7 +27,7 @@ from .errors import InputError
 from .evaluate import aggregate_tracks
 from .features import FeatureSettings, Normalizer
 from .prediction import predict_tracks
-from .runs import RunDirectory, import_weights, load_run
+from .checkpoint import ModelFolder
 
 __all__ = ["NumpyEnsemble", "load_weights", "load_numpy_run", "load_model", "ENGINES"]
 
@@ -41,7 +41,7 @@ class NumpyEnsemble(object):
     Parameters
     ----------
     metadata : dict
-        As :func:`~soundtrack_cnn.runs.export_weights` stores it: ``kind``,
+        As :func:`~soundtrack_cnn.checkpoint.write_weights` stores it: ``kind``,
         ``genres``, ``feature_settings``, ``normalizer``, ``summaries``, ...
     params : dict
         ``{net name: {layer name: [W, b]}}``; net names are the genres
@@ -57,7 +57,7 @@ class NumpyEnsemble(object):
 
     def __init__(self, metadata, params):
         self.kind = metadata["kind"]
-        self.genres = list(metadata["genres"])
+        self.genres = self.genres_ = list(metadata["genres"])
         self.settings_ = FeatureSettings.from_dict(metadata["feature_settings"])
         self.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
         self.summaries_ = metadata.get("summaries", {})
@@ -71,6 +71,11 @@ class NumpyEnsemble(object):
         if outputs != len(self.genres):
             raise InputError("the nets have {} outputs for {} genres".format(
                 outputs, len(self.genres)))
+
+    @property
+    def mean_valid_loss_(self):
+        """Mean best validation loss of the nets (as the Theano estimators report it)."""
+        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
 
     def predict_tiles(self, X, block_tiles=BLOCK_TILES):
         """Score raw tiles (normalised here), ``block_tiles`` at a time.
@@ -119,7 +124,7 @@ def _check_settings(model, settings, where):
 
 
 def load_weights(path, settings=None):
-    """A :class:`NumpyEnsemble` from an ``.npz`` of :func:`~soundtrack_cnn.runs.export_weights`.
+    """A :class:`NumpyEnsemble` from an ``.npz`` of :func:`~soundtrack_cnn.loading.export_weights`.
 
     Parameters
     ----------
@@ -150,7 +155,7 @@ def load_numpy_run(run_dir, kind="ensemble", settings=None):
     loaded through its pickles -- importing Theano, said once on stderr -- and
     the file is written then, so the next load is Theano-free.
     """
-    run = RunDirectory(run_dir, kind)
+    run = ModelFolder(run_dir, kind)
     if run.read() is None:
         raise InputError("{} holds no trained {} ({} is missing)".format(
             run_dir, kind, os.path.basename(run.metadata_path)))
@@ -162,6 +167,7 @@ def load_numpy_run(run_dir, kind="ensemble", settings=None):
         print("soundtrack-cnn: {} has no current weights-{}.npz (a run trained before it "
               "was written, or the file is damaged): loading the pickles through Theano "
               "and writing it".format(run_dir, kind), file=sys.stderr)
+    from .loading import load_run  # imports Theano: only on this fallback
     theano_model = load_run(run_dir, kind, settings=settings)
     metadata = dict(run.read(), summaries=theano_model.summaries_)
     params = {name: net.get_all_params_values() for name, net in theano_model.models_.items()}
@@ -194,7 +200,9 @@ def load_model(path, kind="ensemble", settings=None, engine="numpy"):
     if os.path.isfile(path):
         if engine == "numpy":
             return load_weights(path, settings=settings)
+        from .loading import import_weights
         return import_weights(path, settings=settings)
     if engine == "numpy":
         return load_numpy_run(path, kind, settings=settings)
+    from .loading import load_run
     return load_run(path, kind, settings=settings)

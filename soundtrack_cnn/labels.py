@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["vocabulary", "label_matrix", "cooccurrence", "label_statistics"]
+__all__ = ["vocabulary", "label_matrix", "cooccurrence", "overlap", "label_statistics"]
 
 
 def vocabulary(tag_lists, k=10, genres=None):
@@ -75,6 +75,20 @@ def cooccurrence(tag_lists, genres):
     return labels.T @ labels
 
 
+def overlap(counts):
+    """P(tag b | tag a) from co-occurrence counts; NaN where tag a never occurs.
+
+    Examples
+    --------
+    >>> overlap(np.array([[2, 1], [1, 1]])).tolist()
+    [[1.0, 0.5], [1.0, 1.0]]
+    """
+    counts = np.asarray(counts, dtype=float)
+    own = np.diag(counts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return counts / own[:, None]
+
+
 def label_statistics(tag_lists, genres):
     """Tag counts, tags-per-track histogram, co-occurrence and overlap.
 
@@ -100,8 +114,7 @@ def label_statistics(tag_lists, genres):
     """
     counts = cooccurrence(tag_lists, genres)
     own = np.diag(counts).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        overlap = counts / own[:, None]
+    shares = overlap(counts)
     per_track = collections.Counter(len(set(tags) & set(genres)) for tags in tag_lists)
     return {
         "genres": list(genres),
@@ -109,8 +122,8 @@ def label_statistics(tag_lists, genres):
         "tag_counts": {genre: int(n) for genre, n in zip(genres, own)},
         "tags_per_track": {int(n): per_track[n] for n in sorted(per_track)},
         "cooccurrence": counts.tolist(),
-        "overlap": [[None if np.isnan(p) else round(float(p), 4) for p in row] for row in overlap],
+        "overlap": [[None if np.isnan(p) else round(float(p), 4) for p in row] for row in shares],
         "near_subsets": [(genres[a], genres[b]) for a in range(len(genres))
                          for b in range(len(genres))
-                         if a != b and own[a] > 0 and overlap[a, b] >= 0.9],
+                         if a != b and own[a] > 0 and shares[a, b] >= 0.9],
     }

@@ -18,7 +18,7 @@ import io
 import os
 
 from .errors import InputError
-from .runs import write_bytes
+from .files import write_bytes
 from .splits import SPLITS
 
 __all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
@@ -75,9 +75,14 @@ def check_manifest(path, vocabulary=None):
 
     Examples
     --------
-    >>> tracks, problems = check_manifest("data/manifest.csv")  # doctest: +SKIP
-    >>> problems[0]  # doctest: +SKIP
-    (7, '', 'data/manifest.csv line 7: empty path')
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, "theme.flac"), "wb").close()
+    >>> path = os.path.join(folder, "manifest.csv")
+    >>> _ = open(path, "w").write("path,tags\\ntheme.flac,Drama|Action\\n,Comedy\\n")
+    >>> tracks, problems = check_manifest(path)
+    >>> tracks[0].tags, problems[0][0], problems[0][2].endswith("line 3: (empty path): empty path")
+    (('Drama', 'Action'), 3, True)
     """
     folder = os.path.dirname(os.path.abspath(path))
     allowed = None if vocabulary is None else set(vocabulary)
@@ -137,8 +142,12 @@ def read_manifest(path, vocabulary=None):
 
     Examples
     --------
-    >>> tracks = read_manifest("data/manifest.csv")  # doctest: +SKIP
-    >>> tracks[0].tags  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, "heat.flac"), "wb").close()
+    >>> path = os.path.join(folder, "manifest.csv")
+    >>> _ = open(path, "w").write("path,tags\\nheat.flac,Action|Crime|Drama\\n")
+    >>> read_manifest(path)[0].tags
     ('Action', 'Crime', 'Drama')
     """
     tracks, problems = check_manifest(path, vocabulary)
@@ -164,7 +173,11 @@ def write_manifest(path, tracks):
 
     Examples
     --------
-    >>> write_manifest("subset.csv", read_manifest("data/manifest.csv")[:10])  # doctest: +SKIP
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "subset.csv")
+    >>> write_manifest(path, [Track(os.path.join(os.path.dirname(path), "a.flac"), ("Drama",), "a")])
+    >>> open(path).read().splitlines()
+    ['path,tags,track_id,split', 'a.flac,Drama,a,']
     """
     folder = os.path.dirname(os.path.abspath(path))
     text = io.StringIO()

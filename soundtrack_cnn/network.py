@@ -19,7 +19,8 @@ from lasagne.nonlinearities import sigmoid
 from lasagne.updates import nesterov_momentum
 from nolearn.lasagne import BatchIterator, NeuralNet
 
-from .callbacks import AdjustVariable, EarlyStopping, RaiseOnNonFiniteLoss
+from .batches import make_batch_iterator
+from .callbacks import AdjustVariable, EarlyStopping, RaiseOnNonFiniteLoss, ValidationTrackAUC
 
 __all__ = ["build_net", "LAYERS", "STUDY_HYPERPARAMETERS"]
 
@@ -42,12 +43,15 @@ rate_stop = .0001
 momentum = .9
 momentum_stop = .999
 patience = 30
+# --- Options beyond the study (its choices are the defaults) ----------------
+monitor = 'valid_loss'   # what EarlyStopping keeps: lowest loss, or 'valid_auc'
+shuffle = 'none'         # training order: as stored, or 'once' / 'epoch'
 
 STUDY_HYPERPARAMETERS = dict(
     epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=dropout3,
     dropout4=dropout4, dropout5=dropout5, c1=c1, c2=c2, c3=c3, c4=c4, h5=h5, h6=h6,
     batch=batch, rate=rate, rate_stop=rate_stop, momentum=momentum,
-    momentum_stop=momentum_stop, patience=patience)
+    momentum_stop=momentum_stop, patience=patience, monitor=monitor, shuffle=shuffle)
 
 LAYERS = [
     ('input', layers.InputLayer),
@@ -73,8 +77,9 @@ LAYERS = [
 def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=dropout3,
               dropout4=dropout4, dropout5=dropout5, c1=c1, c2=c2, c3=c3, c4=c4, h5=h5, h6=h6,
               batch=batch, rate=rate, rate_stop=rate_stop, momentum=momentum,
-              momentum_stop=momentum_stop, patience=patience, n_outputs=1,
-              input_shape=(None, 1, 40, 100), train_split=None, label="net", verbose=0):
+              momentum_stop=momentum_stop, patience=patience, monitor=monitor, shuffle=shuffle,
+              n_outputs=1, input_shape=(None, 1, 40, 100), train_split=None,
+              validation_data=None, seed=0, label="net", verbose=0):
     """Build (uncompiled) the study's specialist network.
 
     Parameters
@@ -86,6 +91,12 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
         last epoch (.0001 and .999 in the study).
     patience : int
         ``EarlyStopping`` patience (30 in the study).
+    monitor : {'valid_loss', 'valid_auc'}
+        Which epoch ``EarlyStopping`` keeps: the study's lowest validation
+        loss, or the best validation-track ROC-AUC (needs ``validation_data``).
+    shuffle : {'none', 'once', 'epoch'}
+        Order of the training tiles (see :mod:`soundtrack_cnn.batches`); the
+        study's listing uses nolearn's plain ``BatchIterator`` ('none').
     n_outputs : int
         Sigmoid outputs: 1 for a specialist, K for the single multi-label
         baseline net.
@@ -94,6 +105,11 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     train_split : callable or None
         nolearn ``train_split``; None keeps nolearn's default (20% of the
         rows, in order).  The ensemble passes a split by whole tracks.
+    validation_data : (X, y, groups) or None
+        The validation tiles, targets and tracks: each epoch's history then
+        carries ``valid_auc`` (:class:`~soundtrack_cnn.callbacks.ValidationTrackAUC`).
+    seed : int
+        Seed of the shuffled training order.
     label : str
         Named in the error raised when the loss diverges.
     verbose : int
@@ -109,7 +125,8 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     >>> net.max_epochs, net.regression
     (2, True)
     """
-    early_stopping = EarlyStopping(patience=patience, verbose=verbose > 0)
+    early_stopping = EarlyStopping(patience=patience, verbose=verbose > 0, monitor=monitor)
+    ranking = [] if validation_data is None else [ValidationTrackAUC(*validation_data)]
     extra = {} if train_split is None else {'train_split': train_split}
     return NeuralNet(
         layers=LAYERS,
@@ -135,10 +152,11 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
             AdjustVariable('update_learning_rate', start=rate, stop=rate_stop),
             AdjustVariable('update_momentum', start=momentum, stop=momentum_stop),
             RaiseOnNonFiniteLoss(label),
+        ] + ranking + [
             early_stopping,
         ],
         on_training_finished=[early_stopping.restore_best],
-        batch_iterator_train=BatchIterator(batch_size=batch),
+        batch_iterator_train=make_batch_iterator(batch, shuffle, seed),
         batch_iterator_test=BatchIterator(batch_size=batch),
         regression=True,
         max_epochs=epochs,

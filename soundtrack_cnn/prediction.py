@@ -1,6 +1,6 @@
 """Audio files to ranked tags: the scoring path every inference engine shares.
 
-A model here is anything with ``genres``, ``settings_`` and
+A model here is anything with ``genres_``, ``settings_`` and
 ``predict_tiles(X)`` -- the Theano-backed ``SpecialistEnsemble`` /
 ``MultiLabelNet`` or the numpy ``NumpyEnsemble``.  A file is streamed
 (:func:`~soundtrack_cnn.streaming.stream_tiles`) and scored block by block,
@@ -10,7 +10,7 @@ its tiles' scores, as in the study.
 import numpy as np
 
 from .errors import InputError
-from .evaluate import normalise_scores
+from .evaluate import normalise_scores, top_k
 from .streaming import stream_tiles, tile_starts
 
 __all__ = ["TrackPrediction", "rank_genres", "predict_file", "predict_tracks"]
@@ -67,9 +67,7 @@ def rank_genres(track_scores, genres, k=5):
     >>> rank_genres(np.array([.2, .6, .2]), ["Drama", "Action", "Horror"], k=2)
     [('Action', 0.6), ('Drama', 0.2)]
     """
-    shares = normalise_scores(np.asarray(track_scores)[None, :])[0]
-    order = np.argsort(-np.asarray(track_scores), kind="stable")[:k]
-    return [(genres[j], float(shares[j])) for j in order]
+    return top_k(normalise_scores(np.asarray(track_scores)[None, :]), genres, k)[0]
 
 
 def predict_file(model, path, k=5, block_tiles=64):
@@ -89,8 +87,8 @@ def predict_file(model, path, k=5, block_tiles=64):
         return TrackPrediction(path, error=str(error))
     scores = tile_scores.mean(axis=0)
     return TrackPrediction(
-        path, scores={g: float(s) for g, s in zip(model.genres, scores)},
-        top=rank_genres(scores, model.genres, k), tile_scores=tile_scores,
+        path, scores={g: float(s) for g, s in zip(model.genres_, scores)},
+        top=rank_genres(scores, model.genres_, k), tile_scores=tile_scores,
         tile_starts=tile_starts(len(tile_scores), model.settings_))
 
 

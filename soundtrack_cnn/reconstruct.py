@@ -18,26 +18,16 @@ can be inverted and replaces the one that cannot (the phase) with noise:
 The result keeps the spectral envelope and loudness of every 0.1 s and loses
 pitch and fine structure -- the study's point about how much the tiles keep.
 """
-import io
-import os
-
 import numpy as np
 import python_speech_features
 import scipy.fftpack
 import scipy.signal
-import soundfile
 
-from .audio import load_audio
+from .audio import load_audio, write_audio
 from .errors import InputError
 from .features import FeatureSettings, mfcc
-from .runs import write_bytes
 
-__all__ = ["mfcc_to_audio", "crossfade", "write_audio", "reconstruct_file",
-           "compression_figures"]
-
-#: Samples per write call in :func:`write_audio`.
-WRITE_BLOCK = 1 << 16
-
+__all__ = ["mfcc_to_audio", "crossfade", "reconstruct_file"]
 
 def mfcc_to_audio(frames, settings=FeatureSettings(), seed=0, taper=0.5):
     """Noise-excited audio whose MFCCs approximate ``frames``.
@@ -171,39 +161,6 @@ def crossfade(original, rebuilt, sr, at=None, fade=2.0):
     return faded.astype(np.float32)
 
 
-def write_audio(path, signal, sr):
-    """Write a mono signal atomically, in the format its extension names.
-
-    A signal peaking above full scale is scaled down to peak at 1, so that
-    integer formats never clip or wrap.
-
-    Parameters
-    ----------
-    path : str
-        ``.wav``, ``.flac``, ``.ogg`` or ``.mp3``.
-    signal : ndarray, shape (n_samples,)
-    sr : int
-
-    Examples
-    --------
-    >>> write_audio("demo.wav", np.zeros(22050), 22050)  # doctest: +SKIP
-    """
-    signal = np.asarray(signal, dtype=np.float32)
-    if signal.ndim != 1 or not signal.size or not np.isfinite(signal).all():
-        raise InputError("{}: can only write a non-empty, finite mono signal".format(path))
-    extension = os.path.splitext(path)[1].lstrip(".").upper()
-    if extension not in soundfile.available_formats():
-        raise InputError("{}: unknown audio format {!r}".format(path, extension))
-    signal = signal / max(float(np.abs(signal).max()), 1.0)
-    buffer = io.BytesIO()
-    with soundfile.SoundFile(buffer, "w", sr, 1, format=extension) as stream:
-        # libsndfile 1.2.2's Vorbis encoder crashes on single writes of more
-        # than about a minute of audio, so it gets blocks.
-        for start in range(0, len(signal), WRITE_BLOCK):
-            stream.write(signal[start:start + WRITE_BLOCK])
-    write_bytes(path, buffer.getvalue())
-
-
 def reconstruct_file(in_path, out_path, crossfade=False, settings=FeatureSettings(), seed=0):
     """Audio file -> MFCCs -> audio file (the CLI's ``reconstruct``).
 
@@ -235,40 +192,3 @@ def reconstruct_file(in_path, out_path, crossfade=False, settings=FeatureSetting
 
 # reconstruct_file's ``crossfade`` flag shadows the function inside it.
 _crossfade = crossfade
-
-
-def compression_figures(settings=FeatureSettings(), seconds=10.0):
-    """How much smaller ``seconds`` of audio are as MFCC tiles than as sound.
-
-    Parameters
-    ----------
-    settings : FeatureSettings
-    seconds : float
-
-    Returns
-    -------
-    figures : dict
-        ``pcm16_bytes`` (mono 16-bit PCM at ``settings.sr``),
-        ``spectrogram_bytes`` (float32 magnitudes, ``nfft // 2 + 1`` bins per
-        frame at the same hop), ``mfcc_bytes`` (float32 MFCC frames, one tile
-        per 10 s), and ``saved_vs_pcm16_percent`` /
-        ``saved_vs_spectrogram_percent``.
-
-    Examples
-    --------
-    >>> compression_figures()["mfcc_bytes"]
-    16000
-    """
-    if seconds <= 0:
-        raise InputError("seconds must be positive, got {!r}".format(seconds))
-    n_frames = int(round(seconds / settings.winstep))
-    figures = {
-        "seconds": seconds,
-        "pcm16_bytes": int(round(seconds * settings.sr)) * 2,
-        "spectrogram_bytes": (settings.nfft // 2 + 1) * n_frames * 4,
-        "mfcc_bytes": settings.n_mfcc * n_frames * 4,
-    }
-    for name in ("pcm16", "spectrogram"):
-        figures["saved_vs_{}_percent".format(name)] = 100.0 * (
-            1 - figures["mfcc_bytes"] / float(figures[name + "_bytes"]))
-    return figures

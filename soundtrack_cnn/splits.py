@@ -8,12 +8,29 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["SPLITS", "assign_splits", "TrackSplit"]
+__all__ = ["SPLITS", "split_by_rank", "assign_splits", "TrackSplit"]
 
 SPLITS = ("train", "valid", "test")
+FRACTIONS = (0.7, 0.15, 0.15)
 
 
-def assign_splits(track_ids, given=None, seed=0, fractions=(0.7, 0.15, 0.15)):
+def split_by_rank(rank, n, fractions=FRACTIONS):
+    """The split of the track at position ``rank`` of ``n`` in a (seeded) order.
+
+    The first ``fractions[0]`` of the order train, the next ``fractions[1]``
+    validate, the rest test.
+
+    Examples
+    --------
+    >>> [split_by_rank(rank, 10) for rank in (0, 6, 7, 8, 9)]
+    ['train', 'train', 'valid', 'valid', 'test']
+    """
+    if rank < fractions[0] * n:
+        return "train"
+    return "valid" if rank < (fractions[0] + fractions[1]) * n else "test"
+
+
+def assign_splits(track_ids, given=None, seed=0, fractions=FRACTIONS):
     """Give every track a split, deterministically.
 
     Parameters
@@ -48,12 +65,9 @@ def assign_splits(track_ids, given=None, seed=0, fractions=(0.7, 0.15, 0.15)):
     # Sorting first makes the draw independent of the order tracks were listed in.
     free = sorted(tid for tid in set(track_ids) if tid not in given)
     order = np.random.RandomState(seed).permutation(len(free))
-    n_train = int(round(fractions[0] * len(free)))
-    n_valid = int(round(fractions[1] * len(free)))
     splits = dict(given)
     for rank, index in enumerate(order):
-        splits[free[index]] = ("train" if rank < n_train else
-                               "valid" if rank < n_train + n_valid else "test")
+        splits[free[index]] = split_by_rank(rank, len(free), fractions)
     return splits
 
 

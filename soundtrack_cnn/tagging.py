@@ -13,7 +13,7 @@ import io
 import os
 
 from .errors import InputError
-from .runs import write_bytes
+from .files import write_bytes
 
 __all__ = ["AUDIO_EXTENSIONS", "find_audio", "expand_inputs", "tags_csv"]
 

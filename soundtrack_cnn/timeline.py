@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .prediction import rank_genres
-from .runs import write_bytes
+from .files import write_bytes
 
 __all__ = ["write_timeline", "timeline_stem"]
 
@@ -62,7 +62,7 @@ def write_timeline(out_dir, prediction, genres, settings, stem):
     """
     if prediction.error or prediction.tile_scores is None:
         raise InputError("{}: no tile scores to draw a timeline from".format(prediction.path))
-    from .figures import plot_timeline  # matplotlib only when a timeline is asked for
+    from .figures import plot_timeline, save_png  # matplotlib only for a timeline
     tile_seconds = settings.n_frames * settings.winstep
     starts = np.asarray(prediction.tile_starts, float)
     scores = np.asarray(prediction.tile_scores, float)
@@ -83,6 +83,7 @@ def write_timeline(out_dir, prediction, genres, settings, stem):
     # Every genre ranked beside the strip, not only the top k that predict prints.
     ranking = rank_genres(np.array([prediction.scores[g] for g in genres]), genres,
                           k=len(genres))
-    png = plot_timeline(starts, scores, genres, ranking, base + ".png",
-                        tile_seconds=tile_seconds, title=os.path.basename(prediction.path))
+    axes = plot_timeline(starts, scores, genres, ranking, tile_seconds=tile_seconds,
+                         title=os.path.basename(prediction.path))
+    png = save_png(axes[0].figure, base + ".png")
     return [base + ".csv", base + ".json", png]

@@ -22,7 +22,7 @@ import soundfile
 from .audio import load_audio
 from .errors import InputError
 from .figures import TRUE_TAG_GREEN
-from .runs import write_bytes
+from .files import write_bytes
 
 __all__ = ["write_viewer"]
 

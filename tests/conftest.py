@@ -6,6 +6,16 @@ import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.network import build_net
 
 
+#: Session fixtures that train nets: a test using one is slow.
+_TRAINED = {"fitted_net", "two_tag_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if _TRAINED & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def random_tiles():
     """300 random tiles whose target depends on them (so a fit can learn)."""
@@ -55,7 +65,7 @@ def two_tag_corpus(tmp_path_factory):
 def two_tag_store(two_tag_corpus, tmp_path_factory):
     """The two-tag corpus extracted with a 25-frame hop (5 tiles per 14 s track)."""
     from soundtrack_cnn.features import FeatureSettings
-    from soundtrack_cnn.store import extract
+    from soundtrack_cnn.extraction import extract
     out = str(tmp_path_factory.mktemp("store") / "features")
     extract(two_tag_corpus, out, settings=FeatureSettings(hop=25), jobs=1, progress=False)
     return out
@@ -64,7 +74,8 @@ def two_tag_store(two_tag_corpus, tmp_path_factory):
 @pytest.fixture(scope="session")
 def two_tag_run(two_tag_store, tmp_path_factory):
     """A prepared and trained run (ensemble + single net) on the two-tag store."""
-    from soundtrack_cnn.experiment import Profile, prepare_run, train_run
+    from soundtrack_cnn.pipeline import prepare_run, train_run
+    from soundtrack_cnn.profiles import Profile
     run_dir = str(tmp_path_factory.mktemp("run"))
     profile = Profile("test", corpus="small",
                       net_params={"epochs": 12, "batch": 32, "patience": 12, "rate": .03})

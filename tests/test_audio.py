@@ -1,9 +1,11 @@
-"""load_audio: every format, depth, channel count and rate; every bad file."""
+"""load_audio: every format, depth, channel count and rate; every bad file; write_audio."""
+import os
+
 import numpy as np
 import pytest
 import soundfile
 
-from soundtrack_cnn.audio import load_audio
+from soundtrack_cnn.audio import load_audio, write_audio
 from soundtrack_cnn.errors import InputError
 
 
@@ -72,3 +74,27 @@ def test_missing_path_and_directory(tmp_path):
 def test_bad_rate(tmp_path):
     with pytest.raises(InputError, match="sr"):
         load_audio(str(tmp_path / "x.wav"), sr=0)
+
+
+SR = 22050
+
+
+def test_write_audio_is_atomic_and_keeps_the_signal(tmp_path):
+    path = str(tmp_path / "out.wav")
+    signal = tone(1.0, SR)[:, 0]
+    write_audio(path, signal, SR)
+    np.testing.assert_allclose(load_audio(path), signal, atol=1e-4)
+    write_audio(path, signal * 10, SR)
+    assert np.abs(load_audio(path)).max() == pytest.approx(1.0, abs=1e-3)
+    assert os.listdir(str(tmp_path)) == ["out.wav"]
+    with pytest.raises(InputError, match="out.xyz"):
+        write_audio(str(tmp_path / "out.xyz"), signal, SR)
+    with pytest.raises(InputError, match="finite"):
+        write_audio(path, np.full(10, np.nan), SR)
+
+
+def test_write_audio_survives_long_vorbis(tmp_path):
+    # One two-minute write crashes libsndfile 1.2.2's Vorbis encoder (segfault).
+    path = str(tmp_path / "long.ogg")
+    write_audio(path, np.random.RandomState(0).randn(SR * 120) * 0.1, SR)
+    assert soundfile.info(path).duration == pytest.approx(120.0)

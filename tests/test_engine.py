@@ -11,7 +11,8 @@ import pytest
 from soundtrack_cnn import engine
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.inference import NumpyEnsemble, load_model, load_numpy_run, load_weights
-from soundtrack_cnn.runs import RunDirectory, export_weights, load_run
+from soundtrack_cnn.checkpoint import ModelFolder as RunDirectory
+from soundtrack_cnn.loading import export_weights, load_run
 from soundtrack_cnn.store import FeatureStore
 
 

@@ -1,25 +1,42 @@
+"""The estimators: learning, resuming, refusing, and scikit-learn's contract."""
 import os
-import shutil
+import pickle
 import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import PredefinedSplit
+from sklearn.utils import estimator_checks
 
 from soundtrack_cnn.callbacks import NonFiniteLossError
+from soundtrack_cnn.checkpoint import ModelFolder
 from soundtrack_cnn.dataset import TileView
-from soundtrack_cnn.ensemble import SpecialistEnsemble
+from soundtrack_cnn.ensemble import MultiLabelNet, SpecialistEnsemble
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.experiment import TrackSet
-from soundtrack_cnn.runs import RunDirectory, export_weights, import_weights, load_run
+from soundtrack_cnn.loading import load_run
 from soundtrack_cnn.store import FeatureStore
+from soundtrack_cnn.tracksets import TrackSet
+
+TINY = {"epochs": 2, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 
 
 def _test_paths(two_tag_corpus):
     folder = os.path.dirname(two_tag_corpus)
     return [(os.path.join(folder, "track{:02d}.wav".format(i)), "Low" if i % 2 == 0 else "High")
             for i in range(30, 36)]
+
+
+def _fit_data(store):
+    """Tiles, labels and track groups of the train + valid tracks, and the validation split."""
+    tracks = [t for t in store.ok_tracks if t.split in ("train", "valid")]
+    data = TrackSet(tracks, ["Low", "High"])
+    valid = np.repeat([t.split == "valid" for t in tracks], [b - a for a, b in data.ranges])
+    split = PredefinedSplit(np.where(valid, 0, -1))
+    return TileView(store.tiles, data.rows), data.tile_labels(), data.tile_groups(), split
 
 
 def test_ensemble_ranks_the_audible_tag_first_on_held_out_tracks(two_tag_run, two_tag_corpus):
@@ -31,63 +48,7 @@ def test_ensemble_ranks_the_audible_tag_first_on_held_out_tracks(two_tag_run, tw
     assert all(abs(sum(score for _, score in p.top) - 1) < 1e-6 for p in predictions)
 
 
-def test_run_records_every_specialist_with_checksums(two_tag_run):
-    metadata = RunDirectory(two_tag_run, "ensemble").read()
-    assert metadata["genres"] == ["Low", "High"]
-    assert set(metadata["models"]) == {"Low", "High"}
-    for entry in metadata["models"].values():
-        assert len(entry["sha256"]) == 64 and entry["epochs_run"] >= 1
-        assert os.path.exists(os.path.join(two_tag_run, entry["file"]))
-        assert np.isfinite(entry["best_valid_loss"])
-    assert metadata["training"]["n_train_tiles"] > 0 and metadata["versions"]["Theano"] == "1.0.5"
-    assert os.path.exists(os.path.join(two_tag_run, "multilabel.pkl"))
-
-
-def test_tampered_pickle_is_refused(two_tag_run, tmp_path):
-    copy = str(tmp_path / "run")
-    shutil.copytree(two_tag_run, copy)
-    path = os.path.join(copy, "specialist-High.pkl")
-    data = bytearray(open(path, "rb").read())
-    data[len(data) // 2] ^= 0xFF
-    open(path, "wb").write(bytes(data))
-    with pytest.raises(InputError, match="specialist-High.pkl"):
-        load_run(copy)
-
-
-def test_npz_export_round_trips_to_identical_predictions(two_tag_run, two_tag_store, tmp_path):
-    ensemble = load_run(two_tag_run)
-    store = FeatureStore(two_tag_store)
-    X = store.tiles[np.arange(12)]
-    export_weights(ensemble, str(tmp_path / "weights.npz"))
-    rebuilt = import_weights(str(tmp_path / "weights.npz"), settings=store.settings)
-    np.testing.assert_array_equal(rebuilt.predict_tiles(X), ensemble.predict_tiles(X))
-    assert rebuilt.genres == ensemble.genres
-
-
-def test_load_refuses_other_feature_settings(two_tag_run):
-    from soundtrack_cnn.features import FeatureSettings
-    with pytest.raises(InputError, match="settings"):
-        load_run(two_tag_run, settings=FeatureSettings(hop=50))
-
-
-def test_splits_of_a_run_never_share_a_track(two_tag_run):
-    import json
-    record = json.load(open(os.path.join(two_tag_run, "experiment.json")))
-    store = FeatureStore(record["store"])
-    rows = {name: set(TrackSet([t for t in store.ok_tracks if record["splits"][t.track_id] == name],
-                               record["genres"]).rows) for name in ("train", "valid", "test")}
-    assert rows["train"] and rows["valid"] and rows["test"]
-    assert not (rows["train"] & rows["valid"] or rows["train"] & rows["test"]
-                or rows["valid"] & rows["test"])
-
-
-def _fit_data(store):
-    tracks = [t for t in store.ok_tracks if t.split in ("train", "valid")]
-    data = TrackSet(tracks, ["Low", "High"])
-    valid = np.repeat([t.split == "valid" for t in tracks], [b - a for a, b in data.ranges])
-    return TileView(store.tiles, data.rows), data.tile_labels(), valid
-
-
+@pytest.mark.slow
 def test_interrupted_fit_resumes_with_only_the_missing_genres(two_tag_store, tmp_path):
     run_dir = str(tmp_path / "run")
     script = "import sys; from soundtrack_cnn.cli import main; main(sys.argv[1:])"
@@ -106,39 +67,48 @@ def test_interrupted_fit_resumes_with_only_the_missing_genres(two_tag_store, tmp
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
     assert "rerun the same command to resume" in err
-    run = RunDirectory(run_dir, "ensemble")
-    assert set(run.read()["models"]) == {"Low"}
+    folder = ModelFolder(run_dir, "ensemble")
+    assert set(folder.read()["models"]) == {"Low"}
     assert not os.path.exists(os.path.join(run_dir, "specialist-High.pkl"))
     first = os.path.join(run_dir, "specialist-Low.pkl")
     low_mtime = os.path.getmtime(first)
 
     store = FeatureStore(two_tag_store)
+    X, Y, groups, split = _fit_data(store)
     ensemble = SpecialistEnsemble(["Low", "High"], run_dir=run_dir, settings=store.settings,
                                   net_params={"epochs": 30, "batch": 64, "patience": 2},
-                                  seed=0).fit(*_fit_data(store))
+                                  validation=split, warm_start=True).fit(X, Y, groups)
     assert os.path.getmtime(first) == low_mtime
-    assert set(run.read()["models"]) == {"Low", "High"}
+    assert set(folder.read()["models"]) == {"Low", "High"}
     assert set(ensemble.models_) == {"Low", "High"}
 
 
 def test_resume_with_other_data_is_refused(two_tag_run, two_tag_store):
     store = FeatureStore(two_tag_store)
-    X, Y, valid = _fit_data(store)
+    X, Y, groups, split = _fit_data(store)
     ensemble = SpecialistEnsemble(["Low", "High"], run_dir=two_tag_run, settings=store.settings,
                                   net_params={"epochs": 12, "batch": 32, "patience": 12,
-                                              "rate": .03})
+                                              "rate": .03}, validation=split, warm_start=True)
     with pytest.raises(InputError, match="training"):
-        ensemble.fit(X, Y[:, ::-1], valid)
+        ensemble.fit(X, Y[:, ::-1], groups)
 
 
+def test_a_folder_holding_a_model_is_only_resumed_when_asked(two_tag_run, two_tag_store):
+    store = FeatureStore(two_tag_store)
+    X, Y, groups, split = _fit_data(store)
+    with pytest.raises(InputError, match="warm_start"):
+        SpecialistEnsemble(["Low", "High"], run_dir=two_tag_run, validation=split).fit(X, Y, groups)
+
+
+@pytest.mark.slow
 def test_diverging_specialist_raises_and_is_not_saved(two_tag_store, tmp_path):
     store = FeatureStore(two_tag_store)
-    X, Y, valid = _fit_data(store)
+    X, Y, groups, split = _fit_data(store)
     ensemble = SpecialistEnsemble(["Low", "High"], run_dir=str(tmp_path), settings=store.settings,
                                   net_params={"epochs": 5, "batch": 32, "rate": 1e12,
-                                              "momentum": .99})
+                                              "momentum": .99}, validation=split)
     with pytest.raises(NonFiniteLossError, match="Low"):
-        ensemble.fit(X, Y, valid)
+        ensemble.fit(X, Y, groups)
     assert not os.path.exists(str(tmp_path / "specialist-Low.pkl"))
 
 
@@ -146,3 +116,54 @@ def test_multilabel_net_scores_every_genre(two_tag_run, two_tag_store):
     model = load_run(two_tag_run, "multilabel")
     scores = model.predict_tiles(FeatureStore(two_tag_store).tiles[np.arange(5)])
     assert scores.shape == (5, 2) and ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_misspelt_hyperparameter_is_refused_before_anything_is_written(random_tiles, tmp_path):
+    X, y = random_tiles
+    run_dir = tmp_path / "run"
+    with pytest.raises(InputError, match="epoch"):
+        SpecialistEnsemble(["a"], net_params={"epoch": 2}, run_dir=str(run_dir)).fit(X, y)
+    assert not run_dir.exists()
+
+
+def test_unfitted_use_raises_not_fitted_error(random_tiles):
+    with pytest.raises(NotFittedError):
+        SpecialistEnsemble().predict_proba(random_tiles[0])
+
+
+# scikit-learn's own checks that apply to estimators of 4-D tiles.  The others
+# feed 2-D tables (check_fit2d_*, check_estimators_dtypes, check_fit_score_takes_y,
+# check_n_features_in, check_dict_unchanged, check_dont_overwrite_parameters,
+# check_fit_idempotent, check_methods_subset_invariance, ...): this network's
+# input is (n, 1, n_mfcc, n_frames) by construction, so they cannot apply.
+@pytest.mark.parametrize("cls", [SpecialistEnsemble, MultiLabelNet])
+@pytest.mark.parametrize("check", ["check_parameters_default_constructible",
+                                   "check_no_attributes_set_in_init", "check_get_params_invariance",
+                                   "check_set_params", "check_estimators_unfitted"])
+def test_scikit_learn_estimator_checks(cls, check):
+    getattr(estimator_checks, check)(cls.__name__, cls())
+
+
+@pytest.mark.slow
+def test_clone_get_set_params_and_pickle_round_trip(random_tiles):
+    X, y = random_tiles
+    Y = np.column_stack([y[:, 0], 1 - y[:, 0]])
+    groups = np.arange(len(X)) // 10
+    ensemble = SpecialistEnsemble(["a", "b"], net_params=TINY, random_state=3)
+    twin = clone(ensemble).set_params(random_state=3)
+    assert twin.get_params() == ensemble.get_params()
+    first = ensemble.fit(X, Y, groups).predict_proba(X[:20])
+    np.testing.assert_array_equal(twin.fit(X, Y, groups).predict_proba(X[:20]), first)
+    again = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(again.predict_proba(X[:20]), first)
+    assert ensemble.predict(X[:20]).tolist() == (first >= 0.5).astype(int).tolist()
+    assert ensemble.classes_.tolist() == ["a", "b"]
+
+
+@pytest.mark.slow
+def test_fit_leaves_lasagnes_global_rng_alone(random_tiles):
+    import lasagne.random
+    before = lasagne.random.get_rng()
+    X, y = random_tiles
+    SpecialistEnsemble(net_params=TINY).fit(X, y, np.arange(len(X)) // 10)
+    assert lasagne.random.get_rng() is before

@@ -7,8 +7,8 @@ import python_speech_features
 import soundfile
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.features import (FeatureSettings, Normalizer, audio_to_tiles, mfcc,
-                                     signal_to_tiles, tile)
+from soundtrack_cnn.features import (FeatureSettings, Normalizer, audio_to_tiles,
+                                     compression_figures, mfcc, signal_to_tiles, tile)
 
 
 def noise(seconds, sr=22050, seed=0):
@@ -157,3 +157,12 @@ def test_normalizer_round_trips_through_json():
         fitted.transform(np.zeros((2, 1, 13, 100)))
     with pytest.raises(InputError):
         Normalizer().fit(np.zeros((0, 1, 40, 100)))
+
+
+def test_compression_figures():
+    figures = compression_figures()
+    assert figures["pcm16_bytes"] == 441000
+    assert figures["spectrogram_bytes"] == 2049 * 100 * 4
+    assert figures["mfcc_bytes"] == 40 * 100 * 4
+    assert figures["saved_vs_pcm16_percent"] == pytest.approx(100 * (1 - 16000 / 441000.0))
+    assert figures["saved_vs_spectrogram_percent"] > figures["saved_vs_pcm16_percent"]

@@ -1,3 +1,4 @@
+"""The study's network: shapes, hyperparameters, cloning and pickling."""
 import os
 import pickle
 import subprocess
@@ -8,7 +9,7 @@ import pytest
 from lasagne.layers import count_params
 from lasagne.nonlinearities import sigmoid
 
-from soundtrack_cnn.callbacks import AdjustVariable, EarlyStopping
+from soundtrack_cnn.callbacks import EarlyStopping
 from soundtrack_cnn.network import LAYERS, STUDY_HYPERPARAMETERS, build_net
 
 
@@ -33,7 +34,8 @@ def test_defaults_are_the_studys_hyperparameters():
     assert STUDY_HYPERPARAMETERS == dict(
         epochs=1000, dropout1=.1, dropout2=.2, dropout3=.3, dropout4=.4, dropout5=.5,
         c1=32, c2=64, c3=128, c4=256, h5=50, h6=50, batch=1200, rate=.01, rate_stop=.0001,
-        momentum=.9, momentum_stop=.999, patience=30)
+        momentum=.9, momentum_stop=.999, patience=30, monitor="valid_loss",
+        shuffle="none")
     assert net.max_epochs == 1000 and net.regression is True
     assert net.input_shape == (None, 1, 40, 100)
     assert net.batch_iterator_train.batch_size == 1200
@@ -57,47 +59,21 @@ def test_overrides_change_only_what_is_asked():
     assert net.max_epochs == 3 and net.conv1_num_filters == 8 and net.conv2_num_filters == 64
 
 
-def test_adjust_variable_schedule_first_middle_last():
-    schedule = AdjustVariable("update_learning_rate", start=.01, stop=.0001)
-    assert schedule.value_at(1, 1000) == pytest.approx(.01)
-    assert schedule.value_at(500, 1000) == pytest.approx(.01 + (.0001 - .01) * 499 / 999)
-    assert schedule.value_at(1000, 1000) == pytest.approx(.0001)
-
-
-def test_adjust_variable_sets_the_shared_variable(fitted_net):
-    AdjustVariable("update_momentum", start=.9, stop=.999)(fitted_net, [{"epoch": 2}])
-    assert fitted_net.update_momentum.get_value() == pytest.approx(.999, rel=1e-6)
-
-
-def test_early_stopping_stops_after_patience_and_restores_best(fitted_net):
-    original = fitted_net.get_all_params_values()
-    stopper = EarlyStopping(patience=2, verbose=False)
-    losses = [0.9, 0.5, 0.6, 0.7, 0.8, 0.4]
-    history, stopped_at = [], None
-    for epoch, loss in enumerate(losses, start=1):
-        history.append({"epoch": epoch, "valid_loss": loss})
-        # Perturb the weights each epoch so "the best weights" are distinguishable.
-        for layer in fitted_net.layers_.values():
-            for param in layer.get_params():
-                param.set_value(param.get_value() + np.float32(epoch))
-        try:
-            stopper(fitted_net, history)
-        except StopIteration:
-            stopped_at = epoch
-            break
-    assert stopped_at == 5 and stopper.best_valid_epoch == 2 and stopper.stopped_early
-    stopper.restore_best(fitted_net, history)
-    restored = fitted_net.get_all_params_values()["conv1"][0]
-    # Epoch 2's weights are the original plus 1 + 2.
-    np.testing.assert_allclose(restored, original["conv1"][0] + 3, rtol=1e-6)
-    assert stopper.finished and stopper.best_weights is None
-    fitted_net.load_params_from(original)
-
-
 def test_two_epoch_fit_records_history(fitted_net):
     history = fitted_net.train_history_
     assert [row["epoch"] for row in history] == [1, 2]
     assert all(np.isfinite(row["train_loss"]) and np.isfinite(row["valid_loss"]) for row in history)
+
+
+def test_a_built_net_clones_and_the_clone_fits(random_tiles):
+    from sklearn.base import clone
+    X, y = random_tiles
+    net = build_net(epochs=1, batch=100, c1=4, c2=4, c3=4, c4=4, h5=4, h6=4)
+    twin = clone(net)
+    assert twin is not net and "NeuralNet(" in repr(twin)
+    assert twin.get_params()["conv1_num_filters"] == 4
+    twin.fit(X[:200], y[:200])
+    assert len(twin.train_history_) == 1 and not hasattr(net, "layers_")
 
 
 def test_pickled_net_predicts_the_same_in_a_fresh_process(fitted_net, random_tiles, tmp_path):

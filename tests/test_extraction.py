@@ -14,7 +14,8 @@ import soundfile
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.manifest import Track
-from soundtrack_cnn.store import FeatureStore, extract
+from soundtrack_cnn.extraction import extract
+from soundtrack_cnn.store import FeatureStore
 
 
 def music(seconds, sr, channels=1, seed=0):
@@ -208,7 +209,7 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path):
         stream.write("\n".join(rows) + "\n")
     out = str(tmp_path / "store")
     journal = os.path.join(out, "journal.jsonl")
-    code = ("import sys; from soundtrack_cnn.store import extract; "
+    code = ("import sys; from soundtrack_cnn.extraction import extract; "
             "extract(sys.argv[1], sys.argv[2], jobs=1, progress=False)")
     child = subprocess.Popen([sys.executable, "-c", code, manifest, out],
                              stderr=subprocess.DEVNULL)
