@@ -11,8 +11,10 @@ or loads nets)::
 import importlib
 
 from . import compat as _compat
+from . import runtime as _runtime
 
 _compat.install()
+_runtime.install()
 
 __version__ = "0.1.0"
 

@@ -31,6 +31,7 @@ def _run(args):
     from .profiles import default_run_dir
     run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
                    manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                   equal_updates=args.equal_updates or None,
                    seed=args.seed,
                    jobs=args.jobs, genres=args.genres)
 
@@ -135,6 +136,8 @@ def build_parser():
     run.add_argument("--data-dir", help="where the bundled corpus is generated")
     run.add_argument("--corpus", choices=["small", "demo", "large"],
                      help="size of the bundled corpus (default: the profile's)")
+    run.add_argument("--equal-updates", action="store_true",
+                     help="also train the single net with as many updates as all specialists")
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)

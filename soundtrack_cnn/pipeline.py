@@ -89,13 +89,15 @@ def _models(run_dir, genres, params, equal_updates):
     return models
 
 
-def train_run(run_dir, net_params=None, verbose=1, estimate=True):
+def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     Before training, prints how many weight updates the profile gives each net
     on this collection, an estimate of the time (from a measured training
     step; ``estimate=False`` skips the measurement) and a warning when the
     profile cannot converge here (:func:`soundtrack_cnn.budget.plan_training`).
+    ``equal_updates`` (default: the profile's) adds the single net trained with
+    as many updates as all specialists together, also to a finished run.
     """
     record = read_run_record(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -106,7 +108,8 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True):
     # The run's own validation tracks, given to the estimator as a splitter.
     validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
     params = record["profile"]["net_params"] if net_params is None else net_params
-    equal_updates = record["profile"].get("equal_updates", False)
+    if equal_updates is None:
+        equal_updates = record["profile"].get("equal_updates", False)
     for label, cls, folder, model_params in _models(run_dir, genres, params, equal_updates):
         n_nets = len(genres) if cls is SpecialistEnsemble else 1
         hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
@@ -209,7 +212,7 @@ def _classical_baseline(store, sets):
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   genres=None, n_genres=10, seed=0, jobs=None, verbose=1):
+                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1):
     """Run the whole study and return the path of the report page.
 
     Parameters
@@ -227,6 +230,9 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     corpus : {'small', 'demo', 'large'}, optional
         Size of the bundled corpus (default: the profile's); e.g. the study's
         hyperparameters at work need ``profile='study', corpus='large'``.
+    equal_updates : bool, optional
+        Also train the single net with as many updates as all specialists
+        together (default: the profile's; it doubles the training time).
     genres : sequence of str, optional
         Explicit vocabulary; default the ``n_genres`` most frequent training tags.
     seed : int
@@ -244,6 +250,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     profile = get_profile(profile)
     if corpus is not None:
         profile = dataclasses.replace(profile, corpus=corpus)
+    if equal_updates is not None:
+        profile = dataclasses.replace(profile, equal_updates=equal_updates)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
                                    seed=seed)
@@ -257,7 +265,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
-    train_run(run_dir, verbose=verbose)
+    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates)
     print("== evaluating", flush=True)
     evaluate_run(run_dir)
     print(open(os.path.join(run_dir, "evaluation.md")).read(), flush=True)

@@ -40,7 +40,8 @@ def report_run(run_dir, out=None, engine="numpy"):
     tile_scores = ensemble.predict_tiles(TileView(store.tiles, test.rows))
     scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
-    histories = {genre: summary["history"] for genre, summary in ensemble.summaries_.items()}
+    histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
+                 for genre, summary in ensemble.summaries_.items()}
 
     def png(name, ax):
         first = ax.flat[0] if hasattr(ax, "flat") else ax
@@ -67,6 +68,13 @@ def report_run(run_dir, out=None, engine="numpy"):
                                title="soundtrack_cnn: {}".format(os.path.basename(
                                    os.path.abspath(run_dir))), sr=store.settings.sr,
                                figures=pictures)
+
+
+def _history_row(epoch, row):
+    """A history row as a dict (runs trained before version 0.2 stored [train, valid] pairs)."""
+    if isinstance(row, dict):
+        return row
+    return {"epoch": epoch, "train_loss": row[0], "valid_loss": row[1]}
 
 
 def _plot_first_tile(store, tracks):
