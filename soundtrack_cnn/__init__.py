@@ -26,6 +26,7 @@ _EXPORTS = {
     "generate_corpus": "corpus", "build_net": "network",
     "SpecialistEnsemble": "ensemble", "MultiLabelNet": "ensemble",
     "load_run": "loading", "export_weights": "loading", "import_weights": "loading",
+    "load_model": "inference", "NumpyEnsemble": "inference",
     "run_experiment": "pipeline", "evaluate_run": "pipeline", "report_run": "report",
     "InputError": "errors",
 }

@@ -8,10 +8,11 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features --compression
     soundtrack-cnn store compact STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json] [--pooling mean|max|lme]
+    soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
+                           [--engine numpy|theano] [--pooling mean|max|lme]
                            [--calibrated platt|isotonic]
-    soundtrack-cnn evaluate RUN
-    soundtrack-cnn report RUN [--out DIR]
+    soundtrack-cnn evaluate RUN [--engine numpy|theano]
+    soundtrack-cnn report RUN [--out DIR] [--engine numpy|theano]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
     soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
@@ -24,6 +25,7 @@ with status 130 and a note that rerunning resumes.
 import argparse
 import errno
 import json
+import os
 import sys
 
 from .errors import InputError
@@ -80,8 +82,17 @@ def _train(args):
 
 
 def _predict(args):
-    from .loading import load_run
-    model = load_run(args.run, args.kind)
+    # Nothing here imports Theano: the numpy engine answers in about a second.
+    import tqdm
+    from .inference import load_model
+    from .prediction import predict_file
+    from .tagging import expand_inputs, tags_csv
+    from .timeline import timeline_stem, write_timeline
+    if args.top < 1:
+        raise InputError("--top must be at least 1, got {}".format(args.top))
+    paths, any_folder = expand_inputs(args.inputs)
+    csv_path = args.csv or ("tags.csv" if any_folder else None)
+    model = load_model(args.run, args.kind, engine=args.engine)
     calibration = None
     if args.calibrated:
         from .calibration import Calibration
@@ -89,34 +100,49 @@ def _predict(args):
             raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
                              "drop --pooling {}".format(args.pooling))
         calibration = Calibration.load(args.run, args.calibrated)
-    predictions = model.predict_tracks(args.files, k=args.top, pooling=args.pooling,
-                                       calibration=calibration)
+    if args.timeline:
+        os.makedirs(args.timeline, exist_ok=True)
+    predictions, stems = [], set()
+    for path in tqdm.tqdm(paths, unit="file", file=sys.stderr,
+                          disable=csv_path is None or not sys.stderr.isatty()):
+        prediction = predict_file(model, path, k=args.top, pooling=args.pooling,
+                                  calibration=calibration)
+        if args.timeline and not prediction.error:
+            write_timeline(args.timeline, prediction, model.genres_, model.settings_,
+                           timeline_stem(path, stems))
+        prediction.tile_scores = None  # a collection's tiles need not stay in memory
+        predictions.append(prediction)
+    failed = sum(1 for p in predictions if p.error)
+    if csv_path:
+        tags_csv(csv_path, predictions, args.top)
+        print("{}: {} file(s) tagged, {} could not be read".format(
+            csv_path, len(predictions) - failed, failed), file=sys.stderr if args.json else None)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
-    else:
+    elif not csv_path:
         for p in predictions:
             # An error already names its file.
             print(p.error or "{}: {}".format(
                 p.path, "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)))
-    if any(p.error for p in predictions):
+    if args.timeline:
+        print("timelines of {} file(s) in {}".format(len(stems), args.timeline), file=sys.stderr)
+    if failed:
         sys.exit(2)
 
 
 def _evaluate(args):
-    import os
     from .files import check_writable
     from .pipeline import evaluate_run
     check_writable(args.run)
-    evaluate_run(args.run)
+    evaluate_run(args.run, engine=args.engine)
     print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
 def _report(args):
-    import os
     from .files import check_writable
     from .report import report_run
     check_writable(args.out or os.path.join(args.run, "report"))
-    print(report_run(args.run, out=args.out))
+    print(report_run(args.run, out=args.out, engine=args.engine))
 
 
 def _reconstruct(args):
@@ -226,9 +252,10 @@ def build_parser():
                        help="also print each net's layer table and a line per epoch")
     train.set_defaults(func=_train)
 
-    predict = commands.add_parser("predict", help="rank the tags of audio files")
-    predict.add_argument("run")
-    predict.add_argument("files", nargs="+")
+    predict = commands.add_parser("predict", help="rank the tags of audio files or folders")
+    predict.add_argument("run", help="a run folder or an .npz from 'export'")
+    predict.add_argument("inputs", nargs="+", metavar="FILE|DIR",
+                         help="audio files; folders are searched recursively")
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
@@ -236,15 +263,23 @@ def build_parser():
                          help="tile scores to track scores (mean: the study's)")
     predict.add_argument("--calibrated", choices=["platt", "isotonic"],
                          help="rank calibrated probabilities (written by compare)")
+    predict.add_argument("--csv", help="write path, top tags, scores and error per file here "
+                                       "(default tags.csv when a folder is given)")
+    predict.add_argument("--timeline", metavar="DIR",
+                         help="write each file's per-tile genre scores (CSV, JSON, PNG) here")
+    predict.add_argument("--engine", default="numpy", choices=["numpy", "theano"],
+                         help="numpy (default, no Theano import) or the original Theano nets")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
     evaluate.add_argument("run")
+    evaluate.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer")
     report.add_argument("run")
     report.add_argument("--out")
+    report.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     report.set_defaults(func=_report)
 
     reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")

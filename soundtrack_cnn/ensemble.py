@@ -26,10 +26,10 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from .errors import InputError
-from .evaluate import aggregate_tracks, normalise_scores, top_k
-from .features import FeatureSettings, Normalizer, audio_to_tiles
+from .evaluate import aggregate_tracks
+from .features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
-from .pooling import pool_tracks
+from .prediction import TrackPrediction, predict_tracks
 from .splits import TrackSplit
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
@@ -38,31 +38,6 @@ __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
 def _finite_or_none(value):
     """JSON has no NaN: an undefined figure is stored as null."""
     return float(value) if value is not None and np.isfinite(value) else None
-
-
-class TrackPrediction(object):
-    """Ranked tags of one audio file.
-
-    Attributes
-    ----------
-    path : str
-    scores : dict
-        ``{genre: mean tile score}`` in vocabulary order.
-    top : list of (str, float)
-        Genres by decreasing score, with scores normalised to sum to 1.
-    error : str or None
-        Why the file could not be scored (then ``scores`` is empty).
-    """
-
-    def __init__(self, path, scores=None, top=None, error=None):
-        self.path = path
-        self.scores = scores or {}
-        self.top = top or []
-        self.error = error
-
-    def to_dict(self):
-        return {"path": self.path, "scores": self.scores,
-                "top": [[genre, score] for genre, score in self.top], "error": self.error}
 
 
 class _TileModel(BaseEstimator):
@@ -188,6 +163,8 @@ class _TileModel(BaseEstimator):
         finally:
             lasagne.random.set_rng(global_rng)
         self.models_, self.summaries_ = models, summaries
+        if folder and folder.weights_path() is None:
+            folder.save_weights(self)
         return self
 
     def _fit_net(self, view, y, valid, groups, name, seed):
@@ -285,22 +262,7 @@ class _TileModel(BaseEstimator):
             ``error`` instead of scores, and the others are still scored.
         """
         check_is_fitted(self, "models_")
-        predictions = []
-        for path in paths:
-            try:
-                tiles = audio_to_tiles(path, self.settings_)
-            except InputError as error:
-                predictions.append(TrackPrediction(path, error=str(error)))
-                continue
-            scores = pool_tracks(self.predict_tiles(tiles), [(0, len(tiles))], pooling=pooling)
-            if calibration is not None:
-                scores = calibration.transform(scores)
-            scores = scores[0]
-            shares = normalise_scores(scores[None, :])
-            predictions.append(TrackPrediction(
-                path, scores={g: float(s) for g, s in zip(self.genres_, scores)},
-                top=top_k(shares, self.genres_, k)[0]))
-        return predictions
+        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
 
 
 class SpecialistEnsemble(_TileModel):

@@ -18,7 +18,7 @@ from .labels import overlap
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
            "plot_track_predictions", "plot_roc_curves", "plot_genre_counts", "plot_durations",
-           "save_png", "TRUE_TAG_GREEN"]
+           "plot_timeline", "save_png", "TRUE_TAG_GREEN"]
 
 #: The study's viewer draws true tags as bright green bars.
 TRUE_TAG_GREEN = "#19e619"
@@ -288,3 +288,53 @@ def plot_durations(seconds, ax=None):
     ax.set_ylabel("tracks")
     ax.set_title("Track durations ({} tracks, {:.1f} h)".format(len(minutes), minutes.sum() / 60))
     return ax
+
+
+def plot_timeline(starts, tile_scores, genres, top, tile_seconds=10.0, title="", ax=None):
+    """A track's genre timeline: one strip per genre, shaded by tile score, ranking beside it.
+
+    Parameters
+    ----------
+    starts : ndarray, shape (n_tiles,)
+        Tile start times in seconds.
+    tile_scores : ndarray, shape (n_tiles, K)
+        Sigmoid scores in [0, 1].
+    genres : sequence of str
+    top : list of (str, float)
+        The track's ranking (normalised shares), best first; its genres are
+        drawn top down, the others below in vocabulary order.
+    tile_seconds : float
+        Length of one tile (the last strip cell ends there).
+    title : str
+    ax : pair of matplotlib Axes, optional
+        The strip's and the ranking's (sharing their y axis).
+
+    Returns
+    -------
+    ax : array of 2 matplotlib Axes
+    """
+    starts, tile_scores = np.asarray(starts, float), np.asarray(tile_scores, float)
+    ranked = [g for g, _ in top] + [g for g in genres if g not in dict(top)]
+    rows = [list(genres).index(g) for g in ranked]
+    step = starts[1] - starts[0] if len(starts) > 1 else tile_seconds
+    edges = np.append(starts, starts[-1] + min(step, tile_seconds))
+    minutes = edges[-1] > 600
+    scale = 60.0 if minutes else 1.0
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 0.35 * len(genres) + 1.4), sharey=True,
+                             gridspec_kw={"width_ratios": [5, 1], "wspace": 0.05})
+    strip, bars = ax
+    mesh = strip.pcolormesh(edges / scale, np.arange(len(ranked) + 1), tile_scores[:, rows].T,
+                            cmap="magma", vmin=0, vmax=1, shading="flat")
+    strip.set_yticks(np.arange(len(ranked)) + 0.5)
+    strip.set_yticklabels(ranked, fontsize=8)
+    strip.invert_yaxis()
+    strip.set_xlabel("time ({})".format("min" if minutes else "s"))
+    strip.set_title(title, fontsize=9)
+    shares = dict(top)
+    bars.barh(np.arange(len(ranked)) + 0.5, [shares.get(g, 0.0) for g in ranked],
+              color=_OTHER, height=0.8)
+    bars.set_xlabel("track share")
+    bars.tick_params(labelsize=7)
+    strip.figure.colorbar(mesh, ax=[strip, bars], label="tile score", fraction=0.03, pad=0.02)
+    return np.asarray([strip, bars], dtype=object)

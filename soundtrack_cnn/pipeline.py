@@ -28,7 +28,7 @@ from .errors import InputError
 from .extraction import extract
 from .files import write_json, write_text
 from .labels import label_statistics, vocabulary
-from .loading import load_run
+from .inference import load_model
 from .network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
 from .report import report_run
@@ -134,13 +134,14 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
             verbose=verbose).fit(X, Y, groups)
 
 
-def _trained_models(run_dir, store):
-    """``{label: fitted model}`` of every model trained in the run."""
-    models = {"specialists": load_run(run_dir, "ensemble", settings=store.settings),
-              "single net": load_run(run_dir, "multilabel", settings=store.settings)}
+def _trained_models(run_dir, store, engine="numpy"):
+    """``{label: fitted model}`` of every model trained in the run, on ``engine``."""
+    def load(folder, kind):
+        return load_model(folder, kind, settings=store.settings, engine=engine)
+    models = {"specialists": load(run_dir, "ensemble"), "single net": load(run_dir, "multilabel")}
     fair = os.path.join(run_dir, EQUAL_UPDATES_DIR)
     if os.path.exists(os.path.join(fair, "multilabel.json")):
-        models["single net, equal updates"] = load_run(fair, "multilabel", settings=store.settings)
+        models["single net, equal updates"] = load(fair, "multilabel")
     return models
 
 
@@ -157,11 +158,12 @@ def _validation_mse(valid, tile_scores, label):
     return figures
 
 
-def evaluate_run(run_dir):
+def evaluate_run(run_dir, engine="numpy"):
     """Metrics of the ensemble, the single net and two baselines on the test tracks.
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
     only.  Writes ``evaluation.json`` and ``evaluation.md`` into ``run_dir``.
+    ``engine`` ('numpy' or 'theano') evaluates the nets (same scores).
 
     Returns
     -------
@@ -174,7 +176,7 @@ def evaluate_run(run_dir):
         raise InputError("{} has no test tracks to evaluate".format(run_dir))
     results, mse = {}, {}
     n_test = len(test.track_ids)
-    for name, model in _trained_models(run_dir, store).items():
+    for name, model in _trained_models(run_dir, store, engine).items():
         valid_tiles = model.predict_tiles(TileView(store.tiles, valid.rows))
         thresholds = evaluate.choose_thresholds(
             valid.labels, evaluate.aggregate_tracks(valid_tiles, valid.ranges))

@@ -77,6 +77,9 @@ def test_digital_silence_gives_finite_frames_but_no_tiles(tmp_path):
     write_audio(path, np.zeros(22050 * 12), 22050)
     with pytest.raises(InputError, match="silent.flac: digital silence"):
         audio_to_tiles(path)
+    from soundtrack_cnn.streaming import stream_tiles  # predict's path
+    with pytest.raises(InputError, match="silent.flac: digital silence"):
+        list(stream_tiles(path))
 
 
 @pytest.mark.parametrize("bad", [np.zeros((100, 2)), np.zeros(100), np.full(22050, np.nan)])
