@@ -182,7 +182,7 @@ class ModelFolder(object):
         metadata = self.read()
         metadata["weights"] = {"file": filename, "sha256": sha256_file(path), "models": {
             name: entry["sha256"] for name, entry in metadata["models"].items()}}
-        write_json(self.metadata_path, metadata)
+        write_json(self.metadata_path, seal(metadata))
 
     def weights_path(self):
         """The weights file if it exists, matches its sha256 and the current pickles; else None.

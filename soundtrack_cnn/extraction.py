@@ -257,8 +257,8 @@ def _serve(fd):
     try:
         for job in iter(connection.recv, None):
             connection.send(_extract_track(job))
-    except EOFError:
-        pass  # the parent is gone
+    except (EOFError, OSError):
+        pass  # the parent is gone (interrupted): nothing to report to
 
 
 class _Worker(object):

@@ -307,16 +307,16 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     Raises
     ------
     InputError
-        If the signal is digital silence (all zeros: nothing to learn from,
-        and the normalised tiles would be constant), or too short for one
-        tile (shorter than ``settings.min_seconds``).
+        If the signal is too short for one tile (shorter than
+        ``settings.min_seconds``), or digital silence (all zeros: nothing to
+        learn from, and the normalised tiles would be constant).
     """
-    if not np.any(signal):
-        raise digital_silence(name)
     long_enough = len(signal) >= settings.window_samples
     tiles = tile(mfcc(signal, settings), settings) if long_enough else ()
     if len(tiles) == 0:
         raise too_short(name, len(signal), settings)
+    if not np.any(signal):
+        raise digital_silence(name)
     return tiles
 
 
