@@ -108,10 +108,10 @@ def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
     ready.extend(last)
     if counter[0] == 0:
         raise InputError("{}: holds no audio samples".format(path))
-    if not counter[1]:
-        raise digital_silence(path)
     if n_tiles + len(ready) == 0:
         raise too_short(path, counter[0], settings)
+    if not counter[1]:
+        raise digital_silence(path)
     for start in range(0, len(ready), block_tiles):
         yield np.stack(ready[start:start + block_tiles])
 
