@@ -22,6 +22,7 @@ Environment variables
 DASK_SCHEDULER_ADDRESS
     Used by the command line when ``--scheduler`` is not given.
 """
+import asyncio
 import contextlib
 import fcntl
 import itertools
@@ -179,39 +180,53 @@ def run_tasks(client, function, jobs, what="task", progress=True):
     Raises
     ------
     InputError
-        When a job's worker died too often: what finished was yielded first.
+        When a job was lost (its workers died too often): what finished
+        was yielded first.
     """
     futures = {}
     for name, arguments in jobs.items():
         key = "{}-{}-{}".format(what.replace(" ", "_"), name, uuid.uuid4().hex[:8])
         futures[client.submit(function, *arguments, key=key, pure=False, retries=1)] = name
-    pending = distributed.as_completed(futures)
+    pending = distributed.as_completed(futures, loop=client.loop)
+    keys = {future.key: name for future, name in futures.items()}
     started, done = set(), 0
     while not pending.is_empty():
         if progress:
-            for worker, keys in client.processing().items():
-                for future, name in futures.items():
-                    if future.key in keys and name not in started:
-                        started.add(name)
-                        print("dask: {} {} running on {}".format(what, name, worker), flush=True)
+            # Ask the workers what they are executing: the scheduler's "processing"
+            # also counts tasks queued on a busy worker.
+            executing = client.run(_executing, on_error="ignore")
+            for worker, running in sorted(executing.items()):
+                for key in running:
+                    if key in keys and (key, worker) not in started:
+                        started.add((key, worker))
+                        print("dask: {} {} running on {}".format(what, keys[key], worker),
+                              flush=True)
         batch = pending.next_batch(block=False)
         if not batch:
-            time.sleep(0.2)
+            time.sleep(0.5)
             continue
         for future in batch:
             name = futures.pop(future)
             try:
                 result = future.result()
-            except distributed.KilledWorker as error:
+            except (distributed.KilledWorker, asyncio.CancelledError) as error:
+                # Workers died too often, or with the only copy of an input.
                 raise InputError(
-                    "{} {}: the workers running it died {} times; everything finished is saved, "
-                    "rerun the same command to resume".format(what, name, error.args[-1])
-                ) from None
+                    "{} {} was lost with the workers running it ({}: {}); everything finished "
+                    "is saved, rerun the same command to resume".format(
+                        what, name, type(error).__name__, error)) from None
             done += 1
             if progress:
-                print("dask: {} {} done ({}/{})".format(what, name, done, len(jobs)), flush=True)
+                holders = client.who_has([future]).get(future.key) or ["a worker"]
+                print("dask: {} {} done on {} ({}/{})".format(what, name, holders[0], done,
+                                                               len(jobs)), flush=True)
             future.release()
             yield name, result
+
+
+def _executing(dask_worker):
+    """The keys a worker is executing right now (run on the worker by ``client.run``)."""
+    return [task.key for task in dask_worker.state.executing]
 
 
 class WorkerSetup(WorkerPlugin):

@@ -272,8 +272,9 @@ class _TileModel(BaseEstimator):
         from .distributed import run_tasks, session, store_rows
         store, rows = store_rows(X)
         with session(self.client) as client:
-            # Rows, mask and tracks are the same for every net: sent to the workers once.
-            rows, valid, groups = client.scatter([rows, valid, groups], broadcast=False)
+            # Rows, mask and tracks are the same for every net: sent to the workers once,
+            # to every one of them, so that losing a worker loses no input.
+            rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
             jobs = {name: (store, rows, self._targets(Y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_) for name in todo}
             yield from run_tasks(client, train_net, jobs, what=self._net_label)
