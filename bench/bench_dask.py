@@ -19,16 +19,15 @@ import time
 
 import numpy as np
 
-import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from sklearn.model_selection import PredefinedSplit
-
+# Nothing here imports Theano at module level: LocalCluster's worker processes
+# re-import this script, and must load Theano only after the worker plugin
+# has given each of them its own compile cache.
 from soundtrack_cnn.dataset import TileView
-from soundtrack_cnn.ensemble import SpecialistEnsemble, train_net
-from soundtrack_cnn.network import STUDY_HYPERPARAMETERS
 from soundtrack_cnn.tracksets import read_run_record, track_sets
 
 
 def _data(run_dir):
+    from sklearn.model_selection import PredefinedSplit
     store, genres, sets = track_sets(run_dir)
     train, valid = sets["train"], sets["valid"]
     X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
@@ -40,7 +39,9 @@ def _data(run_dir):
 
 def _warm_up(store, X, Y, groups, params, client=None):
     """One epoch on 128 tiles: compiles (or loads) the net's Theano code in every process."""
+    from soundtrack_cnn.ensemble import train_net
     from soundtrack_cnn.features import Normalizer
+    from soundtrack_cnn.network import STUDY_HYPERPARAMETERS
     rows = X.indices[:128]
     valid = np.arange(128) >= 96
     hyper = dict(STUDY_HYPERPARAMETERS, **dict(params, epochs=1))
@@ -61,6 +62,7 @@ def main():
     args = parser.parse_args()
     import distributed
     from soundtrack_cnn.distributed import connect
+    from soundtrack_cnn.ensemble import SpecialistEnsemble
     record = read_run_record(args.run)
     params = record["profile"]["net_params"]
     store, genres, X, Y, groups, validation = _data(args.run)
@@ -85,9 +87,15 @@ def main():
                 model.fit(X, Y, groups)
                 seconds = time.perf_counter() - start
             results[mode] = (seconds, model.predict_proba(X[:256]))
-            print("{}: {:.0f} s for {} specialists ({:.1f} s each; load {})".format(
-                mode, seconds, len(genres), seconds / len(genres),
-                "%.1f %.1f %.1f" % os.getloadavg()), flush=True)
+            # The unit for sizing a cluster: one tile through one epoch (training
+            # pass plus the validation pass), on one worker.
+            tile_epochs = len(X) * sum(s["epochs_run"] for s in model.summaries_.values())
+            workers = 1 if where is None else args.workers
+            print("{}: {:.0f} s for {} specialists ({:.1f} s each; {} epochs in all; "
+                  "{:.0f} tile-epochs/s per worker; load {})".format(
+                      mode, seconds, len(genres), seconds / len(genres),
+                      tile_epochs // len(X), tile_epochs / seconds / workers,
+                      "%.1f %.1f %.1f" % os.getloadavg()), flush=True)
     (a, scores_a), (b, scores_b) = results.values()
     print("speed-up {:.2f}x; identical predictions: {}".format(
         a / b, bool(np.array_equal(scores_a, scores_b))), flush=True)

@@ -392,6 +392,8 @@ class SpecialistEnsemble(_TileModel):
         workers read ``X`` from its feature store by path, so ``X`` must be
         a :class:`~soundtrack_cnn.dataset.TileView` of a store on a file
         system every worker sees (see :mod:`soundtrack_cnn.distributed`).
+        Give the address if the estimator is to be cloned: scikit-learn's
+        ``clone`` deep-copies parameters, and a live client cannot be copied.
 
     Attributes
     ----------
