@@ -99,9 +99,14 @@ def test_an_unreachable_scheduler_is_one_clear_error():
         connect("tcp://127.0.0.1:{}".format(port), timeout=1)
 
 
-def test_the_cli_names_an_unreachable_scheduler_without_a_traceback(two_tag_store, tmp_path):
+@pytest.mark.parametrize("how", ["--scheduler", "DASK_SCHEDULER_ADDRESS"])
+def test_the_cli_names_an_unreachable_scheduler_without_a_traceback(two_tag_store, tmp_path, how):
     address = "tcp://127.0.0.1:{}".format(_free_port())
-    result = _cli("train", two_tag_store, "--out", str(tmp_path / "run"), "--scheduler", address)
+    command = ["train", two_tag_store, "--out", str(tmp_path / "run")]
+    if how == "--scheduler":
+        result = _cli(*command, "--scheduler", address)
+    else:
+        result = _cli(*command, env={how: address})
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert address in result.stderr and len(result.stderr.strip().splitlines()) == 1
