@@ -10,7 +10,7 @@ A cluster is a ``dask scheduler`` and any number of ``dask worker``
 processes, on hosts that share a file system (the workers read the feature
 store by its path, memory-mapped; only row indices, targets and the trained
 nets travel, never tiles).  Each worker process compiles Theano code into a
-cache of its own (``$SOUNDTRACK_CNN_CACHE/dask-worker-<host>-<slot>``; a
+cache of its own (``$SOUNDTRACK_CNN_CACHE/dask-workers/<host>-<slot>``; a
 slot is held by a file lock for the life of the process, so restarted
 workers reuse their compiled code and two live workers never share one).
 Dask starts workers with ``OMP_NUM_THREADS=1`` unless the environment of
@@ -43,10 +43,6 @@ except ImportError:  # an optional extra: only a user who asks for a cluster nee
                      "pip install 'soundtrack_cnn[dask]'") from None
 
 __all__ = ["connect", "session", "run_tasks", "store_rows", "WorkerSetup"]
-
-#: The environment variable naming the scheduler when no address is given.
-ADDRESS_VARIABLE = "DASK_SCHEDULER_ADDRESS"
-
 
 def connect(scheduler, timeout=10):
     """A Dask client for ``scheduler``, with every worker set up for the package.
