@@ -48,9 +48,15 @@ def _ensemble(run_dir, validation, client=None, warm_start=False):
 
 @pytest.fixture
 def cluster():
-    """Two single-threaded worker processes (each with its own compile cache)."""
+    """Two single-threaded worker processes, with this process's OpenMP threads.
+
+    Theano's OpenMP convolution gradient sums per thread, so the weights are
+    bit-identical only with the same OMP_NUM_THREADS on both sides.
+    """
+    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count())
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as local:
+                                  dashboard_address=":0",
+                                  env={"OMP_NUM_THREADS": threads}) as local:
         with distributed.Client(local) as client:
             yield client
 
@@ -88,6 +94,7 @@ def test_a_local_cluster_trains_the_same_specialists(two_tag_store, cluster, seq
 
 @pytest.mark.slow
 def test_workers_compile_into_caches_of_their_own(cluster):
+    connect(cluster)
     caches = cluster.run(lambda: os.environ["SOUNDTRACK_CNN_CACHE"])
     assert len(set(caches.values())) == len(caches) == 2
     assert all("dask-workers" in path for path in caches.values())
