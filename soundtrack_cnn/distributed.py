@@ -16,6 +16,10 @@ workers reuse their compiled code and two live workers never share one).
 Dask starts workers with ``OMP_NUM_THREADS=1`` unless the environment of
 ``dask worker`` sets it: one specialist then uses one core; give a worker
 the cores of its host with ``OMP_NUM_THREADS=N dask worker --nthreads 1``.
+The number of OpenMP threads is also the one thing besides the seed that
+changes a specialist's weights (in the last bits: Theano's convolution
+gradient sums per thread); with the same number, a specialist trained on a
+worker is bit-identical to one trained in the calling process.
 
 Environment variables
 ---------------------

@@ -388,7 +388,9 @@ class SpecialistEnsemble(_TileModel):
     client : distributed.Client or str, optional
         Train the specialists as tasks of a Dask cluster (a client, or a
         scheduler address such as ``'tcp://host:8786'``); None trains them
-        here, one after another.  Same seeds, same weights either way.  The
+        here, one after another.  Same seeds, same weights either way (bit
+        for bit when the workers run as many OpenMP threads, OMP_NUM_THREADS,
+        as this process: Theano's convolution gradient sums per thread).  The
         workers read ``X`` from its feature store by path, so ``X`` must be
         a :class:`~soundtrack_cnn.dataset.TileView` of a store on a file
         system every worker sees (see :mod:`soundtrack_cnn.distributed`).
