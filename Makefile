@@ -18,7 +18,7 @@ SCHEDULER ?=
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: help install train test test-upstream bench browser clean clean-runs
+.PHONY: help install train test test-upstream bench bench-torch compare browser clean clean-runs
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -47,7 +47,7 @@ browser: ## install Debian's chromium for the viewer's browser test (root only)
 	  else echo "no chromium and no root apt-get: the viewer's browser test will be skipped."; fi; }
 
 test: install browser ## run every test (doctests included); pytest -m "not slow" is the fast loop
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q
 
 train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
 	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
@@ -55,9 +55,26 @@ train: install ## the study end to end on the bundled corpus (or DATA=your manif
 bench: install ## speed and memory figures
 	$(BIN)/python bench/run.py
 
+# The same network in PyTorch (CPU wheel, its own venv: never a dependency of the
+# package), timed in the same invocation as the Theano net, side by side.
+TORCH_VENV := .venv-torch
+BENCH_TORCH_DIR := $(SOUNDTRACK_CNN_CACHE)/bench-torch
+
+$(TORCH_VENV)/.installed:
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0 numpy==2.4.6
+	touch $@
+
+bench-torch: install $(TORCH_VENV)/.installed ## the same network in PyTorch, side by side (own venv)
+	$(BIN)/python bench/bench_network.py --export $(BENCH_TORCH_DIR)
+	$(TORCH_VENV)/bin/python bench/bench_torch.py --export $(BENCH_TORCH_DIR)
+
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
 test-upstream: install ## Lasagne 0.1's own test suite under our shims
 	bash bench/test_upstream.sh
+
+compare: install ## the study's method beside its next steps (pooling, calibration, two stages, GRU) on RUN
+	$(BIN)/python -m soundtrack_cnn compare $(RUN)
 
 clean: ## remove the environment and generated data; trained runs stay
 	rm -rf $(VENV) build *.egg-info data

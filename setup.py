@@ -10,7 +10,8 @@ setup(
     python_requires="==3.11.*",
     # What the package needs at run time; the exact pins live in requirements.txt.
     install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",
-                      "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm"],
+                      "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm",
+                      "mutagen"],
     # Scale-out on a Dask cluster (soundtrack_cnn.distributed); exact pins in requirements.txt.
     extras_require={"dask": ["dask", "distributed"]},
     entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},

@@ -1,16 +1,31 @@
-"""Speed of the study's exact network on this machine (``make bench``).
+"""Speed and memory of the study's exact network on this machine (``make bench``).
 
-Prints training and inference throughput (tiles/s) at batch 1200, the compile
-time, and float32 GEMM GFLOPS of the BLAS Theano links against, so the net's
-speed can be read as a share of what the machine can do.
+Prints, in one run: training and inference throughput (tiles/s) at batch
+1200 and at the demo profile's batch, the share of the machine's float32 GEMM
+rate that training reaches (the net's FLOPs counted from its layer shapes),
+the peak RSS of a batch-1200 training step (in a process of its own), and the
+compile time with a warm and with a cold Theano cache.
+
+``--export DIR`` (used by ``make bench-torch``) also writes the net's weights,
+a batch of real tiles and the net's outputs on them, and the throughput
+figures as JSON, for ``bench_torch.py`` to check and compare against.
 """
 import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (installs the compatibility shims first)
 from soundtrack_cnn.network import build_net
+from soundtrack_cnn.profiles import PROFILES
+
+BATCH = 1200
 
 
 def gemm_gflops(n=1200, repeats=5):
@@ -27,47 +42,146 @@ def gemm_gflops(n=1200, repeats=5):
     return 2.0 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
-def network_throughput(batch=1200, batches=4):
-    """Compile the study's net and time its training and inference steps.
+def tile_flops(net):
+    """Multiply-adds x 2 per tile of an initialized net's convolutions and dense layers.
 
     Returns
     -------
-    figures : dict
-        ``compile_s``, ``train_tiles_per_s``, ``predict_tiles_per_s``.
+    forward, training : float
+        FLOPs of the forward pass, and of forward + backward (the gradients of
+        every layer's weights, and of its input for every layer but the first).
     """
+    from lasagne import layers
+    forward = training = 0.0
+    first = True
+    for layer in net.layers_.values():
+        if isinstance(layer, layers.Conv2DLayer):
+            n_out, n_in, height, width = layer.W.get_value().shape
+            flops = 2.0 * np.prod(layer.output_shape[1:]) * n_in * height * width
+        elif isinstance(layer, layers.DenseLayer):
+            flops = 2.0 * np.prod(layer.W.get_value().shape)
+        else:
+            continue
+        forward += flops
+        training += flops * (2 if first else 3)
+        first = False
+    return forward, training
+
+
+def _tiles(batch, seed=0):
+    rng = np.random.RandomState(seed)
+    return (rng.randn(batch, 1, 40, 100).astype(np.float32),
+            (rng.rand(batch, 1) > .5).astype(np.float32))
+
+
+def throughput(net, batch, repeats):
+    """Median training and inference tiles/s over ``repeats`` timed steps (after a warm-up)."""
+    X, y = _tiles(batch)
+    timings = {}
+    for name, step in (("train", lambda: net.train_iter_(X, y)),
+                       ("predict", lambda: net.predict_iter_(X))):
+        step()
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            seconds.append(time.perf_counter() - start)
+        timings[name] = batch / float(np.median(seconds))
+    return timings["train"], timings["predict"]
+
+
+def compile_net(batch):
     net = build_net(batch=batch)
     start = time.perf_counter()
     net.initialize()
-    compile_s = time.perf_counter() - start
-    rng = np.random.RandomState(0)
-    X = rng.rand(batch, 1, 40, 100).astype(np.float32)
-    y = (rng.rand(batch, 1) > .5).astype(np.float32)
-    net.train_iter_(X, y)  # first call allocates buffers
-    start = time.perf_counter()
-    for _ in range(batches):
-        net.train_iter_(X, y)
-    train = batch * batches / (time.perf_counter() - start)
-    net.predict_iter_(X)
-    start = time.perf_counter()
-    for _ in range(batches):
-        net.predict_iter_(X)
-    predict = batch * batches / (time.perf_counter() - start)
-    return dict(compile_s=compile_s, train_tiles_per_s=train, predict_tiles_per_s=predict)
+    return net, time.perf_counter() - start
+
+
+def _child(mode):
+    """Run this file in a fresh process; return the figure it prints last."""
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if mode == "compile-cold":
+            env["SOUNDTRACK_CNN_CACHE"] = cache
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode],
+                             env=env, check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def export(net, folder):
+    """Weights, real tiles and the net's outputs on them, for ``bench_torch.py``."""
+    import csv
+    from soundtrack_cnn.corpus import generate_corpus
+    from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
+    manifest = generate_corpus(os.path.join(folder, "corpus"), size="small", n_tracks=6,
+                               jobs=1, progress=False)
+    with open(manifest) as handle:
+        paths = [os.path.join(os.path.dirname(manifest), row["path"])
+                 for row in csv.DictReader(handle)]
+    # Overlapping tiles (a quarter-tile hop) for a batch of 64 from a few short tracks.
+    tiles = np.concatenate([audio_to_tiles(path, FeatureSettings(hop=25)) for path in paths])[:64]
+    # Standardised as the package feeds its nets, so outputs are not saturated.
+    tiles = ((tiles - tiles.mean()) / tiles.std()).astype(np.float32)
+    weights = {"{}.{}".format(name, i): value
+               for name, values in net.get_all_params_values().items()
+               for i, value in enumerate(values)}
+    np.savez(os.path.join(folder, "theano.npz"), tiles=tiles,
+             outputs=net.predict_proba(tiles), **weights)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batch", type=int, default=1200)
-    parser.add_argument("--batches", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per figure")
+    parser.add_argument("--export", metavar="DIR",
+                        help="also write weights, tiles and figures for bench_torch.py")
+    parser.add_argument("--child", choices=["rss", "compile-cold", "compile-warm"],
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child == "rss":
+        net, _ = compile_net(BATCH)
+        X, y = _tiles(BATCH)
+        net.train_iter_(X, y)
+        net.train_iter_(X, y)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+        return
+    if args.child:
+        print(compile_net(BATCH)[1])
+        return
+
     import theano
-    figures = network_throughput(args.batch, args.batches)
+    demo_batch = PROFILES["demo"].net_params["batch"]
+    figures = {"batch": BATCH, "demo_batch": demo_batch}
+    net, _ = compile_net(BATCH)
+    figures["train"], figures["predict"] = throughput(net, BATCH, args.repeats)
+    small, _ = compile_net(demo_batch)
+    figures["train_demo"], figures["predict_demo"] = throughput(small, demo_batch, args.repeats * 4)
+    forward, training = tile_flops(net)
+    figures["gemm_gflops"] = gemm_gflops()
+    figures["peak_rss_mb"] = _child("rss")
+    figures["compile_warm_s"] = _child("compile-warm")
+    figures["compile_cold_s"] = _child("compile-cold")
+    share = figures["train"] * training / 1e9 / figures["gemm_gflops"]
+
     print("network  BLAS: {}".format(theano.config.blas.ldflags))
-    print("network  openmp={} cxxflags={!r}".format(theano.config.openmp, theano.config.gcc.cxxflags))
-    print("network  compile (warm cache): {compile_s:.1f} s".format(**figures))
-    print("network  training at batch {}: {:.0f} tiles/s".format(args.batch, figures["train_tiles_per_s"]))
-    print("network  inference at batch {}: {:.0f} tiles/s".format(args.batch, figures["predict_tiles_per_s"]))
-    print("network  float32 GEMM (1200x1200): {:.1f} GFLOPS".format(gemm_gflops()))
+    print("network  openmp={} cxxflags={!r} SOUNDTRACK_CNN_FAST={}".format(
+        theano.config.openmp, theano.config.gcc.cxxflags, os.environ.get("SOUNDTRACK_CNN_FAST", "1")))
+    print("network  cost per tile: {:.0f} MFLOP forward, {:.0f} MFLOP training (fwd+bwd)".format(
+        forward / 1e6, training / 1e6))
+    for batch, suffix in ((BATCH, ""), (demo_batch, "_demo")):
+        print("network  batch {:>4}: training {:6.0f} tiles/s, inference {:6.0f} tiles/s".format(
+            batch, figures["train" + suffix], figures["predict" + suffix]))
+    print("network  float32 GEMM (1200x1200): {:.1f} GFLOPS; training at batch {} reaches "
+          "{:.1f} GFLOPS = {:.0%} of it".format(figures["gemm_gflops"], BATCH,
+                                                figures["train"] * training / 1e9, share))
+    print("network  peak RSS of a batch-{} training step (own process): {:.0f} MB".format(
+        BATCH, figures["peak_rss_mb"]))
+    print("network  compile: {:.1f} s warm cache, {:.1f} s cold cache".format(
+        figures["compile_warm_s"], figures["compile_cold_s"]))
+    if args.export:
+        os.makedirs(args.export, exist_ok=True)
+        export(net, args.export)
+        with open(os.path.join(args.export, "theano.json"), "w") as handle:
+            json.dump(figures, handle)
     return figures
 
 

@@ -9,6 +9,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 if __name__ == "__main__":
-    for name in ("bench_network", "bench_features", "bench_ensemble"):
+    for name in ("bench_network", "bench_features", "bench_ensemble", "bench_engine",
+                 "bench_imdb"):
         subprocess.run([sys.executable, os.path.join(HERE, name + ".py")],
                        check=True)

@@ -11,8 +11,10 @@ or loads nets)::
 import importlib
 
 from . import compat as _compat
+from . import runtime as _runtime
 
 _compat.install()
+_runtime.install()
 
 __version__ = "0.1.0"
 
@@ -24,6 +26,7 @@ _EXPORTS = {
     "generate_corpus": "corpus", "build_net": "network",
     "SpecialistEnsemble": "ensemble", "MultiLabelNet": "ensemble",
     "load_run": "loading", "export_weights": "loading", "import_weights": "loading",
+    "load_model": "inference", "NumpyEnsemble": "inference",
     "run_experiment": "pipeline", "evaluate_run": "pipeline", "report_run": "report",
     "InputError": "errors",
 }

@@ -8,8 +8,11 @@ Layout of a run folder, as far as the models go::
                                 training tile counts, package versions, seed
       specialist-Drama.pkl      one pickled nolearn NeuralNet per genre
       ...
+      weights-ensemble.npz      the same weights as plain arrays (write_weights),
+                                for the numpy engine; checksummed in the JSON
       multilabel.json           the same for the single-net baseline
       multilabel.pkl
+      weights-multilabel.npz
 
 Each pickle is written atomically and only then recorded in the JSON (also
 written atomically), so a run killed at any moment resumes cleanly: a net is
@@ -17,6 +20,8 @@ either recorded with its checksum or trained again.  Loading a finished run
 is :mod:`soundtrack_cnn.loading`'s job.
 """
 import hashlib
+import io
+import json
 import os
 import pickle
 import platform
@@ -28,7 +33,7 @@ from .errors import InputError
 from .features import Normalizer
 from .files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
 
-__all__ = ["ModelFolder", "model_metadata", "fingerprint"]
+__all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights"]
 
 
 def fingerprint(Y, valid):
@@ -72,6 +77,30 @@ def model_metadata(model):
         "training": model.training_,
         "versions": _versions(),
     }
+
+
+def write_weights(model, path):
+    """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
+
+    The format: ``metadata`` (:func:`model_metadata` plus ``summaries``, as
+    JSON) and one array per parameter, named ``"<net>/<layer>/<index>"``.
+    ``loading.export_weights`` is this function; the numpy engine
+    (:mod:`soundtrack_cnn.inference`) and ``loading.import_weights`` read it.
+
+    Parameters
+    ----------
+    model : SpecialistEnsemble or MultiLabelNet
+    path : str
+    """
+    metadata = dict(model_metadata(model), summaries=model.summaries_)
+    arrays = {"metadata": np.array(json.dumps(metadata))}
+    for name, net in model.models_.items():
+        for layer, values in net.get_all_params_values().items():
+            for index, value in enumerate(values):
+                arrays["{}/{}/{}".format(name, layer, index)] = value
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
 
 
 def _model_file(kind, name):
@@ -139,6 +168,35 @@ class ModelFolder(object):
         metadata = self.read()
         metadata["models"][name] = dict(summary, file=filename, sha256=sha256_bytes(data))
         write_json(self.metadata_path, metadata)
+
+    def save_weights(self, model):
+        """Write ``weights-<kind>.npz`` (:func:`write_weights`) and record its sha256.
+
+        The record also names the pickles' checksums it was made from, so a
+        net retrained later makes the file stale (see :meth:`weights_path`).
+        """
+        filename = "weights-{}.npz".format(self.kind)
+        path = os.path.join(self.path, filename)
+        write_weights(model, path)
+        metadata = self.read()
+        metadata["weights"] = {"file": filename, "sha256": sha256_file(path), "models": {
+            name: entry["sha256"] for name, entry in metadata["models"].items()}}
+        write_json(self.metadata_path, metadata)
+
+    def weights_path(self):
+        """The weights file if it exists, matches its sha256 and the current pickles; else None.
+
+        None means: load the (checksummed) pickles, and write the file again.
+        """
+        metadata = self.read() or {}
+        entry = metadata.get("weights")
+        current = {name: model["sha256"] for name, model in metadata.get("models", {}).items()}
+        if not entry or entry["models"] != current:
+            return None
+        path = os.path.join(self.path, entry["file"])
+        if not os.path.exists(path) or sha256_file(path) != entry["sha256"]:
+            return None
+        return path
 
     def load_model(self, name):
         """Unpickle one net after checking its checksum; returns (net, summary)."""

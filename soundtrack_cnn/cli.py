@@ -7,11 +7,16 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--scheduler ADDRESS]
     soundtrack-cnn features --compression
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [--scheduler ADDRESS]
-    soundtrack-cnn predict RUN FILE... [--top K] [--json]
-    soundtrack-cnn evaluate RUN
-    soundtrack-cnn report RUN [--out DIR]
+    soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
+                           [--engine numpy|theano] [--pooling mean|max|lme]
+                           [--calibrated platt|isotonic]
+    soundtrack-cnn evaluate RUN [--engine numpy|theano]
+    soundtrack-cnn report RUN [--out DIR] [--engine numpy|theano]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
     soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
+    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
+    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and a note that rerunning resumes.
@@ -41,6 +46,7 @@ def _run(args):
     with _cluster(args) as client:
         run_experiment(args.run or default_run_dir(args.profile), profile=args.profile,
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
+                       equal_updates=args.equal_updates or None,
                        seed=args.seed,
                        jobs=args.jobs, genres=args.genres, client=client)
 
@@ -76,29 +82,61 @@ def _train(args):
 
 
 def _predict(args):
-    from .loading import load_run
-    model = load_run(args.run, args.kind)
-    predictions = model.predict_tracks(args.files, k=args.top)
+    # Nothing here imports Theano: the numpy engine answers in about a second.
+    import tqdm
+    from .inference import load_model
+    from .prediction import predict_file
+    from .tagging import expand_inputs, tags_csv
+    from .timeline import timeline_stem, write_timeline
+    if args.top < 1:
+        raise InputError("--top must be at least 1, got {}".format(args.top))
+    paths, any_folder = expand_inputs(args.inputs)
+    csv_path = args.csv or ("tags.csv" if any_folder else None)
+    model = load_model(args.run, args.kind, engine=args.engine)
+    calibration = None
+    if args.calibrated:
+        from .calibration import Calibration
+        if args.pooling != "mean":
+            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
+                             "drop --pooling {}".format(args.pooling))
+        calibration = Calibration.load(args.run, args.calibrated)
+    if args.timeline:
+        os.makedirs(args.timeline, exist_ok=True)
+    predictions, stems = [], set()
+    for path in tqdm.tqdm(paths, unit="file", disable=csv_path is None, file=sys.stderr):
+        prediction = predict_file(model, path, k=args.top, pooling=args.pooling,
+                                  calibration=calibration)
+        if args.timeline and not prediction.error:
+            write_timeline(args.timeline, prediction, model.genres_, model.settings_,
+                           timeline_stem(path, stems))
+        prediction.tile_scores = None  # a collection's tiles need not stay in memory
+        predictions.append(prediction)
+    failed = sum(1 for p in predictions if p.error)
+    if csv_path:
+        tags_csv(csv_path, predictions, args.top)
+        print("{}: {} file(s) tagged, {} could not be read".format(
+            csv_path, len(predictions) - failed, failed), file=sys.stderr if args.json else None)
     if args.json:
         print(json.dumps([p.to_dict() for p in predictions], indent=1))
-    else:
+    elif not csv_path:
         for p in predictions:
             ranked = p.error or "  ".join("{} {:.2f}".format(g, s) for g, s in p.top)
             print("{}: {}".format(p.path, ranked))
-    if any(p.error for p in predictions):
+    if args.timeline:
+        print("timelines of {} file(s) in {}".format(len(stems), args.timeline), file=sys.stderr)
+    if failed:
         sys.exit(2)
 
 
 def _evaluate(args):
-    import os
     from .pipeline import evaluate_run
-    evaluate_run(args.run)
+    evaluate_run(args.run, engine=args.engine)
     print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
 def _report(args):
     from .report import report_run
-    print(report_run(args.run, out=args.out))
+    print(report_run(args.run, out=args.out, engine=args.engine))
 
 
 def _reconstruct(args):
@@ -112,6 +150,24 @@ def _export(args):
     print(args.output)
 
 
+def _label(args):
+    from .labelling import label_collection
+    print(label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
+                           review=args.review, overrides=args.overrides, genres=args.genres,
+                           min_tracks=args.min_tracks, tv_movies=args.tv_movies))
+
+
+def _collection(args):
+    from .collection import collection_report
+    print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
+                            jobs=args.jobs))
+
+
+def _compare(args):
+    from .compare import compare_run
+    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +179,8 @@ def build_parser():
     run.add_argument("--data-dir", help="where the bundled corpus is generated")
     run.add_argument("--corpus", choices=["small", "demo", "large"],
                      help="size of the bundled corpus (default: the profile's)")
+    run.add_argument("--equal-updates", action="store_true",
+                     help="also train the single net with as many updates as all specialists")
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)
@@ -162,21 +220,34 @@ def build_parser():
                             "default $DASK_SCHEDULER_ADDRESS, else this process")
     train.set_defaults(func=_train)
 
-    predict = commands.add_parser("predict", help="rank the tags of audio files")
-    predict.add_argument("run")
-    predict.add_argument("files", nargs="+")
+    predict = commands.add_parser("predict", help="rank the tags of audio files or folders")
+    predict.add_argument("run", help="a run folder or an .npz from 'export'")
+    predict.add_argument("inputs", nargs="+", metavar="FILE|DIR",
+                         help="audio files; folders are searched recursively")
     predict.add_argument("--top", type=int, default=5)
     predict.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     predict.add_argument("--json", action="store_true")
+    predict.add_argument("--pooling", default="mean", choices=["mean", "max", "lme"],
+                         help="tile scores to track scores (mean: the study's)")
+    predict.add_argument("--calibrated", choices=["platt", "isotonic"],
+                         help="rank calibrated probabilities (written by compare)")
+    predict.add_argument("--csv", help="write path, top tags, scores and error per file here "
+                                       "(default tags.csv when a folder is given)")
+    predict.add_argument("--timeline", metavar="DIR",
+                         help="write each file's per-tile genre scores (CSV, JSON, PNG) here")
+    predict.add_argument("--engine", default="numpy", choices=["numpy", "theano"],
+                         help="numpy (default, no Theano import) or the original Theano nets")
     predict.set_defaults(func=_predict)
 
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
     evaluate.add_argument("run")
+    evaluate.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer")
     report.add_argument("run")
     report.add_argument("--out")
+    report.add_argument("--engine", default="numpy", choices=["numpy", "theano"])
     report.set_defaults(func=_report)
 
     reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")
@@ -190,6 +261,37 @@ def build_parser():
     export.add_argument("output")
     export.add_argument("--kind", default="ensemble", choices=["ensemble", "multilabel"])
     export.set_defaults(func=_export)
+
+    label = commands.add_parser("label", help="a folder of soundtracks -> manifest with IMDb "
+                                "genres (and a review file)")
+    label.add_argument("folder")
+    label.add_argument("--imdb", required=True, help="IMDb's title.basics.tsv.gz")
+    label.add_argument("--ratings", help="IMDb's title.ratings.tsv.gz (votes break ties)")
+    label.add_argument("--out", required=True, help="the manifest CSV to write")
+    label.add_argument("--review", help="review CSV (default: OUT with -review.csv)")
+    label.add_argument("--overrides", help="CSV of corrections: folder,album,tconst,genres")
+    label.add_argument("--genres", nargs="+", help="keep only these genres ('study': its ten)")
+    label.add_argument("--min-tracks", type=int, help="drop genres with fewer tracks")
+    label.add_argument("--tv-movies", action="store_true", help="also match tvMovie titles")
+    label.set_defaults(func=_label)
+
+    collection = commands.add_parser("collection", help="one-page report of a collection "
+                                     "before training")
+    collection.add_argument("manifest")
+    collection.add_argument("--out", help="output folder (default: MANIFEST's folder/collection)")
+    collection.add_argument("--min-tracks", type=int, default=20,
+                            help="genres with fewer tracks are reported as too rare")
+    collection.add_argument("--jobs", type=int)
+    collection.set_defaults(func=_collection)
+
+    compare = commands.add_parser("compare", help="the study's method beside its next steps, "
+                                  "with bootstrap intervals")
+    compare.add_argument("run")
+    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
+                         help="what the GRU reads per tile")
+    compare.set_defaults(func=_compare)
     return parser
 
 

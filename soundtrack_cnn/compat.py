@@ -55,7 +55,7 @@ import types
 
 from .files import write_text
 
-__all__ = ["install", "cache_dir", "openblas_library"]
+__all__ = ["install", "after_import", "cache_dir", "openblas_library"]
 
 #: Theano settings chosen by measurement (see ``make bench`` and the README).
 THEANO_SETTINGS = {
@@ -301,12 +301,17 @@ def _make_neuralnet_clonable(base):
     cls._soundtrack_cnn_clonable = True
 
 
+def after_import(name, patch):
+    """Run ``patch(module)`` once module ``name`` is imported (now, if it already is)."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        _FINDER.patches[name] = patch
+
+
 def install_clonable_neuralnet():
     """Make nolearn's ``NeuralNet`` clonable by scikit-learn (patched when nolearn loads)."""
-    if "nolearn.lasagne.base" in sys.modules:
-        _make_neuralnet_clonable(sys.modules["nolearn.lasagne.base"])
-    else:
-        _FINDER.patches["nolearn.lasagne.base"] = _make_neuralnet_clonable
+    after_import("nolearn.lasagne.base", _make_neuralnet_clonable)
 
 
 _installed = False

@@ -15,6 +15,8 @@ stopping watches are chosen by the ``validation`` parameter from ``groups``
 every trained net is checkpointed there as soon as it is done
 (:mod:`soundtrack_cnn.checkpoint`); ``warm_start=True`` resumes such a folder.
 """
+import warnings
+
 import lasagne.random
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -24,9 +26,10 @@ from sklearn.utils.validation import check_is_fitted
 from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from .errors import InputError
-from .evaluate import aggregate_tracks, normalise_scores, top_k
-from .features import FeatureSettings, Normalizer, audio_to_tiles
+from .evaluate import aggregate_tracks
+from .features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
+from .prediction import TrackPrediction, predict_tracks
 from .splits import TrackSplit
 from .store import FeatureStore
 
@@ -36,31 +39,6 @@ __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"
 def _finite_or_none(value):
     """JSON has no NaN: an undefined figure is stored as null."""
     return float(value) if value is not None and np.isfinite(value) else None
-
-
-class TrackPrediction(object):
-    """Ranked tags of one audio file.
-
-    Attributes
-    ----------
-    path : str
-    scores : dict
-        ``{genre: mean tile score}`` in vocabulary order.
-    top : list of (str, float)
-        Genres by decreasing score, with scores normalised to sum to 1.
-    error : str or None
-        Why the file could not be scored (then ``scores`` is empty).
-    """
-
-    def __init__(self, path, scores=None, top=None, error=None):
-        self.path = path
-        self.scores = scores or {}
-        self.top = top or []
-        self.error = error
-
-    def to_dict(self):
-        return {"path": self.path, "scores": self.scores,
-                "top": [[genre, score] for genre, score in self.top], "error": self.error}
 
 
 def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
@@ -182,7 +160,10 @@ class _TileModel(BaseEstimator):
         splitter = (self.validation if hasattr(self.validation, "split") else
                     GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
                                       random_state=self.random_state))
-        _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+        with warnings.catch_warnings():
+            # Splitters that do not use groups (PredefinedSplit) warn about getting them.
+            warnings.filterwarnings("ignore", "The groups parameter is ignored")
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
         valid = np.zeros(len(X), dtype=bool)
         valid[valid_rows] = True
         if valid.all() or not valid.any():
@@ -251,6 +232,8 @@ class _TileModel(BaseEstimator):
                 folder.save_model(name, net, summary)
         self.models_ = {name: models[name] for name in names}
         self.summaries_ = {name: summaries[name] for name in names}
+        if folder and folder.weights_path() is None:
+            folder.save_weights(self)
         return self
 
     def _train(self, X, Y, valid, groups, names, todo):
@@ -324,7 +307,7 @@ class _TileModel(BaseEstimator):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
         return aggregate_tracks(self.predict_tiles(X), ranges)
 
-    def predict_tracks(self, paths, k=5):
+    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
         """Audio files to ranked tags, end to end.
 
         Parameters
@@ -333,6 +316,12 @@ class _TileModel(BaseEstimator):
             Audio files in any format ``load_audio`` reads.
         k : int
             How many tags to rank (the study looks at the top five).
+        pooling : {'mean', 'max', 'lme'}
+            How tile scores become the track's (see :mod:`soundtrack_cnn.pooling`);
+            the study's is the mean.
+        calibration : Calibration, optional
+            Maps the pooled scores to probabilities on one scale
+            (:mod:`soundtrack_cnn.calibration`) before ranking.
 
         Returns
         -------
@@ -341,19 +330,7 @@ class _TileModel(BaseEstimator):
             ``error`` instead of scores, and the others are still scored.
         """
         check_is_fitted(self, "models_")
-        predictions = []
-        for path in paths:
-            try:
-                tiles = audio_to_tiles(path, self.settings_)
-            except InputError as error:
-                predictions.append(TrackPrediction(path, error=str(error)))
-                continue
-            scores = self.predict_tiles(tiles).mean(axis=0)
-            shares = normalise_scores(scores[None, :])
-            predictions.append(TrackPrediction(
-                path, scores={g: float(s) for g, s in zip(self.genres_, scores)},
-                top=top_k(shares, self.genres_, k)[0]))
-        return predictions
+        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
 
 
 class SpecialistEnsemble(_TileModel):

@@ -7,7 +7,6 @@ reads a track's answer from the mean of its tiles' scores
 five (:func:`evaluate_scores`, ``top_k_any`` / ``top_k_all``).
 """
 import numpy as np
-from sklearn import metrics
 
 from .errors import InputError
 
@@ -86,6 +85,9 @@ def choose_thresholds(y_true, scores):
     -------
     thresholds : ndarray, shape (K,)
     """
+    # Imported here: sklearn takes ~0.5 s to import, and ``predict`` needs only
+    # the array helpers of this module.
+    from sklearn import metrics
     y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=float)
     thresholds = np.full(y_true.shape[1], 0.5)
     for j in range(y_true.shape[1]):
@@ -118,6 +120,7 @@ def macro_roc_auc(y_true, scores):
     >>> macro_roc_auc(np.array([[1, 0], [0, 0]]), np.array([[.9, .1], [.2, .3]]))
     1.0
     """
+    from sklearn import metrics  # lazily, as in choose_thresholds
     y_true, scores = np.asarray(y_true).astype(int), np.asarray(scores, dtype=float)
     return _per_genre(metrics.roc_auc_score, y_true, scores, range(y_true.shape[1]))[1]
 
@@ -145,6 +148,9 @@ def evaluate_scores(y_true, scores, genres, thresholds=None, k_max=5):
         ``precision_at_3``, ``recall_at_3``, ``lrap``, ``micro_f1``,
         ``macro_f1``, ``hamming_loss`` and the ``thresholds`` used.
     """
+    # Imported here: sklearn takes ~0.5 s to import, and ``predict`` needs only
+    # the array helpers of this module.
+    from sklearn import metrics
     y_true = np.asarray(y_true).astype(int)
     scores = np.asarray(scores, dtype=float)
     if y_true.shape != scores.shape or y_true.shape[1] != len(genres):

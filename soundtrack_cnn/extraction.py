@@ -141,8 +141,9 @@ def _pending(tracks, writer, summary):
             todo.append(track)
             continue
         summary.already_done += 1
-        if (tuple(done["tags"]), done["split"]) != (track.tags, track.split):
-            writer.append(dict(done, tags=list(track.tags), split=track.split))
+        if (tuple(done["tags"]), done["split"], done.get("film")) != (track.tags, track.split,
+                                                                      track.film):
+            writer.append(dict(done, tags=list(track.tags), split=track.split, film=track.film))
         if done["status"] != "ok":
             summary.problems.append((track.path, done["reason"]))
             _report(done["status"] + " (recorded earlier)", done["reason"])
@@ -190,7 +191,7 @@ def _extract_track(job):
     size, mtime_ns = _stat(track.path)
     record = {"track_id": track.track_id, "path": track.path, "tags": list(track.tags),
               "split": track.split, "status": "ok", "reason": None, "duration": 0.0,
-              "size": size, "mtime_ns": mtime_ns, "sha256": None}
+              "size": size, "mtime_ns": mtime_ns, "sha256": None, "film": track.film}
     try:
         signal = load_audio(track.path, settings.sr)
     except InputError as error:

@@ -228,12 +228,26 @@ def mfcc(signal, settings=FeatureSettings()):
     for first in range(0, n_frames, BLOCK_FRAMES):
         count = min(BLOCK_FRAMES, n_frames - first)
         piece = emphasised[first * step:(first + count - 1) * step + window]
-        blocks.append(python_speech_features.mfcc(
-            piece, samplerate=settings.sr, winlen=settings.winlen, winstep=settings.winstep,
-            numcep=settings.n_mfcc, nfilt=settings.nfilt, nfft=settings.nfft,
-            lowfreq=settings.lowfreq, highfreq=settings.highfreq, preemph=0,
-            ceplifter=settings.ceplifter, appendEnergy=settings.append_energy))
+        blocks.append(emphasised_mfcc(piece, settings))
     return np.concatenate(blocks).astype(np.float32)
+
+
+def emphasised_mfcc(piece, settings=FeatureSettings()):
+    """MFCC frames of an already pre-emphasised float64 piece (no checks).
+
+    The one call of python_speech_features, shared by :func:`mfcc` and the
+    streaming extractor (:mod:`soundtrack_cnn.streaming`), so both make the
+    same frames.
+
+    Returns
+    -------
+    frames : ndarray of float64, shape (n_whole_windows, n_mfcc)
+    """
+    return python_speech_features.mfcc(
+        piece, samplerate=settings.sr, winlen=settings.winlen, winstep=settings.winstep,
+        numcep=settings.n_mfcc, nfilt=settings.nfilt, nfft=settings.nfft,
+        lowfreq=settings.lowfreq, highfreq=settings.highfreq, preemph=0,
+        ceplifter=settings.ceplifter, appendEnergy=settings.append_energy)
 
 
 def tile(frames, settings=FeatureSettings()):
@@ -299,9 +313,14 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     long_enough = len(signal) >= settings.window_samples
     tiles = tile(mfcc(signal, settings), settings) if long_enough else ()
     if len(tiles) == 0:
-        raise InputError("{}: too short: {:.2f} s of audio, a tile needs at least {:.2f} s"
-                         .format(name, len(signal) / float(settings.sr), settings.min_seconds))
+        raise too_short(name, len(signal), settings)
     return tiles
+
+
+def too_short(name, n_samples, settings=FeatureSettings()):
+    """The InputError for audio that gives no tile."""
+    return InputError("{}: too short: {:.2f} s of audio, a tile needs at least {:.2f} s"
+                      .format(name, n_samples / float(settings.sr), settings.min_seconds))
 
 
 def audio_to_tiles(path, settings=FeatureSettings()):

@@ -17,7 +17,8 @@ from .files import write_bytes
 from .labels import overlap
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
-           "plot_track_predictions", "plot_roc_curves", "save_png", "TRUE_TAG_GREEN"]
+           "plot_track_predictions", "plot_roc_curves", "plot_genre_counts", "plot_durations",
+           "plot_timeline", "save_png", "TRUE_TAG_GREEN"]
 
 #: The study's viewer draws true tags as bright green bars.
 TRUE_TAG_GREEN = "#19e619"
@@ -233,3 +234,107 @@ def plot_roc_curves(y_true, scores, genres, ax=None):
     ax.set_title(title + ("\nno positives or negatives: " + ", ".join(skipped) if skipped else ""))
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+def plot_genre_counts(counts, min_tracks=None, ax=None):
+    """Tracks per genre as horizontal bars, most frequent on top.
+
+    Parameters
+    ----------
+    counts : dict
+        ``{genre: tracks}``.
+    min_tracks : int, optional
+        Drawn as a dashed line; genres below it are drawn in red.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> ax = plot_genre_counts({"Drama": 30, "Horror": 4}, min_tracks=20)
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['Horror', 'Drama']
+    """
+    names = sorted(counts, key=lambda genre: (counts[genre], genre))
+    values = [counts[genre] for genre in names]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 0.8 + 0.32 * max(len(names), 1)))
+    ax.barh(names, values, color=["#d62728" if min_tracks is not None and value < min_tracks
+                                  else _OTHER for value in values])
+    if min_tracks is not None:
+        ax.axvline(min_tracks, color="black", linestyle="--",
+                   label="{} tracks (fewer: too rare)".format(min_tracks))
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("tracks")
+    ax.set_title("Tracks per genre")
+    return ax
+
+
+def plot_durations(seconds, ax=None):
+    """Histogram of track durations in minutes.
+
+    Examples
+    --------
+    >>> plot_durations([90.0, 150.0, 3600.0]).get_title()
+    'Track durations (3 tracks, 1.1 h)'
+    """
+    minutes = np.asarray(seconds, dtype=float) / 60.0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    ax.hist(minutes, bins=min(max(len(minutes), 1), 30), color=_OTHER, edgecolor="black")
+    ax.set_xlabel("duration (minutes)")
+    ax.set_ylabel("tracks")
+    ax.set_title("Track durations ({} tracks, {:.1f} h)".format(len(minutes), minutes.sum() / 60))
+    return ax
+
+
+def plot_timeline(starts, tile_scores, genres, top, tile_seconds=10.0, title="", ax=None):
+    """A track's genre timeline: one strip per genre, shaded by tile score, ranking beside it.
+
+    Parameters
+    ----------
+    starts : ndarray, shape (n_tiles,)
+        Tile start times in seconds.
+    tile_scores : ndarray, shape (n_tiles, K)
+        Sigmoid scores in [0, 1].
+    genres : sequence of str
+    top : list of (str, float)
+        The track's ranking (normalised shares), best first; its genres are
+        drawn top down, the others below in vocabulary order.
+    tile_seconds : float
+        Length of one tile (the last strip cell ends there).
+    title : str
+    ax : pair of matplotlib Axes, optional
+        The strip's and the ranking's (sharing their y axis).
+
+    Returns
+    -------
+    ax : array of 2 matplotlib Axes
+    """
+    starts, tile_scores = np.asarray(starts, float), np.asarray(tile_scores, float)
+    ranked = [g for g, _ in top] + [g for g in genres if g not in dict(top)]
+    rows = [list(genres).index(g) for g in ranked]
+    step = starts[1] - starts[0] if len(starts) > 1 else tile_seconds
+    edges = np.append(starts, starts[-1] + min(step, tile_seconds))
+    minutes = edges[-1] > 600
+    scale = 60.0 if minutes else 1.0
+    if ax is None:
+        _, ax = plt.subplots(1, 2, figsize=(11, 0.35 * len(genres) + 1.4), sharey=True,
+                             gridspec_kw={"width_ratios": [5, 1], "wspace": 0.05})
+    strip, bars = ax
+    mesh = strip.pcolormesh(edges / scale, np.arange(len(ranked) + 1), tile_scores[:, rows].T,
+                            cmap="magma", vmin=0, vmax=1, shading="flat")
+    strip.set_yticks(np.arange(len(ranked)) + 0.5)
+    strip.set_yticklabels(ranked, fontsize=8)
+    strip.invert_yaxis()
+    strip.set_xlabel("time ({})".format("min" if minutes else "s"))
+    strip.set_title(title, fontsize=9)
+    shares = dict(top)
+    bars.barh(np.arange(len(ranked)) + 0.5, [shares.get(g, 0.0) for g in ranked],
+              color=_OTHER, height=0.8)
+    bars.set_xlabel("track share")
+    bars.tick_params(labelsize=7)
+    strip.figure.colorbar(mesh, ax=[strip, bars], label="tile score", fraction=0.03, pad=0.02)
+    return np.asarray([strip, bars], dtype=object)

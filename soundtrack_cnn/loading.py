@@ -4,16 +4,14 @@
    anything else use :func:`export_weights` / :func:`import_weights`, which
    read plain arrays (no pickle) and rebuild the nets from ``network.py``.
 """
-import io
 import json
 import os
 
 import numpy as np
 
-from .checkpoint import ModelFolder, model_metadata
+from .checkpoint import ModelFolder, write_weights
 from .ensemble import MultiLabelNet, SpecialistEnsemble
 from .errors import InputError
-from .files import write_bytes
 
 __all__ = ["load_run", "export_weights", "import_weights"]
 
@@ -62,26 +60,28 @@ def load_run(run_dir, kind="ensemble", settings=None):
     models, summaries = {}, {}
     for name in names:
         models[name], summaries[name] = folder.load_model(name)
-    return _KINDS[kind]._from_metadata(metadata, models, summaries, run_dir=run_dir)
+    model = _KINDS[kind]._from_metadata(metadata, models, summaries, run_dir=run_dir)
+    if folder.weights_path() is None:
+        # Runs trained before the weights file existed get it now, so that
+        # the numpy engine never needs Theano for them again.
+        try:
+            folder.save_weights(model)
+        except OSError:
+            pass  # a read-only run folder still loads
+    return model
 
 
 def export_weights(model, path):
     """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
+
+    The numpy engine loads it without Theano (``soundtrack-cnn predict OUT.npz``).
 
     Parameters
     ----------
     model : SpecialistEnsemble or MultiLabelNet
     path : str
     """
-    metadata = dict(model_metadata(model), summaries=model.summaries_)
-    arrays = {"metadata": np.array(json.dumps(metadata))}
-    for name, net in model.models_.items():
-        for layer, values in net.get_all_params_values().items():
-            for index, value in enumerate(values):
-                arrays["{}/{}/{}".format(name, layer, index)] = value
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_bytes(path, buffer.getvalue())
+    write_weights(model, path)
 
 
 def import_weights(path, settings=None):

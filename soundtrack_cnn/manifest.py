@@ -7,9 +7,11 @@ Format (UTF-8 CSV with a header row)::
     /music/up.ogg,Adventure|Comedy,,
 
 ``path`` and ``tags`` are required (tags separated by ``|``); ``track_id``
-(default: the path relative to the manifest's folder, without extension) and
-``split`` (``train``, ``valid``, ``test`` or empty) are optional; other
-columns are ignored.  Relative paths resolve against the manifest's folder.
+(default: the path relative to the manifest's folder, without extension),
+``split`` (``train``, ``valid``, ``test`` or empty) and ``film`` (the film a
+track belongs to, e.g. its IMDb ``tconst``: drawn splits keep a film's tracks
+together) are optional; other columns are ignored.  Relative paths resolve
+against the manifest's folder.
 Rows are named by their line number in the file (the header is line 1).
 """
 import csv
@@ -41,12 +43,15 @@ class Track(object):
         Unique name of the track.
     split : str or None
         ``'train'``, ``'valid'``, ``'test'`` or None (to be drawn).
+    film : str or None
+        The film the track belongs to (tracks of one film share a split).
     """
 
     path: str
     tags: tuple
     track_id: str
     split: str = None
+    film: str = None
 
 
 def check_manifest(path, vocabulary=None):
@@ -95,6 +100,7 @@ def check_manifest(path, vocabulary=None):
         tags = tuple(dict.fromkeys(tag for tag in pieces if tag))
         track_id = (row.get("track_id") or "").strip() or _default_id(full, folder)
         split = (row.get("split") or "").strip() or None
+        film = (row.get("film") or "").strip() or None
         reason = None
         if not raw_path:
             reason = "empty path"
@@ -115,7 +121,7 @@ def check_manifest(path, vocabulary=None):
             problems.append((line, full or raw_path, "{}: {}".format(where, reason)))
             continue
         seen_paths[full], seen_ids[track_id] = line, line
-        tracks.append(Track(full, tags, track_id, split))
+        tracks.append(Track(full, tags, track_id, split, film))
     return tracks, problems
 
 
@@ -163,7 +169,8 @@ def write_manifest(path, tracks):
     """Write tracks as a manifest, atomically.
 
     Paths inside the manifest's folder are written relative to it, so the
-    collection can move as a whole; others stay absolute.
+    collection can move as a whole; others stay absolute.  A ``film`` column
+    is added when any track names its film.
 
     Parameters
     ----------
@@ -180,13 +187,16 @@ def write_manifest(path, tracks):
     ['path,tags,track_id,split', 'a.flac,Drama,a,']
     """
     folder = os.path.dirname(os.path.abspath(path))
+    tracks = list(tracks)
+    films = any(track.film for track in tracks)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(COLUMNS + ("film",) * films)
     for track in tracks:
         relative = os.path.relpath(track.path, folder)
         shown = track.path if relative.startswith(os.pardir) else relative
-        writer.writerow([shown, TAG_SEPARATOR.join(track.tags), track.track_id, track.split or ""])
+        writer.writerow([shown, TAG_SEPARATOR.join(track.tags), track.track_id, track.split or ""]
+                        + [track.film or ""] * films)
     write_bytes(path, text.getvalue().encode("utf-8"))
 
 

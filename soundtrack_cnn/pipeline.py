@@ -28,7 +28,7 @@ from .errors import InputError
 from .extraction import extract
 from .files import write_json, write_text
 from .labels import label_statistics, vocabulary
-from .loading import load_run
+from .inference import load_model
 from .network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
 from .report import report_run
@@ -59,7 +59,8 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     if not tracks:
         raise InputError("the store {} holds no usable track".format(store_dir))
     splits = assign_splits([t.track_id for t in tracks],
-                           given={t.track_id: t.split for t in tracks if t.split}, seed=seed)
+                           given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
+                           groups={t.track_id: t.film for t in tracks if t.film})
     train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
     genres = vocabulary(train_tags, k=n_genres, genres=genres)
     record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),
@@ -89,7 +90,8 @@ def _models(run_dir, genres, params, equal_updates):
     return models
 
 
-def train_run(run_dir, net_params=None, verbose=1, estimate=True, client=None):
+def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None,
+              client=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
@@ -99,6 +101,8 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, client=None):
     on this collection, an estimate of the time (from a measured training
     step; ``estimate=False`` skips the measurement) and a warning when the
     profile cannot converge here (:func:`soundtrack_cnn.budget.plan_training`).
+    ``equal_updates`` (default: the profile's) adds the single net trained with
+    as many updates as all specialists together, also to a finished run.
     """
     record = read_run_record(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -109,7 +113,8 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, client=None):
     # The run's own validation tracks, given to the estimator as a splitter.
     validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
     params = record["profile"]["net_params"] if net_params is None else net_params
-    equal_updates = record["profile"].get("equal_updates", False)
+    if equal_updates is None:
+        equal_updates = record["profile"].get("equal_updates", False)
     for label, cls, folder, model_params in _models(run_dir, genres, params, equal_updates):
         n_nets = len(genres) if cls is SpecialistEnsemble else 1
         hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
@@ -130,13 +135,14 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, client=None):
             verbose=verbose, client=client).fit(X, Y, groups)
 
 
-def _trained_models(run_dir, store):
-    """``{label: fitted model}`` of every model trained in the run."""
-    models = {"specialists": load_run(run_dir, "ensemble", settings=store.settings),
-              "single net": load_run(run_dir, "multilabel", settings=store.settings)}
+def _trained_models(run_dir, store, engine="numpy"):
+    """``{label: fitted model}`` of every model trained in the run, on ``engine``."""
+    def load(folder, kind):
+        return load_model(folder, kind, settings=store.settings, engine=engine)
+    models = {"specialists": load(run_dir, "ensemble"), "single net": load(run_dir, "multilabel")}
     fair = os.path.join(run_dir, EQUAL_UPDATES_DIR)
     if os.path.exists(os.path.join(fair, "multilabel.json")):
-        models["single net, equal updates"] = load_run(fair, "multilabel", settings=store.settings)
+        models["single net, equal updates"] = load(fair, "multilabel")
     return models
 
 
@@ -153,11 +159,12 @@ def _validation_mse(valid, tile_scores, label):
     return figures
 
 
-def evaluate_run(run_dir):
+def evaluate_run(run_dir, engine="numpy"):
     """Metrics of the ensemble, the single net and two baselines on the test tracks.
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
     only.  Writes ``evaluation.json`` and ``evaluation.md`` into ``run_dir``.
+    ``engine`` ('numpy' or 'theano') evaluates the nets (same scores).
 
     Returns
     -------
@@ -170,7 +177,7 @@ def evaluate_run(run_dir):
         raise InputError("{} has no test tracks to evaluate".format(run_dir))
     results, mse = {}, {}
     n_test = len(test.track_ids)
-    for name, model in _trained_models(run_dir, store).items():
+    for name, model in _trained_models(run_dir, store, engine).items():
         valid_tiles = model.predict_tiles(TileView(store.tiles, valid.rows))
         thresholds = evaluate.choose_thresholds(
             valid.labels, evaluate.aggregate_tracks(valid_tiles, valid.ranges))
@@ -210,7 +217,8 @@ def _classical_baseline(store, sets):
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   genres=None, n_genres=10, seed=0, jobs=None, verbose=1, client=None):
+                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1,
+                   client=None):
     """Run the whole study and return the path of the report page.
 
     Parameters
@@ -228,6 +236,9 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     corpus : {'small', 'demo', 'large'}, optional
         Size of the bundled corpus (default: the profile's); e.g. the study's
         hyperparameters at work need ``profile='study', corpus='large'``.
+    equal_updates : bool, optional
+        Also train the single net with as many updates as all specialists
+        together (default: the profile's; it doubles the training time).
     genres : sequence of str, optional
         Explicit vocabulary; default the ``n_genres`` most frequent training tags.
     seed : int
@@ -247,6 +258,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     profile = get_profile(profile)
     if corpus is not None:
         profile = dataclasses.replace(profile, corpus=corpus)
+    if equal_updates is not None:
+        profile = dataclasses.replace(profile, equal_updates=equal_updates)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
                                    seed=seed)
@@ -260,7 +273,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs, client=client)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
-    train_run(run_dir, verbose=verbose, client=client)
+    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client)
     print("== evaluating", flush=True)
     evaluate_run(run_dir)
     print(open(os.path.join(run_dir, "evaluation.md")).read(), flush=True)

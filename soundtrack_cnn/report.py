@@ -9,13 +9,14 @@ from . import evaluate, figures, viewer
 from .audio import load_audio
 from .dataset import TileView
 from .labels import cooccurrence
-from .loading import load_run
+from .streaming import tile_starts
+from .inference import load_model
 from .tracksets import track_sets
 
 __all__ = ["report_run"]
 
 
-def report_run(run_dir, out=None):
+def report_run(run_dir, out=None, engine="numpy"):
     """Figures (PNG) and the prediction viewer (offline HTML) of an evaluated run.
 
     Parameters
@@ -23,6 +24,8 @@ def report_run(run_dir, out=None):
     run_dir : str
     out : str, optional
         Output folder (default ``RUN/report``).
+    engine : {'numpy', 'theano'}
+        What evaluates the nets (same scores).
 
     Returns
     -------
@@ -33,10 +36,12 @@ def report_run(run_dir, out=None):
     out = out or os.path.join(run_dir, "report")
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
-    ensemble = load_run(run_dir, "ensemble", settings=store.settings)
-    scores = ensemble.predict_track_scores(TileView(store.tiles, test.rows), test.ranges)
+    ensemble = load_model(run_dir, "ensemble", settings=store.settings, engine=engine)
+    tile_scores = ensemble.predict_tiles(TileView(store.tiles, test.rows))
+    scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
-    histories = {genre: summary["history"] for genre, summary in ensemble.summaries_.items()}
+    histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
+                 for genre, summary in ensemble.summaries_.items()}
 
     def png(name, ax):
         first = ax.flat[0] if hasattr(ax, "flat") else ax
@@ -53,12 +58,23 @@ def report_run(run_dir, out=None):
     ]
     shares = evaluate.normalise_scores(scores)
     tracks = [{"name": track_id, "audio_path": path, "scores": [float(s) for s in row],
-               "true_tags": [g for g in tags if g in genres]}
-              for track_id, path, row, tags in zip(test.track_ids, test.paths, shares, test.tags)]
+               "true_tags": [g for g in tags if g in genres],
+               "timeline": {"starts": tile_starts(stop - start, store.settings),
+                            "scores": tile_scores[start:stop],
+                            "tile_seconds": store.settings.n_frames * store.settings.winstep}}
+              for track_id, path, row, tags, (start, stop)
+              in zip(test.track_ids, test.paths, shares, test.tags, test.ranges)]
     return viewer.write_viewer(os.path.join(out, "index.html"), tracks, genres,
                                title="soundtrack_cnn: {}".format(os.path.basename(
                                    os.path.abspath(run_dir))), sr=store.settings.sr,
                                figures=pictures)
+
+
+def _history_row(epoch, row):
+    """A history row as a dict (runs trained before version 0.2 stored [train, valid] pairs)."""
+    if isinstance(row, dict):
+        return row
+    return {"epoch": epoch, "train_loss": row[0], "valid_loss": row[1]}
 
 
 def _plot_first_tile(store, tracks):

@@ -63,6 +63,8 @@ class StoredTrack(object):
         Of the source file when it was extracted (how reruns spot changes).
     sha256 : str or None
         Of the source file's bytes.
+    film : str or None
+        The film of the track (manifest's ``film`` column).
     """
 
     track_id: str
@@ -77,6 +79,7 @@ class StoredTrack(object):
     size: int = None
     mtime_ns: int = None
     sha256: str = None
+    film: str = None
 
 
 def create_store(out, settings):
@@ -225,7 +228,7 @@ class FeatureStore(object):
             track = StoredTrack(track_id, record["path"], tuple(record["tags"]), record["split"],
                                 start, stop, record["duration"], record["status"],
                                 record["reason"], record["size"], record["mtime_ns"],
-                                record["sha256"])
+                                record["sha256"], record.get("film"))
             self.tracks.append(track)
             self._by_id[track_id] = track
             if stop > start:

@@ -63,3 +63,16 @@ def test_reading_a_manifest_does_not_import_the_2015_stack():
 def test_every_export_resolves():
     for name in soundtrack_cnn.__all__:
         assert getattr(soundtrack_cnn, name).__name__ == name
+
+
+def test_readme_layout_lists_every_module_in_import_order():
+    import re
+    readme = open(os.path.join(PACKAGE, os.pardir, "README.md")).read()
+    block = readme[readme.index("soundtrack_cnn/\n"):]
+    order = re.findall(r"^  (\w+)\.py", block[:block.index("```")], re.M)
+    graph = _imports()
+    assert sorted(order) == sorted(m for m in graph if m not in ("__init__", "__main__"))
+    position = {module: i for i, module in enumerate(order)}
+    for module in order:
+        later = [target for target in graph[module] if position.get(target, -1) > position[module]]
+        assert not later, "{} imports {}, listed below it".format(module, later)

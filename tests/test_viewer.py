@@ -24,6 +24,9 @@ def page_file(tmp_path_factory):
         soundfile.write(audio, 0.3 * np.sin(2 * np.pi * 220 * (i + 1) * np.arange(sr * 4) / sr), sr)
         tracks.append({"name": "track-{}".format(i), "audio_path": audio, "scores": scores,
                        "true_tags": true})
+    # track-0's timeline: Action in the first two tiles, Romance in the last two.
+    tracks[0]["timeline"] = {"starts": [0, 10, 20, 30], "tile_seconds": 10,
+                             "scores": [[0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1]]}
     tracks.insert(1, {"name": "lost", "audio_path": str(folder / "missing.wav"),
                       "scores": [.25] * 4, "true_tags": ["Drama"]})
     return write_viewer(str(folder / "index.html"), tracks, GENRES, clip_seconds=2)
@@ -79,4 +82,36 @@ def test_viewer_in_headless_chromium(browser, page_file, tmp_path):
     pixels = image.imread(screenshot)[..., :3]
     assert pixels.std() > 0.05 and (np.abs(pixels - np.array([r, g, b]) / 255).max(-1) < .02).sum() > 1000
     assert errors == []
+    page.close()
+
+
+def test_page_inlines_the_timeline_of_a_track(page_file):
+    text = open(page_file).read()
+    assert '"timeline": {"starts": [0.0, 10.0, 20.0, 30.0]' in text and text.count('"timeline": {') == 1
+
+
+def test_timeline_needs_one_row_of_scores_per_tile(tmp_path):
+    from soundtrack_cnn.errors import InputError
+    track = {"name": "x", "audio_path": None, "scores": [.25] * 4, "true_tags": [],
+             "timeline": {"starts": [0, 10], "scores": [[0, 1, 0, 0]], "tile_seconds": 10}}
+    with pytest.raises(InputError, match="timeline"):
+        write_viewer(str(tmp_path / "v.html"), [track], GENRES)
+
+
+def test_timeline_strip_under_the_bars_in_chromium(browser, page_file):
+    page = browser.new_page()
+    page.goto("file://" + page_file)
+    assert page.is_visible("#strip") and page.inner_text("#t-end") == "40 s"
+    # Rows follow the bars (Action, Comedy, Drama, Romance): Action lit on the
+    # left half, Romance on the right half, Comedy dark throughout.
+    lit = page.evaluate("""() => {
+        const c = document.getElementById('strip'), x = c.getContext('2d');
+        const at = (px, row) => x.getImageData(px, row * 12 + 6, 1, 1).data[1];
+        return [[at(100, 0), at(460, 0)], [at(100, 1), at(460, 1)], [at(100, 3), at(460, 3)]];
+    }""")
+    (action_left, action_right), (comedy_left, comedy_right), (romance_left, romance_right) = lit
+    assert action_left > action_right and romance_right > romance_left
+    assert comedy_left == comedy_right < action_left
+    page.click("#next")
+    assert page.inner_text("#track") == "track-1" and not page.is_visible("#strip")
     page.close()

@@ -1,0 +1,185 @@
+"""The numpy inference engine (``make bench``): start-up, throughput, memory.
+
+* ``soundtrack-cnn predict RUN track.ogg`` in a fresh process, one 3-minute
+  44.1 kHz stereo Ogg/Vorbis track, ten specialists, warm OS file cache:
+  wall time of the whole command (interpreter start, imports, weights,
+  decoding, resampling, MFCCs, scoring).  Target: <= 2 s.
+* tiles/s of the numpy engine at batch 1200 against Theano's compiled
+  inference function on the same weights, in the same process.  Target:
+  numpy >= Theano.
+* peak RSS of ``soundtrack-cnn predict RUN film.flac --timeline DIR`` on a
+  2-hour 44.1 kHz stereo file, in a fresh process.  Target: <= 1 GB.
+
+The ten specialists are trained for one epoch on random tiles (their weights'
+values do not change the cost of inference).
+
+``--compare-run RUN`` also scores the test tracks of a trained run (e.g.
+``runs/demo``) on both engines and prints whether every track's full genre
+ranking is the same, with the largest score difference.
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import soundtrack_cnn  # noqa: F401  (compatibility shims first)
+
+GENRES = ["Drama", "Action", "Adventure", "SciFi", "Thriller", "Romance", "Comedy", "Musical",
+          "Crime", "Horror"]
+
+# VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child would
+# report this (Theano-laden) parent's peak.
+_PEAK_RSS = """
+import sys
+from soundtrack_cnn.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status:
+        peak = [line.split()[1] for line in status if line.startswith("VmHWM")][0]
+    print("peak_rss_mb", int(peak) / 1024, file=sys.stderr)
+"""
+
+
+def ten_specialists(run_dir):
+    """A run folder with ten one-epoch specialists (and their weights-ensemble.npz)."""
+    from soundtrack_cnn.ensemble import SpecialistEnsemble
+    from soundtrack_cnn.features import FeatureSettings
+    rng = np.random.RandomState(2)
+    tiles = rng.randn(40, 1, 40, 100).astype(np.float32)
+    Y = rng.rand(40, len(GENRES)) > 0.5
+    valid = np.arange(40) >= 30
+    return SpecialistEnsemble(GENRES, run_dir=run_dir, settings=FeatureSettings(),
+                              net_params={"epochs": 1, "batch": 40}).fit(tiles, Y, valid)
+
+
+def write_track(path, seconds, sr=44100):
+    """A stereo sweep with a little noise, written a minute at a time."""
+    import soundfile
+    rng = np.random.RandomState(0)
+    t = np.arange(60 * sr) / sr
+    mono = 0.3 * np.sin(2 * np.pi * (220 + 110 * np.sin(2 * np.pi * t / 37)) * t)
+    minute = np.stack([mono, 0.8 * mono], axis=1) + 0.01 * rng.randn(len(t), 2)
+    subtype = "PCM_16" if path.endswith(".flac") else None
+    with soundfile.SoundFile(path, "w", sr, 2, subtype=subtype) as out:
+        left = int(seconds * sr)
+        while left > 0:
+            # Vorbis: libsndfile's encoder crashes on very large writes, so 1 s at a time.
+            for start in range(0, min(left, len(minute)), sr):
+                out.write(minute[start:min(start + sr, left)].astype(np.float32))
+            left -= len(minute)
+    return path
+
+
+def predict_wall_time(run_dir, track, repeats=5):
+    """Median and best wall seconds, and median CPU seconds, of a fresh ``predict``.
+
+    One warm-up run first fills the OS file cache.  CPU seconds (user + system
+    of the child) do not depend on what else the machine is running.
+    """
+    command = [sys.executable, "-m", "soundtrack_cnn", "predict", run_dir, track]
+    subprocess.run(command, check=True, capture_output=True)  # warm the OS file cache
+    times, cpu = [], []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return statistics.median(times), min(times), statistics.median(cpu)
+
+
+def throughput(model, batch=1200, repeats=3):
+    """tiles/s at ``batch`` of one specialist: numpy engine and Theano, same weights."""
+    from soundtrack_cnn.engine import NumpyNet
+    net = model.models_[GENRES[0]]
+    numpy_net = NumpyNet(net.get_all_params_values())
+    X = np.random.RandomState(0).randn(batch, 1, 40, 100).astype(np.float32)
+    figures = {}
+    for name, run in (("numpy", lambda: numpy_net.predict(X)),
+                      ("theano", lambda: net.predict_iter_(X))):
+        run()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        figures[name] = batch / min(times)
+    difference = float(np.abs(numpy_net.predict(X) - net.predict_iter_(X)).max())
+    return figures, difference
+
+
+def long_file_peak_rss(run_dir, film, out):
+    """Peak RSS (MB) and wall seconds of predicting a long file with --timeline."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, "predict", run_dir, film,
+                             "--timeline", out], check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    peak = float(result.stderr.split("peak_rss_mb")[-1].split()[0])
+    return peak, seconds
+
+
+def compare_engines(run_dir):
+    """Rank the test tracks of a trained run on both engines.
+
+    Returns
+    -------
+    n_tracks, n_identical, max_difference : int, int, float
+    """
+    from soundtrack_cnn.dataset import TileView
+    from soundtrack_cnn.evaluate import aggregate_tracks
+    from soundtrack_cnn.inference import load_model
+    from soundtrack_cnn.tracksets import track_sets
+    store, _, sets = track_sets(run_dir)
+    test = sets["test"]
+    scores = {}
+    for engine in ("theano", "numpy"):
+        model = load_model(run_dir, settings=store.settings, engine=engine)
+        scores[engine] = aggregate_tracks(model.predict_tiles(TileView(store.tiles, test.rows)),
+                                          test.ranges)
+    orders = {engine: np.argsort(-values, axis=1, kind="stable")
+              for engine, values in scores.items()}
+    identical = int((orders["theano"] == orders["numpy"]).all(axis=1).sum())
+    return len(test.ranges), identical, float(np.abs(scores["theano"] - scores["numpy"]).max())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--hours", type=float, default=2.0, help="length of the long file")
+    parser.add_argument("--compare-run", metavar="RUN",
+                        help="also rank RUN's test tracks on both engines")
+    args = parser.parse_args(argv)
+    if args.compare_run:
+        n_tracks, identical, difference = compare_engines(args.compare_run)
+        print("engine vs theano on the test tracks of {}: {} of {} full rankings identical, "
+              "max |score difference| {:.1e}".format(args.compare_run, identical, n_tracks,
+                                                     difference))
+    with tempfile.TemporaryDirectory() as folder:
+        run_dir = os.path.join(folder, "run")
+        model = ten_specialists(run_dir)
+        track = write_track(os.path.join(folder, "track.ogg"), 180)
+        load = os.getloadavg()[0]
+        median, best, cpu = predict_wall_time(run_dir, track)
+        print("engine predict one 3-min OGG, 10 specialists, fresh process: median {:.2f} s "
+              "(best {:.2f} s; target <= 2 s), CPU {:.2f} s, on {} cores at load average "
+              "{:.1f}".format(median, best, cpu, os.cpu_count(), load))
+        figures, difference = throughput(model)
+        print("engine inference at batch 1200, one specialist: numpy {numpy:.0f} tiles/s, "
+              "theano {theano:.0f} tiles/s".format(**figures)
+              + " (ratio {:.2f}; max |difference| {:.1e})".format(
+                  figures["numpy"] / figures["theano"], difference))
+        film = write_track(os.path.join(folder, "film.flac"), args.hours * 3600)
+        peak, seconds = long_file_peak_rss(run_dir, film, os.path.join(folder, "timeline"))
+        print("engine predict a {:.1f} h FLAC (44.1 kHz stereo) with --timeline: peak RSS "
+              "{:.0f} MB (target <= 1024 MB), {:.0f} s".format(args.hours, peak, seconds))
+
+
+if __name__ == "__main__":
+    main()
