@@ -27,6 +27,7 @@ DASK_SCHEDULER_ADDRESS
     Used by the command line when ``--scheduler`` is not given.
 """
 import asyncio
+import concurrent.futures
 import contextlib
 import fcntl
 import itertools
@@ -47,6 +48,9 @@ except ImportError:  # an optional extra: only a user who asks for a cluster nee
                      "pip install 'soundtrack_cnn[dask]'") from None
 
 __all__ = ["connect", "session", "run_tasks", "store_rows", "WorkerSetup"]
+
+#: How often a job whose result was lost with a dead worker is submitted again.
+LOST_RESUBMISSIONS = 2
 
 def connect(scheduler, timeout=10):
     """A Dask client for ``scheduler``, with every worker set up for the package.
@@ -183,12 +187,14 @@ def run_tasks(client, function, jobs, what="task", progress=True):
         When a job was lost (its workers died too often): what finished
         was yielded first.
     """
-    futures = {}
-    for name, arguments in jobs.items():
+    def submit(name):
         key = "{}-{}-{}".format(what.replace(" ", "_"), name, uuid.uuid4().hex[:8])
-        futures[client.submit(function, *arguments, key=key, pure=False, retries=1)] = name
-    pending = distributed.as_completed(futures, loop=client.loop)
-    keys = {future.key: name for future, name in futures.items()}
+        future = client.submit(function, *jobs[name], key=key, pure=False, retries=1)
+        futures[future], keys[key] = name, name
+        return future
+
+    futures, keys, lost = {}, {}, {}
+    pending = distributed.as_completed([submit(name) for name in jobs], loop=client.loop)
     started, done = set(), 0
     while not pending.is_empty():
         if progress:
@@ -209,8 +215,17 @@ def run_tasks(client, function, jobs, what="task", progress=True):
             name = futures.pop(future)
             try:
                 result = future.result()
-            except (distributed.KilledWorker, asyncio.CancelledError) as error:
-                # Workers died too often, or with the only copy of an input.
+            except (distributed.KilledWorker, concurrent.futures.CancelledError,
+                    asyncio.CancelledError) as error:
+                # Its workers died running it too often (KilledWorker), or one died
+                # holding its result: then it is submitted again, a few times.
+                lost[name] = lost.get(name, 0) + 1
+                if (not isinstance(error, distributed.KilledWorker)
+                        and lost[name] <= LOST_RESUBMISSIONS):
+                    print("dask: {} {} was lost with its worker; submitted again".format(
+                        what, name), flush=True)
+                    pending.add(submit(name))
+                    continue
                 raise InputError(
                     "{} {} was lost with the workers running it ({}: {}); everything finished "
                     "is saved, rerun the same command to resume".format(
