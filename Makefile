@@ -13,6 +13,8 @@ DATA ?=
 CORPUS ?=
 # Your own data gets its own run folder, named after the manifest's folder.
 RUN ?= runs/$(PROFILE)$(if $(CORPUS),-$(CORPUS))$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
+# A Dask scheduler (tcp://host:8786) to extract and train on; default: this machine.
+SCHEDULER ?=
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
@@ -48,7 +50,7 @@ test: install browser ## run every test (doctests included); pytest -m "not slow
 	$(BIN)/python -m pytest -q
 
 train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
-	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS))
+	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 bench: install ## speed and memory figures
 	$(BIN)/python bench/run.py

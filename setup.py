@@ -12,5 +12,7 @@ setup(
     install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",
                       "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm",
                       "mutagen"],
+    # Scale-out on a Dask cluster (soundtrack_cnn.distributed); exact pins in requirements.txt.
+    extras_require={"dask": ["dask", "distributed"]},
     entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
 )

@@ -4,10 +4,11 @@ Subcommands mirror the steps of the study::
 
     soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
     soundtrack-cnn corpus OUT [--size demo]                            # bundled audio
-    soundtrack-cnn features MANIFEST --out STORE [--jobs N]
+    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--scheduler ADDRESS]
     soundtrack-cnn features --compression
     soundtrack-cnn store compact STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
+                         [--scheduler ADDRESS]
     soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
                            [--engine numpy|theano] [--pooling mean|max|lme]
                            [--calibrated platt|isotonic]
@@ -33,17 +34,26 @@ from .errors import InputError
 __all__ = ["main"]
 
 
+def _cluster(args):
+    """A Dask client for ``--scheduler`` (or $DASK_SCHEDULER_ADDRESS), or a null context."""
+    import contextlib
+    if not args.scheduler:
+        return contextlib.nullcontext()
+    from .distributed import session
+    return session(args.scheduler)
+
+
 def _run(args):
     from .pipeline import run_experiment
     from .profiles import default_run_dir
     from .runfolder import run_lock
     run_dir = args.run or default_run_dir(args.profile)
-    with run_lock(run_dir):
+    with run_lock(run_dir), _cluster(args) as client:
         run_experiment(run_dir, profile=args.profile,
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
                        equal_updates=args.equal_updates or None,
                        seed=args.seed,
-                       jobs=args.jobs, genres=args.genres)
+                       jobs=args.jobs, genres=args.genres, client=client)
 
 
 def _corpus(args):
@@ -59,7 +69,8 @@ def _features(args):
         return
     if not args.manifest or not args.out:
         raise InputError("features needs MANIFEST and --out STORE (or --compression)")
-    summary = extract(args.manifest, args.out, jobs=args.jobs)
+    with _cluster(args) as client:
+        summary = extract(args.manifest, args.out, jobs=args.jobs, client=client)
     if args.strict and summary.problems:
         raise InputError("{} file(s) could not be used (listed above)".format(len(summary.problems)))
 
@@ -78,7 +89,8 @@ def _train(args):
         params = dict(get_profile(args.profile).net_params)
         if args.max_epochs is not None:
             params["epochs"] = args.max_epochs
-        train_run(args.out, net_params=params, verbose=1 + args.verbose)
+        with _cluster(args) as client:
+            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client)
 
 
 def _predict(args):
@@ -216,6 +228,9 @@ def build_parser():
     run.add_argument("--genres", nargs="+", help="explicit vocabulary")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--jobs", type=int)
+    run.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                     help="a Dask scheduler (tcp://host:8786) to run on; "
+                          "default $DASK_SCHEDULER_ADDRESS, else this process")
     run.set_defaults(func=_run)
 
     corpus = commands.add_parser("corpus", help="write the bundled synthetic corpus")
@@ -228,6 +243,9 @@ def build_parser():
     features.add_argument("manifest", nargs="?")
     features.add_argument("--out")
     features.add_argument("--jobs", type=int)
+    features.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                          help="a Dask scheduler (tcp://host:8786) to run on; "
+                               "default $DASK_SCHEDULER_ADDRESS, else this process")
     features.add_argument("--strict", action="store_true",
                           help="exit with status 2 if any file was skipped")
     features.add_argument("--compression", action="store_true",
@@ -250,6 +268,9 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
+    train.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                       help="a Dask scheduler (tcp://host:8786) to run on; "
+                            "default $DASK_SCHEDULER_ADDRESS, else this process")
     train.set_defaults(func=_train)
 
     predict = commands.add_parser("predict", help="rank the tags of audio files or folders")

@@ -31,13 +31,89 @@ from .features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
 from .prediction import TrackPrediction, predict_tracks
 from .splits import TrackSplit
+from .store import FeatureStore
 
-__all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction"]
+__all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
 
 
 def _finite_or_none(value):
     """JSON has no NaN: an undefined figure is stored as null."""
     return float(value) if value is not None and np.isfinite(value) else None
+
+
+def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
+              verbose=0):
+    """Train one net of a model: the unit of work, in this process or on a Dask worker.
+
+    The sequential loop of ``fit`` and the Dask task (``fit`` with a
+    ``client``) call this same function with the same arguments, so a
+    specialist gets the same weights wherever it is trained.
+
+    Parameters
+    ----------
+    tiles : array-like or str
+        Raw tiles, shape (N, 1, n_mfcc, n_frames), or the path of a feature
+        store, memory-mapped here (how a worker reads the tiles without their
+        passing through the scheduler).
+    rows : array of int or None
+        The rows of ``tiles`` the model trains and validates on (None: all).
+    y : array of {0, 1}, shape (len(rows), n_outputs)
+        Targets of those rows.
+    valid : array of bool, shape (len(rows),)
+        The rows of the validation tracks (early stopping watches them).
+    groups : array, shape (len(rows),)
+        Each row's track.
+    name : str
+        The net's name (a genre, or ``'multilabel'``), for messages.
+    seed : int
+        Seeds Lasagne's initial weights, the dropout streams and the batches.
+    hyperparameters : dict
+        All of :func:`soundtrack_cnn.network.build_net`'s hyperparameters.
+    normalizer : Normalizer
+        Fitted on the training tiles; applied to every batch.
+    verbose : int
+        1 prints nolearn's line per epoch.
+
+    Returns
+    -------
+    net : nolearn.lasagne.NeuralNet
+    summary : dict
+        ``best_valid_loss, best_epoch, epochs_run, stopped_early, history``.
+    """
+    if isinstance(tiles, str):
+        tiles = FeatureStore(tiles).tiles
+    view = TileView(tiles, rows, normalizer=normalizer)
+    global_rng = lasagne.random.get_rng()
+    # Lasagne draws initial weights and the dropout streams' seed from this RNG.
+    lasagne.random.set_rng(np.random.RandomState(seed))
+    try:
+        y = np.asarray(y).astype(np.float32)
+        valid = np.asarray(valid, dtype=bool)
+        groups = np.asarray(groups)
+        valid_rows = np.flatnonzero(valid)
+        net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
+                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
+                        seed=seed, verbose=verbose,
+                        input_shape=(None, 1) + tuple(view.shape[2:]), **hyperparameters)
+        net.fit(view, y)
+    finally:
+        lasagne.random.set_rng(global_rng)
+    early_stopping = net.on_training_finished[0].__self__
+    if not early_stopping.finished:
+        # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
+        raise KeyboardInterrupt("training of {} was interrupted".format(name))
+    updates_per_epoch = -(-int((~valid).sum()) // hyperparameters["batch"])
+    history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
+                "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
+                "valid_auc": _finite_or_none(row.get("valid_auc"))}
+               for row in net.train_history_]
+    return net, {
+        "best_valid_loss": float(early_stopping.best_valid),
+        "best_epoch": int(early_stopping.best_valid_epoch),
+        "epochs_run": len(history),
+        "stopped_early": bool(early_stopping.stopped_early),
+        "history": history,
+    }
 
 
 class _TileModel(BaseEstimator):
@@ -46,7 +122,8 @@ class _TileModel(BaseEstimator):
     kind = None
 
     def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
-                 run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0):
+                 run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0,
+                 client=None):
         self.genres = genres
         self.net_params = net_params
         self.validation = validation
@@ -56,6 +133,7 @@ class _TileModel(BaseEstimator):
         self.threshold = threshold
         self.random_state = random_state
         self.verbose = verbose
+        self.client = client
 
     # -- fitting -----------------------------------------------------------
     def _model_names(self):
@@ -140,59 +218,54 @@ class _TileModel(BaseEstimator):
         }
         if folder:
             folder.begin(self)
-        view = TileView(X, normalizer=self.normalizer_)
         models, summaries = {}, {}
         names = self._model_names()
-        global_rng = lasagne.random.get_rng()
-        try:
-            for position, name in enumerate(names):
-                if folder and folder.has_model(name):
-                    models[name], summaries[name] = folder.load_model(name)
-                    continue
-                if self.verbose:
-                    print("[{}/{}] training {}".format(position + 1, len(names), name), flush=True)
-                net, summary = self._fit_net(view, self._targets(Y, name), valid, groups, name,
-                                             self.random_state + position)
-                models[name], summaries[name] = net, summary
-                if self.verbose:
-                    print("    {}: {} epochs, best validation loss {:.4f} at epoch {}".format(
-                        name, summary["epochs_run"], summary["best_valid_loss"],
-                        summary["best_epoch"]), flush=True)
-                if folder:
-                    folder.save_model(name, net, summary)
-        finally:
-            lasagne.random.set_rng(global_rng)
-        self.models_, self.summaries_ = models, summaries
+        todo = []
+        for name in names:
+            if folder and folder.has_model(name):
+                models[name], summaries[name] = folder.load_model(name)
+            else:
+                todo.append(name)
+        for name, (net, summary) in self._train(X, Y, valid, groups, names, todo):
+            models[name], summaries[name] = net, summary
+            if folder:
+                folder.save_model(name, net, summary)
+        self.models_ = {name: models[name] for name in names}
+        self.summaries_ = {name: summaries[name] for name in names}
         if folder and folder.weights_path() is None:
             folder.save_weights(self)
         return self
 
-    def _fit_net(self, view, y, valid, groups, name, seed):
-        # Lasagne draws initial weights and the dropout streams' seed from this RNG.
-        lasagne.random.set_rng(np.random.RandomState(seed))
-        y = y.astype(np.float32)
-        valid_rows = np.flatnonzero(valid)
-        net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
-                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
-                        seed=seed, verbose=max(self.verbose - 1, 0),
-                        input_shape=(None, 1) + tuple(view.shape[2:]), **self.hyperparameters_)
-        net.fit(view, y)
-        early_stopping = net.on_training_finished[0].__self__
-        if not early_stopping.finished:
-            # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
-            raise KeyboardInterrupt("training of {} was interrupted".format(name))
-        updates_per_epoch = -(-int((~valid).sum()) // self.hyperparameters_["batch"])
-        history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
-                    "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
-                    "valid_auc": _finite_or_none(row.get("valid_auc"))}
-                   for row in net.train_history_]
-        return net, {
-            "best_valid_loss": float(early_stopping.best_valid),
-            "best_epoch": int(early_stopping.best_valid_epoch),
-            "epochs_run": len(history),
-            "stopped_early": bool(early_stopping.stopped_early),
-            "history": history,
-        }
+    def _train(self, X, Y, valid, groups, names, todo):
+        """Yield ``(name, (net, summary))`` for each net of ``todo`` as it finishes.
+
+        Net ``names[j]`` is seeded with ``random_state + j`` wherever it runs:
+        in this process, one after another, or on the workers of ``client``.
+        """
+        seeds = {name: self.random_state + position for position, name in enumerate(names)}
+        if self.client is None:
+            for name in todo:
+                if self.verbose:
+                    print("[{}/{}] training {}".format(names.index(name) + 1, len(names), name),
+                          flush=True)
+                net, summary = train_net(X, None, self._targets(Y, name), valid, groups, name,
+                                         seeds[name], self.hyperparameters_, self.normalizer_,
+                                         verbose=max(self.verbose - 1, 0))
+                if self.verbose:
+                    print("    {}: {} epochs, best validation loss {:.4f} at epoch {}".format(
+                        name, summary["epochs_run"], summary["best_valid_loss"],
+                        summary["best_epoch"]), flush=True)
+                yield name, (net, summary)
+            return
+        from .distributed import run_tasks, session, store_rows
+        store, rows = store_rows(X)
+        with session(self.client) as client:
+            # Rows, mask and tracks are the same for every net: sent to the workers once,
+            # to every one of them, so that losing a worker loses no input.
+            rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
+            jobs = {name: (store, rows, self._targets(Y, name), valid, groups, name, seeds[name],
+                           self.hyperparameters_, self.normalizer_) for name in todo}
+            yield from run_tasks(client, train_net, jobs, what=self._net_label)
 
     @classmethod
     def _from_metadata(cls, metadata, models, summaries, run_dir=None):
@@ -295,6 +368,17 @@ class SpecialistEnsemble(_TileModel):
     verbose : int
         1 prints a line per specialist as it starts and ends; 2 adds nolearn's
         layer table and line per epoch.
+    client : distributed.Client or str, optional
+        Train the specialists as tasks of a Dask cluster (a client, or a
+        scheduler address such as ``'tcp://host:8786'``); None trains them
+        here, one after another.  Same seeds, same weights either way (bit
+        for bit when the workers run as many OpenMP threads, OMP_NUM_THREADS,
+        as this process: Theano's convolution gradient sums per thread).  The
+        workers read ``X`` from its feature store by path, so ``X`` must be
+        a :class:`~soundtrack_cnn.dataset.TileView` of a store on a file
+        system every worker sees (see :mod:`soundtrack_cnn.distributed`).
+        Give the address if the estimator is to be cloned: scikit-learn's
+        ``clone`` deep-copies parameters, and a live client cannot be copied.
 
     Attributes
     ----------
@@ -320,6 +404,7 @@ class SpecialistEnsemble(_TileModel):
     """
 
     kind = "ensemble"
+    _net_label = "specialist"
 
     def _model_names(self):
         return list(self.genres_)
@@ -342,6 +427,7 @@ class MultiLabelNet(_TileModel):
     """
 
     kind = "multilabel"
+    _net_label = "single net"
 
     def _model_names(self):
         return ["multilabel"]

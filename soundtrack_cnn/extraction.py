@@ -75,7 +75,7 @@ class ExtractSummary(object):
                     self.failed, self.already_done, self.hours, self.tiles))
 
 
-def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True):
+def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True, client=None):
     """Extract the tiles of a whole collection into a feature store, resumably.
 
     Tracks already in the store with an unchanged file (same size and mtime)
@@ -96,6 +96,9 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
     progress : bool
         Show a tqdm bar on stderr (tracks and hours of audio done) if stderr
         is a terminal.
+    client : distributed.Client or str, optional
+        Decode on the workers of a Dask cluster instead of ``jobs`` local
+        processes; they return the tiles and this process writes them.
 
     Returns
     -------
@@ -137,7 +140,7 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True)
         # whenever the generator is collected.
         with tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, desc="features",
                        disable=not (progress and sys.stderr.isatty())) as bar, \
-                contextlib.closing(_run(todo, settings, jobs)) as results:
+                contextlib.closing(_run(todo, settings, jobs, client)) as results:
             for record, tiles in results:
                 writer.append(record, tiles)
                 summary.hours += record["duration"] / 3600.0
@@ -193,9 +196,17 @@ def _stat(path):
     return info.st_size, info.st_mtime_ns
 
 
-def _run(tracks, settings, jobs):
+def _run(tracks, settings, jobs, client=None):
     """Yield ``(record, tiles)`` per track, in completion order."""
     work = [(track, settings) for track in tracks]
+    if client is not None and work:
+        from .distributed import run_tasks, session
+        with session(client) as cluster:
+            jobs = {track.track_id: (job,) for track, job in zip(tracks, work)}
+            for _, result in run_tasks(cluster, _extract_track, jobs, what="track",
+                                       progress=False):
+                yield result
+        return
     if jobs == 1:
         yield from map(_extract_track, work)
         return

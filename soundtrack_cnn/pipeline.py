@@ -93,8 +93,12 @@ def _models(run_dir, genres, params, equal_updates):
     return models
 
 
-def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None):
+def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None,
+              client=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
+
+    With ``client`` (a Dask client or scheduler address) every net is a task
+    on the cluster (:mod:`soundtrack_cnn.distributed`); the results are the same.
 
     Before training, prints how many weight updates the profile gives each net
     on this collection, an estimate of the time (from a measured training
@@ -131,7 +135,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
             print("   warning: " + warning, flush=True)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
-            verbose=verbose).fit(X, Y, groups)
+            verbose=verbose, client=client).fit(X, Y, groups)
 
 
 def _trained_models(run_dir, store, engine="numpy"):
@@ -216,7 +220,8 @@ def _classical_baseline(store, sets):
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1):
+                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1,
+                   client=None):
     """Run the whole study and return the path of the report page.
 
     Parameters
@@ -245,6 +250,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         Feature-extraction processes (default: all cores).
     verbose : int
         1 prints nolearn's line per epoch.
+    client : distributed.Client or str, optional
+        A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.distributed`).
 
     Returns
     -------
@@ -266,10 +273,10 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     print("== features: {} -> {}".format(manifest, store_dir), flush=True)
-    extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs)
+    extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs, client=client)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
-    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates)
+    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client)
     print("== evaluating", flush=True)
     evaluate_run(run_dir)
     print(open(os.path.join(run_dir, "evaluation.md")).read(), flush=True)
