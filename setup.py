@@ -2,7 +2,7 @@ from setuptools import find_packages, setup
 
 setup(
     name="soundtrack_cnn",
-    version="0.1.0",
+    version="0.2.0",
     description="Film genres from soundtracks: a runnable reproduction of an ensemble of "
                 "binary specialist CNNs on MFCC tiles (Theano/Lasagne/nolearn).",
     packages=find_packages(include=["soundtrack_cnn", "soundtrack_cnn.*"]),

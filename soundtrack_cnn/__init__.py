@@ -16,7 +16,7 @@ from . import runtime as _runtime
 _compat.install()
 _runtime.install()
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {
