@@ -23,18 +23,12 @@ import numpy as np
 # re-import this script, and must load Theano only after the worker plugin
 # has given each of them its own compile cache.
 from soundtrack_cnn.dataset import TileView
-from soundtrack_cnn.tracksets import read_run_record, track_sets
+from soundtrack_cnn.tracksets import fit_data, read_run_record, track_sets
 
 
 def _data(run_dir):
-    from sklearn.model_selection import PredefinedSplit
     store, genres, sets = track_sets(run_dir)
-    train, valid = sets["train"], sets["valid"]
-    X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
-    Y = np.concatenate([train.tile_labels(), valid.tile_labels()])
-    groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
-    validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
-    return store, genres, X, Y, groups, validation
+    return (store, genres) + fit_data(store, sets)
 
 
 def _warm_up(store, X, Y, groups, params, client=None):

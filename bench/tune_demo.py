@@ -14,13 +14,9 @@ import itertools
 import json
 import time
 
-import numpy as np
-from sklearn.model_selection import PredefinedSplit
-
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from soundtrack_cnn.dataset import TileView
 from soundtrack_cnn.ensemble import SpecialistEnsemble
-from soundtrack_cnn.tracksets import track_sets
+from soundtrack_cnn.tracksets import fit_data, track_sets
 
 
 def main():
@@ -33,11 +29,7 @@ def main():
     parser.add_argument("--shuffle", nargs="+", default=["none", "epoch"])
     args = parser.parse_args()
     store, genres, sets = track_sets(args.run)
-    train, valid = sets["train"], sets["valid"]
-    X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
-    Y = np.concatenate([train.tile_labels(), valid.tile_labels()])
-    groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
-    validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
+    X, Y, groups, validation = fit_data(store, sets)
     columns = [genres.index(genre) for genre in args.genres]
     for batch, rate, shuffle in itertools.product(args.batch, args.rate, args.shuffle):
         params = {"epochs": args.epochs, "batch": batch, "rate": rate, "shuffle": shuffle,

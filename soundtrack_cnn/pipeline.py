@@ -16,7 +16,6 @@ import dataclasses
 import os
 
 import numpy as np
-from sklearn.model_selection import PredefinedSplit
 
 from . import evaluate
 from .baseline import make_classical_baseline, track_mfcc_statistics
@@ -35,7 +34,7 @@ from .report import report_run
 from .runfolder import check_inputs
 from .splits import assign_splits
 from .store import FeatureStore
-from .tracksets import read_run_record, track_sets
+from .tracksets import fit_data, read_run_record, track_sets
 
 __all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment"]
 
@@ -110,11 +109,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     record = read_run_record(run_dir)
     store, genres, sets = track_sets(run_dir)
     train, valid = sets["train"], sets["valid"]
-    X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
-    Y = np.concatenate([train.tile_labels(), valid.tile_labels()])
-    groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
-    # The run's own validation tracks, given to the estimator as a splitter.
-    validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
+    X, Y, groups, validation = fit_data(store, sets)
     params = record["profile"]["net_params"] if net_params is None else net_params
     if equal_updates is None:
         equal_updates = record["profile"].get("equal_updates", False)

@@ -7,11 +7,12 @@ import os
 
 import numpy as np
 
+from .dataset import TileView
 from .files import read_json
 from .labels import label_matrix
 from .store import FeatureStore
 
-__all__ = ["TrackSet", "read_run_record", "track_sets"]
+__all__ = ["TrackSet", "read_run_record", "track_sets", "fit_data"]
 
 
 class TrackSet(object):
@@ -68,3 +69,25 @@ def track_sets(run_dir):
     by_split = {name: [t for t in store.ok_tracks if record["splits"].get(t.track_id) == name]
                 for name in ("train", "valid", "test")}
     return store, genres, {name: TrackSet(tracks, genres) for name, tracks in by_split.items()}
+
+
+def fit_data(store, sets):
+    """What a model of the run is fitted on: tiles, labels and tracks of train + valid.
+
+    Returns
+    -------
+    X : TileView
+        The training tiles, then the validation tiles (raw, memory-mapped).
+    Y : ndarray, shape (n_tiles, K)
+    groups : ndarray of str
+        Each tile's track.
+    validation : sklearn.model_selection.PredefinedSplit
+        The run's own validation tracks, as the estimators' ``validation``.
+    """
+    from sklearn.model_selection import PredefinedSplit
+    train, valid = sets["train"], sets["valid"]
+    X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
+    Y = np.concatenate([train.tile_labels(), valid.tile_labels()])
+    groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
+    validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
+    return X, Y, groups, validation

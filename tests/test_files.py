@@ -4,9 +4,7 @@ Real file systems: a small tmpfs fills up, a read-only bind mount refuses
 writes.  Both need root (mount); elsewhere these tests are skipped with the reason.
 """
 import contextlib
-import errno
 import os
-import shutil
 import subprocess
 import sys
 

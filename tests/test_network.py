@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from lasagne.layers import count_params
 from lasagne.nonlinearities import sigmoid
 
