@@ -6,6 +6,13 @@ import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.network import build_net
 
 
+def sigint_default():
+    """``preexec_fn`` for a child that a test will Ctrl-C: a shell running the
+    suite in the background starts it with SIGINT ignored, which Python keeps."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 #: Session fixtures that train nets: a test using one is slow.
 _TRAINED = {"fitted_net", "two_tag_run"}
 

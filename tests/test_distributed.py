@@ -26,6 +26,17 @@ TINY = {"c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4, "epochs": 2, "batc
 GENRES = ["Low", "High", "Music"]
 
 
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """A LocalCluster's nannies leave OMP_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_ and
+    more in this process's environment for good; later tests start subprocesses
+    that must see the environment they would without Dask."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def _data(store_path):
     """The two-tag store as (X, Y, groups, validation) for the estimator."""
     from sklearn.model_selection import PredefinedSplit

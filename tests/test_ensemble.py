@@ -12,6 +12,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import PredefinedSplit
 from sklearn.utils import estimator_checks
 
+from conftest import sigint_default
 from soundtrack_cnn.callbacks import NonFiniteLossError
 from soundtrack_cnn.checkpoint import ModelFolder
 from soundtrack_cnn.dataset import TileView
@@ -56,7 +57,7 @@ def test_interrupted_fit_resumes_with_only_the_missing_genres(two_tag_store, tmp
     process = subprocess.Popen(
         [sys.executable, "-u", "-c", script, "train", two_tag_store, "--out", run_dir,
          "--genres", "Low", "High", "--profile", "small", "--max-epochs", "30", "--verbose"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     # Ctrl-C once the second specialist has finished an epoch: nolearn swallows
     # KeyboardInterrupt inside fit, which must not lead to a saved half-trained net.
     second_started = False

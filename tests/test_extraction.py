@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from conftest import sigint_default
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.manifest import Track
@@ -330,7 +331,8 @@ def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tm
     interrupted = 0
     for attempt in range(15):
         child = subprocess.Popen(_features_command(manifest, out, jobs=2),
-                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                 preexec_fn=sigint_default)
         # Interrupt at different stages: workers just started, mid-collection.
         target = _journal_lines(out) + attempt % 3
         deadline = time.time() + 60
