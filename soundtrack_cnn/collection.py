@@ -15,13 +15,14 @@ which files are the same audio (same sha256), and which files will fail to
 decode or give no tile.
 """
 import collections
+import concurrent.futures
 import multiprocessing
 import os
 
 from . import figures
 from .audio import load_audio
 from .errors import InputError
-from .features import FeatureSettings
+from .features import FeatureSettings, check_usable
 from .labels import cooccurrence, label_statistics, vocabulary
 from .manifest import check_manifest
 from .files import sha256_file, write_bytes, write_json
@@ -63,11 +64,10 @@ def inspect_file(job):
         return dict(info, status="failed", reason="{}: {}: {}".format(
             path, type(error).__name__, error))
     info.update(seconds=len(signal) / float(settings.sr), sha256=sha256_file(path))
-    if not signal.any():
-        return dict(info, status="skipped", reason="{}: digital silence".format(path))
-    if info["seconds"] < settings.min_seconds:
-        return dict(info, status="skipped", reason="{}: {:.1f} s, shorter than one tile "
-                    "({:.1f} s)".format(path, info["seconds"], settings.min_seconds))
+    try:
+        check_usable(signal, settings, name=path)
+    except InputError as error:
+        return dict(info, status="skipped", reason=str(error))
     return info
 
 
@@ -76,8 +76,16 @@ def _inspect_all(paths, settings, jobs):
     if jobs == 1 or len(work) <= 1:
         return list(map(inspect_file, work))
     # spawn: workers start clean whatever the parent holds (threads, OpenMP, Theano).
-    with multiprocessing.get_context("spawn").Pool(min(jobs, len(work))) as pool:
-        return pool.map(inspect_file, work, chunksize=4)
+    # An executor, not multiprocessing.Pool: a Pool waits forever for the result
+    # of a worker the out-of-memory killer took; the executor reports it.
+    context = multiprocessing.get_context("spawn")
+    try:
+        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(work)),
+                                                    mp_context=context) as pool:
+            return list(pool.map(inspect_file, work, chunksize=4))
+    except concurrent.futures.process.BrokenProcessPool:
+        raise InputError("a worker process died while decoding the collection (out of memory, "
+                         "or a decoder crash); `soundtrack-cnn features` names the file")
 
 
 def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=FeatureSettings()):

@@ -311,13 +311,37 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
         ``settings.min_seconds``), or digital silence (all zeros: nothing to
         learn from, and the normalised tiles would be constant).
     """
-    long_enough = len(signal) >= settings.window_samples
-    tiles = tile(mfcc(signal, settings), settings) if long_enough else ()
-    if len(tiles) == 0:
-        raise too_short(name, len(signal), settings)
+    check_usable(signal, settings, name)
+    return tile(mfcc(signal, settings), settings)
+
+
+def check_usable(signal, settings=FeatureSettings(), name="signal"):
+    """Raise the error extraction, ``predict`` and the collection report give for audio without a tile.
+
+    Too short is checked before digital silence, so every command names the
+    same reason for the same file.
+
+    Raises
+    ------
+    InputError
+        If ``signal`` gives no tile (fewer than ``min_fraction * n_frames``
+        whole windows) or is all zeros.
+
+    Examples
+    --------
+    >>> check_usable(np.ones(22050 * 6, np.float32))
+    >>> check_usable(np.ones(22050 * 4, np.float32), name="short.wav")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: short.wav: too short: 4.00 s of audio, a tile needs at least 5.00 s
+    """
+    n_samples = len(signal)
+    windows = (0 if n_samples < settings.window_samples
+               else 1 + (n_samples - settings.window_samples) // settings.step_samples)
+    if windows < np.ceil(settings.min_fraction * settings.n_frames):
+        raise too_short(name, n_samples, settings)
     if not np.any(signal):
         raise digital_silence(name)
-    return tiles
 
 
 def digital_silence(name):

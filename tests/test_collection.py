@@ -4,6 +4,10 @@ import csv
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -83,3 +87,35 @@ def test_cli_collection_prints_the_page_and_rejects_a_missing_manifest(corpus, t
         main(["collection", str(tmp_path / "none.csv")])
     assert status.value.code == 2
     assert "none.csv: no such manifest file" in capsys.readouterr().err
+
+
+def _spawned_workers(pid):
+    """Pids of the spawn-started worker processes of ``pid``."""
+    workers = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/{}/stat".format(entry)) as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"multiprocessing.spawn" in command:
+            workers.append(int(entry))
+    return workers
+
+
+def test_a_killed_worker_ends_the_report_with_one_line_instead_of_hanging(corpus, tmp_path):
+    plain = os.path.join(os.path.dirname(corpus), "manifest.csv")
+    child = subprocess.Popen([sys.executable, "-m", "soundtrack_cnn", "collection", plain,
+                              "--out", str(tmp_path / "out"), "--jobs", "2"],
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and child.poll() is None and not _spawned_workers(child.pid):
+        time.sleep(0.01)
+    for pid in _spawned_workers(child.pid)[:1]:
+        os.kill(pid, signal.SIGKILL)    # as the out-of-memory killer would
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 2, err
+    assert "worker process died" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err

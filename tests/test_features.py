@@ -8,7 +8,7 @@ import soundfile
 
 from soundtrack_cnn.audio import write_audio
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.features import (FeatureSettings, Normalizer, audio_to_tiles,
+from soundtrack_cnn.features import (FeatureSettings, Normalizer, audio_to_tiles, check_usable,
                                      compression_figures, mfcc, signal_to_tiles, tile)
 
 
@@ -124,6 +124,33 @@ def test_audio_to_tiles_and_too_short_clip(tmp_path):
     with pytest.raises(InputError, match="too short") as caught:
         audio_to_tiles(short)
     assert short in str(caught.value)
+
+
+@pytest.mark.parametrize("settings", [FeatureSettings(), FeatureSettings(min_fraction=1.0),
+                                      FeatureSettings(n_frames=30, hop=10, min_fraction=.2)])
+def test_check_usable_agrees_with_the_tiles_at_the_boundary(settings):
+    # check_usable decides "too short" from the length alone, without computing
+    # MFCCs; it must say so exactly when tiling the frames gives nothing.
+    step = settings.step_samples
+    shortest = int(settings.min_seconds * settings.sr)
+    for n_samples in range(shortest - 2 * step, shortest + 2 * step, step // 3):
+        signal = noise(n_samples / settings.sr, settings.sr)
+        frames = mfcc(signal, settings) if n_samples >= settings.window_samples else np.zeros(
+            (0, settings.n_mfcc))
+        gives_tiles = len(tile(frames, settings)) > 0
+        try:
+            check_usable(signal, settings)
+            usable = True
+        except InputError:
+            usable = False
+        assert usable == gives_tiles, n_samples
+
+
+def test_too_short_is_named_before_silence():
+    with pytest.raises(InputError, match="x.wav: too short"):
+        check_usable(np.zeros(1000, np.float32), name="x.wav")
+    with pytest.raises(InputError, match="x.wav: digital silence"):
+        check_usable(np.zeros(22050 * 20, np.float32), name="x.wav")
 
 
 class Chunked(object):
