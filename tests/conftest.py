@@ -1,4 +1,6 @@
 """Session-wide fixtures: Theano compiles are slow, so compiled nets are shared."""
+import os
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,22 @@ def sigint_default():
     suite in the background starts it with SIGINT ignored, which Python keeps."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def children(pid, marker):
+    """Pids of the child processes of ``pid`` whose command line holds ``marker`` (bytes)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/{}/stat".format(entry)) as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
+                command = cmdline.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and marker in command:
+            found.append(int(entry))
+    return found
 
 
 #: Session fixtures that train nets: a test using one is slow.

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from conftest import children
 from soundtrack_cnn.cli import main
 from soundtrack_cnn.collection import MIN_FILMS, collection_report
 from soundtrack_cnn.corpus import generate_corpus
@@ -90,19 +91,7 @@ def test_cli_collection_prints_the_page_and_rejects_a_missing_manifest(corpus, t
 
 
 def _spawned_workers(pid):
-    """Pids of the spawn-started worker processes of ``pid``."""
-    workers = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open("/proc/{}/stat".format(entry)) as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid and b"multiprocessing.spawn" in command:
-            workers.append(int(entry))
-    return workers
+    return children(pid, b"multiprocessing.spawn")
 
 
 def test_a_killed_worker_ends_the_report_with_one_line_instead_of_hanging(corpus, tmp_path):

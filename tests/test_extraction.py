@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import sigint_default
+from conftest import children, sigint_default
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.manifest import Track
@@ -262,18 +262,7 @@ def _journal_lines(store):
 
 def _workers_of(pid):
     """Pids of the extraction worker processes of ``pid``."""
-    workers = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open("/proc/{}/stat".format(entry)) as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
-                command = cmdline.read()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid and b"soundtrack_cnn.extraction import _serve" in command:
-            workers.append(int(entry))
-    return workers
+    return children(pid, b"soundtrack_cnn.extraction import _serve")
 
 
 def _same_store(path_a, path_b):
