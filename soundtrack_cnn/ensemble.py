@@ -116,6 +116,22 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
     }
 
 
+def describe_fit(summary):
+    """One line on a trained net: epochs run, the epoch kept and its validation figures.
+
+    Examples
+    --------
+    >>> describe_fit({"epochs_run": 20, "best_epoch": 15, "best_valid_loss": .027,
+    ...               "history": [{"epoch": 15, "valid_auc": .98}]})
+    '20 epochs, kept epoch 15: validation loss 0.0270, validation-track AUC 0.980'
+    """
+    kept = [row for row in summary["history"] if row["epoch"] == summary["best_epoch"]]
+    auc = kept[0].get("valid_auc") if kept else None
+    return "{} epochs, kept epoch {}: validation loss {:.4f}{}".format(
+        summary["epochs_run"], summary["best_epoch"], summary["best_valid_loss"],
+        "" if auc is None else ", validation-track AUC {:.3f}".format(auc))
+
+
 class _TileModel(BaseEstimator):
     """What the ensemble and the single net share: data preparation and scoring."""
 
@@ -252,9 +268,7 @@ class _TileModel(BaseEstimator):
                                          seeds[name], self.hyperparameters_, self.normalizer_,
                                          verbose=max(self.verbose - 1, 0))
                 if self.verbose:
-                    print("    {}: {} epochs, best validation loss {:.4f} at epoch {}".format(
-                        name, summary["epochs_run"], summary["best_valid_loss"],
-                        summary["best_epoch"]), flush=True)
+                    print("    {}: {}".format(name, describe_fit(summary)), flush=True)
                 yield name, (net, summary)
             return
         from .distributed import run_tasks, session, store_rows
