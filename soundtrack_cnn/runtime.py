@@ -30,8 +30,6 @@ import ctypes
 import ctypes.util
 import os
 
-from . import compat
-
 __all__ = ["enabled", "install", "tune_allocator"]
 
 # glibc's <malloc.h> parameter numbers for mallopt.
@@ -92,6 +90,9 @@ def install():
     Called by ``import soundtrack_cnn`` after the compatibility shims (the
     pooling ops need Theano importable, and are registered when it is imported).
     """
+    # compat is imported here, not at the top, so that this file also loads on
+    # its own (bench/bench_torch.py takes tune_allocator from it without Theano).
+    from . import compat
     global _installed
     if _installed or not enabled():
         return
