@@ -153,10 +153,26 @@ class FeatureSettings(object):
         return (1, self.n_mfcc, self.n_frames)
 
     @property
+    def min_windows(self):
+        """Fewest MFCC frames (whole windows) that give one tile (see the tail policy)."""
+        return int(np.ceil(self.min_fraction * self.n_frames))
+
+    @property
     def min_seconds(self):
         """Shortest audio that gives one tile, in seconds."""
-        frames = int(np.ceil(self.min_fraction * self.n_frames))
-        return (frames - 1) * self.winstep + self.winlen
+        return (self.min_windows - 1) * self.winstep + self.winlen
+
+    def n_windows(self, n_samples):
+        """Whole analysis windows (MFCC frames) in ``n_samples`` samples.
+
+        Examples
+        --------
+        >>> FeatureSettings().n_windows(22050), FeatureSettings().n_windows(10)
+        (10, 0)
+        """
+        if n_samples < self.window_samples:
+            return 0
+        return 1 + (n_samples - self.window_samples) // self.step_samples
 
     def to_dict(self):
         """The settings as a JSON-friendly dict."""
@@ -219,7 +235,7 @@ def mfcc(signal, settings=FeatureSettings()):
     if not np.isfinite(signal).all():
         raise InputError("signal holds NaN or infinite samples")
     step, window = settings.step_samples, settings.window_samples
-    n_frames = 1 + (len(signal) - window) // step
+    n_frames = settings.n_windows(len(signal))
     # Pre-emphasis runs once over the whole signal so that the blocks below can
     # be cut anywhere; python_speech_features then gets preemph=0.
     emphasised = python_speech_features.sigproc.preemphasis(
@@ -335,11 +351,8 @@ def check_usable(signal, settings=FeatureSettings(), name="signal"):
     ...
     soundtrack_cnn.errors.InputError: short.wav: too short: 4.00 s of audio, a tile needs at least 5.00 s
     """
-    n_samples = len(signal)
-    windows = (0 if n_samples < settings.window_samples
-               else 1 + (n_samples - settings.window_samples) // settings.step_samples)
-    if windows < np.ceil(settings.min_fraction * settings.n_frames):
-        raise too_short(name, n_samples, settings)
+    if settings.n_windows(len(signal)) < settings.min_windows:
+        raise too_short(name, len(signal), settings)
     if not np.any(signal):
         raise digital_silence(name)
 

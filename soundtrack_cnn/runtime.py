@@ -90,12 +90,12 @@ def install():
     Called by ``import soundtrack_cnn`` after the compatibility shims (the
     pooling ops need Theano importable, and are registered when it is imported).
     """
-    # compat is imported here, not at the top, so that this file also loads on
-    # its own (bench/bench_torch.py takes tune_allocator from it without Theano).
-    from . import compat
     global _installed
     if _installed or not enabled():
         return
+    # compat is imported here, not at the top, so that this file also loads on
+    # its own (bench/bench_torch.py takes tune_allocator from it without Theano).
+    from . import compat
     tune_allocator()
     # The ops need Theano: they are registered when Theano is first imported,
     # so that `import soundtrack_cnn` alone stays light.

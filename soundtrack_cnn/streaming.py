@@ -53,8 +53,8 @@ def _frame_blocks(path, settings, counter):
         while len(samples) >= run:
             yield emphasised_mfcc(samples[:run], settings).astype(np.float32)
             samples = samples[BLOCK_FRAMES * step:]
-    if len(samples) >= window:
-        count = 1 + (len(samples) - window) // step
+    count = settings.n_windows(len(samples))
+    if count:
         yield emphasised_mfcc(samples[:(count - 1) * step + window], settings).astype(np.float32)
 
 

@@ -15,13 +15,26 @@ def sigint_default():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _stat_fields(pid):
+    """The fields of ``/proc/PID/stat`` after the command name: state, ppid, ..."""
+    with open("/proc/{}/stat".format(pid)) as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def process_state(pid):
+    """A process's scheduler state letter (R running, S sleeping, ...), or None if gone."""
+    try:
+        return _stat_fields(pid)[0]
+    except (OSError, IndexError):
+        return None
+
+
 def children(pid, marker):
     """Pids of the child processes of ``pid`` whose command line holds ``marker`` (bytes)."""
     found = []
     for entry in os.listdir("/proc"):
         try:
-            with open("/proc/{}/stat".format(entry)) as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            ppid = int(_stat_fields(entry)[1])
             with open("/proc/{}/cmdline".format(entry), "rb") as cmdline:
                 command = cmdline.read()
         except (OSError, ValueError, IndexError):

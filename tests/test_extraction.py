@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import children, sigint_default
+from conftest import children, process_state, sigint_default
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.manifest import Track
@@ -260,15 +260,6 @@ def _journal_lines(store):
         return 0
 
 
-def _state(pid):
-    """A process's scheduler state letter (R running, S sleeping, ...), or None if gone."""
-    try:
-        with open("/proc/{}/stat".format(pid)) as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return None
-
-
 def _workers_of(pid):
     """Pids of the extraction worker processes of ``pid``."""
     return children(pid, b"soundtrack_cnn.extraction import _serve")
@@ -298,9 +289,10 @@ def test_sigkill_of_a_worker_retries_its_file_and_the_store_equals_a_clean_run(t
     # Kill a worker while it extracts (running), not while it waits for its next
     # file: a worker that dies between files loses nothing and is replaced
     # without a word, and on a loaded machine workers often wait for the parent.
-    victims = []
+    victims = [pid for pid in _workers_of(child.pid) if process_state(pid) == "R"]
     while time.time() < deadline and child.poll() is None and not victims:
-        victims = [pid for pid in _workers_of(child.pid) if _state(pid) == "R"]
+        time.sleep(0.001)   # polling must not take a core from the workers
+        victims = [pid for pid in _workers_of(child.pid) if process_state(pid) == "R"]
     os.kill(victims[0], signal.SIGKILL)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 0, err
