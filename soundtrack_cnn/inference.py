@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from .engine import BLOCK_TILES, NumpyNet
+from .engine import BLOCK_TILES, NumpyNet, predict_nets
 from .errors import InputError
 from .evaluate import aggregate_tracks
 from .features import FeatureSettings, Normalizer
@@ -33,6 +33,10 @@ __all__ = ["NumpyEnsemble", "load_weights", "load_numpy_run", "load_model", "ENG
 
 #: Inference engines: numpy (default) or the original Theano nets.
 ENGINES = ("numpy", "theano")
+
+#: Tiles normalised at once by ``predict_tiles`` (16 MB of study tiles):
+#: enough blocks to keep every thread busy, a bounded slice of a large store.
+CHUNK_TILES = 1024
 
 
 class NumpyEnsemble(object):
@@ -77,24 +81,27 @@ class NumpyEnsemble(object):
         """Mean best validation loss of the nets (as the Theano estimators report it)."""
         return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
 
-    def predict_tiles(self, X, block_tiles=BLOCK_TILES):
-        """Score raw tiles (normalised here), ``block_tiles`` at a time.
+    def predict_tiles(self, X, block_tiles=BLOCK_TILES, n_jobs=-1):
+        """Score raw tiles (normalised here), ``block_tiles`` at a time per thread.
 
         Parameters
         ----------
         X : array-like, shape (n_tiles, 1, n_mfcc, n_frames)
             Anything sliceable: an ndarray, a memmap, a ``TileView``.
         block_tiles : int
+        n_jobs : int or None
+            Threads (-1: one per core; None: 1); the scores do not depend on it.
 
         Returns
         -------
         scores : ndarray of float32, shape (n_tiles, K)
         """
+        nets = list(self.nets_.values())
         scores = np.empty((len(X), len(self.genres)), np.float32)
-        for start in range(0, len(X), block_tiles):
-            block = self.normalizer_.transform(np.asarray(X[start:start + block_tiles]))
-            scores[start:start + len(block)] = np.column_stack(
-                [net.predict(block, block_tiles=block_tiles) for net in self.nets_.values()])
+        for start in range(0, len(X), CHUNK_TILES):
+            block = self.normalizer_.transform(np.asarray(X[start:start + CHUNK_TILES]))
+            scores[start:start + len(block)] = predict_nets(nets, block, block_tiles=block_tiles,
+                                                            n_jobs=n_jobs)
         return scores
 
     def predict_track_scores(self, X, ranges):

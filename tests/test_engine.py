@@ -32,6 +32,50 @@ def test_random_weights_are_rejected_when_shapes_are_wrong():
         engine.NumpyNet({"conv1": [np.zeros((2, 1, 5, 5)), np.zeros(2)]})
 
 
+def _random_net(rng, outputs=1):
+    shapes = {"conv1": (32, 1, 5, 5), "conv2": (64, 32, 4, 4), "conv3": (128, 64, 2, 2),
+              "conv4": (256, 128, 2, 2), "hidden5": (1024, 50), "hidden6": (50, 50),
+              "output": (50, outputs)}
+    return engine.NumpyNet({name: [rng.randn(*shape) * .1, rng.randn(
+        shape[0] if name.startswith("conv") else shape[1]) * .1]
+        for name, shape in shapes.items()})
+
+
+def test_scores_do_not_depend_on_the_number_of_threads():
+    rng = np.random.RandomState(3)
+    nets = [_random_net(rng), _random_net(rng, outputs=2)]
+    X = rng.randn(37, 1, 40, 100)
+    one = engine.predict_nets(nets, X, block_tiles=5, n_jobs=None)
+    assert one.shape == (37, 3)
+    for n_jobs in (2, 3, -1):
+        assert np.array_equal(engine.predict_nets(nets, X, block_tiles=5, n_jobs=n_jobs), one)
+    assert np.array_equal(nets[1].predict(X, block_tiles=5, n_jobs=2), one[:, 1:])
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_a_bad_thread_count_is_one_input_error(n_jobs):
+    with pytest.raises(InputError, match="n_jobs"):
+        _random_net(np.random.RandomState(0)).predict(np.zeros((2, 1, 40, 100)), n_jobs=n_jobs)
+
+
+@pytest.mark.parametrize("shape, size", [((32, 1, 5, 5), (40, 100)), ((64, 32, 4, 4), (18, 48)),
+                                         ((8, 3, 2, 2), (7, 22)), ((4, 2, 3, 2), (9, 8))])
+def test_conv_pool_is_convolution_then_max_pool_then_bias_and_relu(shape, size):
+    # The plain definition: every convolution output, a floor-mode 2x2 max, bias, ReLU.
+    rng = np.random.RandomState(1)
+    W, b = rng.randn(*shape).astype(np.float32), rng.randn(shape[0]).astype(np.float32)
+    # Rounded inputs make many exact ties between the four values of a pool window.
+    x = np.round(rng.randn(3, size[0], size[1], shape[1])).astype(np.float32)
+    kernel = W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).reshape(-1, len(W))
+    conv = engine._conv(x, kernel, shape[2:])
+    rows, columns = conv.shape[1] // 2, conv.shape[2] // 2
+    pooled = conv[:, :2 * rows, :2 * columns].reshape(3, rows, 2, columns, 2, -1).max(axis=(2, 4))
+    expected = np.maximum(pooled + b, 0)
+    got = engine._ConvPool(W, b)(x)
+    assert got.shape == expected.shape and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
 def _theano_layer_outputs(net, X):
     import lasagne
     import theano
