@@ -1,7 +1,9 @@
 """Speed and memory of the study's exact network on this machine (``make bench``).
 
 Prints, in one run: training and inference throughput (tiles/s) at batch
-1200 and at the demo profile's batch, the share of the machine's float32 GEMM
+1200 and at the demo profile's batch, the inference throughput of the numpy
+engine (what ``predict``, ``evaluate`` and ``report`` use) at batch 1200 on
+the same weights, the share of the machine's float32 GEMM
 rate that training reaches (the net's FLOPs counted from its layer shapes),
 the peak RSS of a batch-1200 training step (in a process of its own), and the
 compile time with a warm and with a cold Theano cache.
@@ -90,6 +92,20 @@ def throughput(net, batch, repeats):
     return timings["train"], timings["predict"]
 
 
+def numpy_throughput(net, batch, repeats):
+    """Median tiles/s of the numpy engine (the package's default for inference), same weights."""
+    from soundtrack_cnn.engine import NumpyNet
+    numpy_net = NumpyNet(net.get_all_params_values())
+    X, _ = _tiles(batch)
+    numpy_net.predict(X)
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        numpy_net.predict(X)
+        seconds.append(time.perf_counter() - start)
+    return batch / float(np.median(seconds))
+
+
 def compile_net(batch):
     net = build_net(batch=batch)
     start = time.perf_counter()
@@ -153,6 +169,7 @@ def main(argv=None):
     figures = {"batch": BATCH, "demo_batch": demo_batch}
     net, _ = compile_net(BATCH)
     figures["train"], figures["predict"] = throughput(net, BATCH, args.repeats)
+    figures["predict_numpy"] = numpy_throughput(net, BATCH, args.repeats)
     small, _ = compile_net(demo_batch)
     figures["train_demo"], figures["predict_demo"] = throughput(small, demo_batch, args.repeats * 4)
     forward, training = tile_flops(net)
@@ -170,6 +187,8 @@ def main(argv=None):
     for batch, suffix in ((BATCH, ""), (demo_batch, "_demo")):
         print("network  batch {:>4}: training {:6.0f} tiles/s, inference {:6.0f} tiles/s".format(
             batch, figures["train" + suffix], figures["predict" + suffix]))
+    print("network  batch {:>4}: inference on the numpy engine {:6.0f} tiles/s".format(
+        BATCH, figures["predict_numpy"]))
     print("network  float32 GEMM (1200x1200): {:.1f} GFLOPS; training at batch {} reaches "
           "{:.1f} GFLOPS = {:.0%} of it".format(figures["gemm_gflops"], BATCH,
                                                 figures["train"] * training / 1e9, share))

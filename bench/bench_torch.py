@@ -138,12 +138,16 @@ def main(argv=None):
                                  ("inference tiles/s", theano_figures["predict"], predict_cl,
                                   predict_nchw)):
         print("{:<25} {:>8.0f} {:>20.0f} {:>15.0f} {:>18.2f}".format(name, ours, cl, nchw, ours / cl))
+    print("{:<25} {:>8.0f} {:>20} {:>15} {:>18.2f}".format(
+        "inference, numpy engine", theano_figures["predict_numpy"], "", "",
+        theano_figures["predict_numpy"] / predict_cl))
     print("")
-    print("targets: training >= 0.5x PyTorch channels-last: {:.2f} ({}); inference >= 2500 tiles/s: "
-          "{:.0f} ({}); peak RSS of a training step <= 3 GB: {:.0f} MB ({})".format(
+    fastest = max(theano_figures["predict"], theano_figures["predict_numpy"])
+    print("targets: training >= 0.5x PyTorch channels-last: {:.2f} ({}); inference >= 2500 tiles/s "
+          "(the faster engine): {:.0f} ({}); peak RSS of a training step <= 3 GB: {:.0f} MB ({})".format(
               theano_figures["train"] / train_cl,
               "met" if theano_figures["train"] >= .5 * train_cl else "not met",
-              theano_figures["predict"], "met" if theano_figures["predict"] >= 2500 else "not met",
+              fastest, "met" if fastest >= 2500 else "not met",
               theano_figures["peak_rss_mb"],
               "met" if theano_figures["peak_rss_mb"] * 2 ** 20 <= 3e9 else "not met"))
 

@@ -45,7 +45,7 @@ momentum_stop = .999
 patience = 30
 # --- Options beyond the study (its choices are the defaults) ----------------
 monitor = 'valid_loss'   # what EarlyStopping keeps: lowest loss, or 'valid_auc'
-shuffle = 'none'         # training order: as stored, or 'once' / 'epoch'
+shuffle = 'none'         # training order: as stored, or 'once' / 'epoch' / 'balanced'
 
 STUDY_HYPERPARAMETERS = dict(
     epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=dropout3,
@@ -94,7 +94,7 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     monitor : {'valid_loss', 'valid_auc'}
         Which epoch ``EarlyStopping`` keeps: the study's lowest validation
         loss, or the best validation-track ROC-AUC (needs ``validation_data``).
-    shuffle : {'none', 'once', 'epoch'}
+    shuffle : {'none', 'once', 'epoch', 'balanced'}
         Order of the training tiles (see :mod:`soundtrack_cnn.batches`); the
         study's listing uses nolearn's plain ``BatchIterator`` ('none').
     n_outputs : int

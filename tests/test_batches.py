@@ -1,4 +1,4 @@
-"""The order of the training tiles: as stored, shuffled once, shuffled every epoch."""
+"""The order of the training tiles: as stored, shuffled once, every epoch, class-balanced."""
 import pickle
 
 import numpy as np
@@ -51,5 +51,24 @@ def test_a_pickled_iterator_starts_again_from_its_seed():
 def test_unknown_orders_are_one_error():
     with pytest.raises(InputError, match="shuffle must be one of"):
         make_batch_iterator(4, "sometimes")
-    with pytest.raises(InputError, match="'once' or 'epoch'"):
+    with pytest.raises(InputError, match="shuffle must be one of"):
         ShufflingBatchIterator(4, shuffle="none")
+
+
+def test_balanced_draws_each_class_half_the_time_every_epoch():
+    y = (np.arange(1000) % 10 == 0).astype(np.float32).reshape(-1, 1)   # 10% positive
+    iterator = make_batch_iterator(100, "balanced", seed=0)
+    epochs = [np.concatenate([yb for _, yb in iterator(np.arange(1000), y)]) for _ in range(5)]
+    assert all(len(targets) == 1000 for targets in epochs)
+    shares = [float(targets.mean()) for targets in epochs]
+    assert all(.45 < share < .55 for share in shares), shares
+    assert not np.array_equal(epochs[0], epochs[1])
+    for xb, yb in iterator(np.arange(1000), y):
+        assert np.array_equal(y[xb], yb)   # rows keep their targets
+
+
+def test_balanced_needs_one_target_column_and_copes_with_one_class():
+    with pytest.raises(InputError, match="one target column"):
+        list(make_batch_iterator(4, "balanced")(np.arange(6), np.zeros((6, 2))))
+    targets = [yb for _, yb in make_batch_iterator(4, "balanced")(np.arange(6), np.zeros(6))]
+    assert sorted(np.concatenate(targets).tolist()) == [0] * 6
