@@ -79,13 +79,16 @@ EQUAL_UPDATES_DIR = "multilabel-equal-updates"
 
 def _models(run_dir, genres, params, equal_updates):
     """(label, estimator class, run folder, net_params) of every model a run trains."""
+    # Class-balanced sampling is defined per genre: the single net, whose K
+    # targets have no one class to balance, gets the tiles shuffled every epoch.
+    single = dict(params, shuffle="epoch") if params.get("shuffle") == "balanced" else params
     models = [("specialists", SpecialistEnsemble, run_dir, params),
-              ("single net", MultiLabelNet, run_dir, params)]
+              ("single net", MultiLabelNet, run_dir, single)]
     if equal_updates:
         # As many weight updates as the K specialists together (K times the epochs,
         # patience scaled alike): the study's comparison gave it a tenth of the compute.
-        scaled = dict(STUDY_HYPERPARAMETERS, **params)
-        scaled = dict(params, epochs=scaled["epochs"] * len(genres),
+        scaled = dict(STUDY_HYPERPARAMETERS, **single)
+        scaled = dict(single, epochs=scaled["epochs"] * len(genres),
                       patience=scaled["patience"] * len(genres))
         models.append(("single net, equal updates", MultiLabelNet,
                        os.path.join(run_dir, EQUAL_UPDATES_DIR), scaled))

@@ -82,3 +82,15 @@ def test_film_goes_from_manifest_through_the_store_to_the_run_splits(tmp_path):
     assert {t.film for t in FeatureStore(store).tracks} == {"one"}
     with open(os.path.join(str(tmp_path / "run"), "experiment.json")) as stream:
         assert json.load(stream)["splits"] == record["splits"]
+
+
+def test_balanced_sampling_is_the_specialists_and_the_single_net_shuffles_instead():
+    from soundtrack_cnn.ensemble import MultiLabelNet, SpecialistEnsemble
+    from soundtrack_cnn.pipeline import _models
+    params = dict(PROFILES["demo"].net_params, shuffle="balanced")
+    models = _models("run", ["A", "B"], params, equal_updates=True)
+    shuffles = {label: (cls, model_params["shuffle"]) for label, cls, _, model_params in models}
+    assert shuffles == {"specialists": (SpecialistEnsemble, "balanced"),
+                        "single net": (MultiLabelNet, "epoch"),
+                        "single net, equal updates": (MultiLabelNet, "epoch")}
+    assert params["shuffle"] == "balanced"   # the caller's dict is left alone
