@@ -82,11 +82,14 @@ def _im2col(x, window, step=1, offsets=((0, 0),), out_shape=None):
     return matrix.reshape(-1, matrix[0, 0, 0, 0].size)
 
 
-def _conv(x, kernel, filter_shape):
-    """Valid convolution (no bias) of channels-last ``x`` (N, H, W, C)."""
+def _conv(x, W):
+    """Valid convolution (no bias) of channels-last ``x`` (N, H, W, C) with Lasagne's ``W``."""
     n, height, width, _ = x.shape
-    shape = (height - filter_shape[0] + 1, width - filter_shape[1] + 1)
-    return (_im2col(x, filter_shape) @ kernel).reshape((n,) + shape + (kernel.shape[1],))
+    filters, _, rows, columns = W.shape
+    # Flipped, (rows * columns * channels, filters): the GEMM's right side.
+    kernel = W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).reshape(-1, filters)
+    out = _im2col(x, (rows, columns)) @ kernel
+    return out.reshape(n, height - rows + 1, width - columns + 1, filters)
 
 
 def _bias_relu(x, bias):
@@ -230,8 +233,7 @@ class NumpyNet(object):
                 if not every_layer:
                     continue
                 W, b = weights
-                kernel = W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).reshape(-1, len(W))
-                x = _bias_relu(_conv(x, kernel, W.shape[2:]), b)
+                x = _bias_relu(_conv(x, W), b)
             elif operation == "pool":
                 x = weights(conv_input)
             else:

@@ -66,8 +66,7 @@ def test_conv_pool_is_convolution_then_max_pool_then_bias_and_relu(shape, size):
     W, b = rng.randn(*shape).astype(np.float32), rng.randn(shape[0]).astype(np.float32)
     # Rounded inputs make many exact ties between the four values of a pool window.
     x = np.round(rng.randn(3, size[0], size[1], shape[1])).astype(np.float32)
-    kernel = W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).reshape(-1, len(W))
-    conv = engine._conv(x, kernel, shape[2:])
+    conv = engine._conv(x, W)
     rows, columns = conv.shape[1] // 2, conv.shape[2] // 2
     pooled = conv[:, :2 * rows, :2 * columns].reshape(3, rows, 2, columns, 2, -1).max(axis=(2, 4))
     expected = np.maximum(pooled + b, 0)
