@@ -76,20 +76,22 @@ def _tiles(batch, seed=0):
             (rng.rand(batch, 1) > .5).astype(np.float32))
 
 
+def _tiles_per_second(step, batch, repeats):
+    """Median tiles/s of ``step()`` over ``repeats`` timed calls, after a warm-up call."""
+    step()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        seconds.append(time.perf_counter() - start)
+    return batch / float(np.median(seconds))
+
+
 def throughput(net, batch, repeats):
     """Median training and inference tiles/s over ``repeats`` timed steps (after a warm-up)."""
     X, y = _tiles(batch)
-    timings = {}
-    for name, step in (("train", lambda: net.train_iter_(X, y)),
-                       ("predict", lambda: net.predict_iter_(X))):
-        step()
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            step()
-            seconds.append(time.perf_counter() - start)
-        timings[name] = batch / float(np.median(seconds))
-    return timings["train"], timings["predict"]
+    return (_tiles_per_second(lambda: net.train_iter_(X, y), batch, repeats),
+            _tiles_per_second(lambda: net.predict_iter_(X), batch, repeats))
 
 
 def numpy_throughput(net, batch, repeats):
@@ -97,13 +99,7 @@ def numpy_throughput(net, batch, repeats):
     from soundtrack_cnn.engine import NumpyNet
     numpy_net = NumpyNet(net.get_all_params_values())
     X, _ = _tiles(batch)
-    numpy_net.predict(X)
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        numpy_net.predict(X)
-        seconds.append(time.perf_counter() - start)
-    return batch / float(np.median(seconds))
+    return _tiles_per_second(lambda: numpy_net.predict(X), batch, repeats)
 
 
 def compile_net(batch):

@@ -35,6 +35,7 @@ only the GEMMs, which on 2 cores gave about 1.5x the throughput of one
 thread with a 2-threaded BLAS.  Because the BLAS is single-threaded whatever
 ``n_jobs`` is, the scores are bit-identical for every ``n_jobs``.
 """
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -299,14 +300,16 @@ def _workers(n_jobs):
 # threadpoolctl's limit is process-wide: one scoring call at a time sets and
 # restores it (a second caller waits; each call already uses every core).
 _BLAS_LOCK = threading.Lock()
-_BLAS = []
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController()  # inspects the loaded libraries once
 
 
 def _single_threaded_blas():
-    from threadpoolctl import ThreadpoolController
-    if not _BLAS:
-        _BLAS.append(ThreadpoolController())  # inspects the loaded libraries once
-    return _BLAS[0].limit(limits=1, user_api="blas")
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def predict_nets(nets, X, block_tiles=BLOCK_TILES, n_jobs=-1):
