@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 from scipy.special import expit, logit
+from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
@@ -30,12 +31,19 @@ def _logit(scores):
     return logit(np.clip(np.asarray(scores, dtype=float), _EPS, 1 - _EPS))
 
 
+def _check_method(method):
+    if method not in METHODS:
+        raise InputError("calibration method must be one of {}, got {!r}".format(
+            list(METHODS), method))
+    return method
+
+
 def calibration_path(run_dir, method):
     """Where a run keeps its calibration by ``method``."""
     return os.path.join(run_dir, "calibration-{}.json".format(method))
 
 
-class Calibration(object):
+class Calibration(BaseEstimator):
     """Per-genre monotone maps from raw track scores to probabilities.
 
     Parameters
@@ -66,9 +74,6 @@ class Calibration(object):
     """
 
     def __init__(self, method="platt"):
-        if method not in METHODS:
-            raise InputError("calibration method must be one of {}, got {!r}".format(
-                list(METHODS), method))
         self.method = method
 
     def fit(self, scores, labels, genres):
@@ -85,6 +90,7 @@ class Calibration(object):
         -------
         self
         """
+        _check_method(self.method)
         scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
         if scores.shape != labels.shape or scores.ndim != 2 or scores.shape[1] != len(genres) \
                 or len(scores) == 0:
@@ -132,7 +138,7 @@ class Calibration(object):
 
     @classmethod
     def from_dict(cls, record):
-        calibration = cls(record["method"])
+        calibration = cls(_check_method(record["method"]))
         calibration.genres_ = list(record["genres"])
         calibration.params_ = record["params"]
         return calibration

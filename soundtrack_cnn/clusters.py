@@ -15,8 +15,10 @@ where, beside the study's split.
 """
 import numpy as np
 from scipy.special import logit
+from sklearn.base import BaseEstimator
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 
 from .errors import InputError
 
@@ -155,7 +157,7 @@ def cluster_report(genres, clusters, flags=None):
             "study": [list(s) for s in STUDY_CLUSTERS], "agreement": agreement}
 
 
-class TwoStage(object):
+class TwoStage(BaseEstimator):
     """Cluster first, genre second: ``score[g] = P(track in cluster of g) * score[g]``.
 
     The first stage is one logistic regression per cluster on the logits of
@@ -220,6 +222,7 @@ class TwoStage(object):
 
     def cluster_probabilities(self, track_scores):
         """P(track has a tag in cluster c), shape (n_tracks, n_clusters)."""
+        check_is_fitted(self, "stage_one_")
         features = logit(np.clip(np.asarray(track_scores, dtype=float), _EPS, 1 - _EPS))
         return np.column_stack([np.full(len(features), model) if isinstance(model, float)
                                 else model.predict_proba(features)[:, 1]

@@ -423,6 +423,8 @@ class Normalizer(object):
     (True, dtype('float32'))
     """
 
+    # Not a scikit-learn BaseEstimator, though it keeps its conventions: the
+    # numpy inference path (``predict``) uses it and never imports scikit-learn.
     def __init__(self, chunk=1024):
         self.chunk = chunk
 

@@ -159,6 +159,9 @@ class AttentionPooling(object):
     (True, True)
     """
 
+    # Not a scikit-learn BaseEstimator, though it keeps its conventions: this
+    # module is on the numpy inference path (``predict``), which never imports
+    # scikit-learn.
     def __init__(self, l2=1.0):
         self.l2 = l2
 

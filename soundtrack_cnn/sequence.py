@@ -16,6 +16,7 @@ import theano
 import theano.tensor as T
 from lasagne import layers
 from lasagne.nonlinearities import sigmoid
+from sklearn.base import BaseEstimator
 
 from .dataset import TileView
 from .errors import InputError
@@ -89,7 +90,7 @@ def tile_embeddings(ensemble, X, layer="hidden6"):
     return np.hstack(blocks)
 
 
-class SequenceModel(object):
+class SequenceModel(BaseEstimator):
     """GRU / LSTM over a track's tile embeddings, trained on track labels.
 
     Parameters
@@ -119,8 +120,6 @@ class SequenceModel(object):
     """
 
     def __init__(self, cell="gru", n_units=16, epochs=30, batch=16, rate=.01, seed=0, verbose=0):
-        if cell not in _CELLS:
-            raise InputError("cell must be one of {}, got {!r}".format(sorted(_CELLS), cell))
         self.cell = cell
         self.n_units = n_units
         self.epochs = epochs
@@ -168,6 +167,8 @@ class SequenceModel(object):
         -------
         self
         """
+        if self.cell not in _CELLS:
+            raise InputError("cell must be one of {}, got {!r}".format(sorted(_CELLS), self.cell))
         embeddings = np.asarray(embeddings, dtype=np.float32)
         labels = np.asarray(labels, dtype=np.float32)
         if embeddings.ndim != 2 or labels.ndim != 2 or len(labels) != len(ranges):

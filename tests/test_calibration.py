@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from sklearn_checks import PARAMETER_CHECKS, run_check
 from soundtrack_cnn.calibration import Calibration, calibration_path
 from soundtrack_cnn.errors import InputError
 
@@ -65,4 +66,14 @@ def test_calibration_round_trips_through_the_run_folder(tmp_path):
     with pytest.raises(InputError, match="cannot read this calibration"):
         Calibration.load(str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="method"):
-        Calibration("beta")
+        Calibration("beta").fit([[.5]], [[1]], ["A"])
+    record = dict(calibration.to_dict(), method="beta")
+    with open(calibration_path(str(tmp_path), "beta"), "w") as stream:
+        json.dump(record, stream)
+    with pytest.raises(InputError, match="is not a calibration.*method"):
+        Calibration.load(str(tmp_path), "beta")
+
+
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
+def test_scikit_learn_estimator_checks(check):
+    run_check(check, Calibration())

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 
+from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
 from soundtrack_cnn.clusters import TwoStage, ambiguous, cluster_report, genre_clusters, jaccard
 from soundtrack_cnn.errors import InputError
 
@@ -72,3 +74,10 @@ def test_two_stage_keeps_a_biased_specialist_out_of_the_other_cluster():
     assert np.array_equal(flagged.predict(scores[200:])[:, 0], scores[200:, 0])
     with pytest.raises(InputError, match="must both be"):
         TwoStage(clusters).fit(scores[:5], labels[:4])
+    with pytest.raises(NotFittedError):
+        TwoStage(clusters).predict(scores[:5])
+
+
+@pytest.mark.parametrize("check", PARAMETER_CHECKS + [UNFITTED_CHECK])
+def test_scikit_learn_estimator_checks(check):
+    run_check(check, TwoStage(clusters=[0, 1, 0]))

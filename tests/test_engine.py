@@ -181,13 +181,13 @@ try:
 finally:
     # compat's scan shim is a None entry in sys.modules, not an imported module.
     print(json.dumps(sorted(m for m, module in sys.modules.items() if module is not None
-                            and m.split(".")[0] in ("theano", "lasagne", "nolearn"))),
+                            and m.split(".")[0] in ("theano", "lasagne", "nolearn", "sklearn"))),
           file=sys.stderr)
 """
 
 
 @pytest.mark.slow
-def test_predict_in_a_fresh_process_imports_no_theano(two_tag_run, two_tag_corpus):
+def test_predict_in_a_fresh_process_imports_neither_theano_nor_sklearn(two_tag_run, two_tag_corpus):
     track = os.path.join(os.path.dirname(two_tag_corpus), "track31.wav")
     result = subprocess.run([sys.executable, "-c", _PREDICT_IN_A_FRESH_PROCESS, two_tag_run,
                              track], capture_output=True, text=True)

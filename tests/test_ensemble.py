@@ -10,9 +10,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import PredefinedSplit
-from sklearn.utils import estimator_checks
 
 from conftest import sigint_default
+from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
 from soundtrack_cnn.callbacks import NonFiniteLossError
 from soundtrack_cnn.checkpoint import ModelFolder
 from soundtrack_cnn.dataset import TileView
@@ -133,17 +133,10 @@ def test_unfitted_use_raises_not_fitted_error(random_tiles):
         SpecialistEnsemble().predict_proba(random_tiles[0])
 
 
-# scikit-learn's own checks that apply to estimators of 4-D tiles.  The others
-# feed 2-D tables (check_fit2d_*, check_estimators_dtypes, check_fit_score_takes_y,
-# check_n_features_in, check_dict_unchanged, check_dont_overwrite_parameters,
-# check_fit_idempotent, check_methods_subset_invariance, ...): this network's
-# input is (n, 1, n_mfcc, n_frames) by construction, so they cannot apply.
 @pytest.mark.parametrize("cls", [SpecialistEnsemble, MultiLabelNet])
-@pytest.mark.parametrize("check", ["check_parameters_default_constructible",
-                                   "check_no_attributes_set_in_init", "check_get_params_invariance",
-                                   "check_set_params", "check_estimators_unfitted"])
+@pytest.mark.parametrize("check", PARAMETER_CHECKS + [UNFITTED_CHECK])
 def test_scikit_learn_estimator_checks(cls, check):
-    getattr(estimator_checks, check)(cls.__name__, cls())
+    run_check(check, cls())
 
 
 @pytest.mark.slow

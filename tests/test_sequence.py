@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from sklearn_checks import PARAMETER_CHECKS, run_check
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.sequence import SequenceModel, pad_tracks, tile_embeddings
 
@@ -46,6 +47,12 @@ def test_sequence_model_trains_on_hidden6_and_ignores_what_lies_beyond_the_mask(
 
 def test_bad_input_is_named():
     with pytest.raises(InputError, match="cell"):
-        SequenceModel(cell="rnn")
+        SequenceModel(cell="rnn").fit(np.zeros((3, 2)), [(0, 3)], [[1]])
     with pytest.raises(InputError, match="at least one tile"):
         pad_tracks(np.zeros((3, 2)), [(0, 0)])
+
+
+# Its predict takes (embeddings, ranges), so the unfitted check's predict(X) does not apply.
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
+def test_scikit_learn_estimator_checks(check):
+    run_check(check, SequenceModel())
