@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
+from timing import tiles_per_second
 
 GENRES = ["Drama", "Action", "Adventure", "SciFi", "Thriller", "Romance", "Comedy", "Musical",
           "Crime", "Horror"]
@@ -102,16 +103,9 @@ def throughput(model, batch=1200, repeats=3):
     net = model.models_[GENRES[0]]
     numpy_net = NumpyNet(net.get_all_params_values())
     X = np.random.RandomState(0).randn(batch, 1, 40, 100).astype(np.float32)
-    figures = {}
-    for name, run in (("numpy", lambda: numpy_net.predict(X)),
-                      ("theano", lambda: net.predict_iter_(X))):
-        run()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        figures[name] = batch / min(times)
+    figures = {name: tiles_per_second(run, batch, repeats)
+               for name, run in (("numpy", lambda: numpy_net.predict(X)),
+                                 ("theano", lambda: net.predict_iter_(X)))}
     difference = float(np.abs(numpy_net.predict(X) - net.predict_iter_(X)).max())
     return figures, difference
 

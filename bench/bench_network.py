@@ -26,6 +26,7 @@ import numpy as np
 import soundtrack_cnn  # noqa: F401  (installs the compatibility shims first)
 from soundtrack_cnn.network import build_net
 from soundtrack_cnn.profiles import PROFILES
+from timing import tiles_per_second
 
 BATCH = 1200
 
@@ -76,22 +77,11 @@ def _tiles(batch, seed=0):
             (rng.rand(batch, 1) > .5).astype(np.float32))
 
 
-def _tiles_per_second(step, batch, repeats):
-    """Median tiles/s of ``step()`` over ``repeats`` timed calls, after a warm-up call."""
-    step()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - start)
-    return batch / float(np.median(seconds))
-
-
 def throughput(net, batch, repeats):
     """Median training and inference tiles/s over ``repeats`` timed steps (after a warm-up)."""
     X, y = _tiles(batch)
-    return (_tiles_per_second(lambda: net.train_iter_(X, y), batch, repeats),
-            _tiles_per_second(lambda: net.predict_iter_(X), batch, repeats))
+    return (tiles_per_second(lambda: net.train_iter_(X, y), batch, repeats),
+            tiles_per_second(lambda: net.predict_iter_(X), batch, repeats))
 
 
 def numpy_throughput(net, batch, repeats):
@@ -99,7 +89,7 @@ def numpy_throughput(net, batch, repeats):
     from soundtrack_cnn.engine import NumpyNet
     numpy_net = NumpyNet(net.get_all_params_values())
     X, _ = _tiles(batch)
-    return _tiles_per_second(lambda: numpy_net.predict(X), batch, repeats)
+    return tiles_per_second(lambda: numpy_net.predict(X), batch, repeats)
 
 
 def compile_net(batch):

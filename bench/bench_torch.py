@@ -15,11 +15,12 @@ import argparse
 import importlib.util
 import json
 import os
-import time
 
 import numpy as np
 import torch
 from torch import nn
+
+from timing import tiles_per_second
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOLERANCE = 1e-4
@@ -91,16 +92,7 @@ def throughput(model, batch, channels_last, repeats):
         with torch.no_grad():
             model(X)
 
-    rates = []
-    for step in (train, predict):
-        step()
-        seconds = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            step()
-            seconds.append(time.perf_counter() - start)
-        rates.append(batch / float(np.median(seconds)))
-    return rates
+    return [tiles_per_second(step, batch, repeats) for step in (train, predict)]
 
 
 def main(argv=None):
