@@ -6,13 +6,13 @@ setup(
     description="Film genres from soundtracks: a runnable reproduction of an ensemble of "
                 "binary specialist CNNs on MFCC tiles (Theano/Lasagne/nolearn).",
     packages=find_packages(include=["soundtrack_cnn", "soundtrack_cnn.*"]),
-    package_data={"soundtrack_cnn": ["templates/*.html"]},
+    package_data={"soundtrack_cnn": ["reporting/templates/*.html"]},
     python_requires="==3.11.*",
     # What the package needs at run time; the exact pins live in requirements.txt.
     install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",
                       "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm",
                       "mutagen"],
-    # Scale-out on a Dask cluster (soundtrack_cnn.distributed); exact pins in requirements.txt.
+    # Scale-out on a Dask cluster (soundtrack_cnn.collection.distributed); exact pins in requirements.txt.
     extras_require={"dask": ["dask", "distributed"]},
     entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
 )

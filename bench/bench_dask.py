@@ -22,8 +22,8 @@ import numpy as np
 # Nothing here imports Theano at module level: LocalCluster's worker processes
 # re-import this script, and must load Theano only after the worker plugin
 # has given each of them its own compile cache.
-from soundtrack_cnn.dataset import TileView
-from soundtrack_cnn.tracksets import fit_data, read_run_record, track_sets
+from soundtrack_cnn.training.dataset import TileView
+from soundtrack_cnn.experiment.tracksets import fit_data, read_run_record, track_sets
 
 
 def _data(run_dir):
@@ -33,9 +33,9 @@ def _data(run_dir):
 
 def _warm_up(store, X, Y, groups, params, client=None):
     """One epoch on 128 tiles: compiles (or loads) the net's Theano code in every process."""
-    from soundtrack_cnn.ensemble import train_net
-    from soundtrack_cnn.features import Normalizer
-    from soundtrack_cnn.network import STUDY_HYPERPARAMETERS
+    from soundtrack_cnn.training.ensemble import train_net
+    from soundtrack_cnn.audio.features import Normalizer
+    from soundtrack_cnn.training.network import STUDY_HYPERPARAMETERS
     rows = X.indices[:128]
     valid = np.arange(128) >= 96
     hyper = dict(STUDY_HYPERPARAMETERS, **dict(params, epochs=1))
@@ -55,8 +55,8 @@ def main():
     parser.add_argument("--genres", type=int, help="only the first N genres")
     args = parser.parse_args()
     import distributed
-    from soundtrack_cnn.distributed import connect
-    from soundtrack_cnn.ensemble import SpecialistEnsemble
+    from soundtrack_cnn.collection.distributed import connect
+    from soundtrack_cnn.training.ensemble import SpecialistEnsemble
     record = read_run_record(args.run)
     params = record["profile"]["net_params"]
     store, genres, X, Y, groups, validation = _data(args.run)

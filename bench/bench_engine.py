@@ -50,8 +50,8 @@ finally:
 
 def ten_specialists(run_dir):
     """A run folder with ten one-epoch specialists (and their weights-ensemble.npz)."""
-    from soundtrack_cnn.ensemble import SpecialistEnsemble
-    from soundtrack_cnn.features import FeatureSettings
+    from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+    from soundtrack_cnn.audio.features import FeatureSettings
     rng = np.random.RandomState(2)
     tiles = rng.randn(40, 1, 40, 100).astype(np.float32)
     Y = rng.rand(40, len(GENRES)) > 0.5
@@ -99,7 +99,7 @@ def predict_wall_time(run_dir, track, repeats=5):
 
 def throughput(model, batch=1200, repeats=3):
     """tiles/s at ``batch`` of one specialist: numpy engine and Theano, same weights."""
-    from soundtrack_cnn.engine import NumpyNet
+    from soundtrack_cnn.inference.numpy_net import NumpyNet
     net = model.models_[GENRES[0]]
     numpy_net = NumpyNet(net.get_all_params_values())
     X = np.random.RandomState(0).randn(batch, 1, 40, 100).astype(np.float32)
@@ -127,10 +127,10 @@ def compare_engines(run_dir):
     -------
     n_tracks, n_identical, max_difference : int, int, float
     """
-    from soundtrack_cnn.dataset import TileView
-    from soundtrack_cnn.evaluate import aggregate_tracks
-    from soundtrack_cnn.inference import load_model
-    from soundtrack_cnn.tracksets import track_sets
+    from soundtrack_cnn.training.dataset import TileView
+    from soundtrack_cnn.scoring.metrics import aggregate_tracks
+    from soundtrack_cnn.inference.model import load_model
+    from soundtrack_cnn.experiment.tracksets import track_sets
     store, _, sets = track_sets(run_dir)
     test = sets["test"]
     scores = {}

@@ -19,8 +19,8 @@ import numpy as np
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
 from sklearn.model_selection import PredefinedSplit
 
-from soundtrack_cnn.ensemble import SpecialistEnsemble
-from soundtrack_cnn.features import FeatureSettings
+from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+from soundtrack_cnn.audio.features import FeatureSettings
 
 GENRES = ["Drama", "Action", "Adventure", "SciFi", "Thriller", "Romance", "Comedy", "Musical",
           "Crime", "Horror"]
@@ -57,7 +57,7 @@ _PREDICT = """
 import sys, time
 start = time.perf_counter()
 import soundtrack_cnn
-from soundtrack_cnn.loading import load_run
+from soundtrack_cnn.training.loading import load_run
 model = load_run(sys.argv[1])
 prediction = model.predict_tracks([sys.argv[2]])[0]
 assert prediction.error is None, prediction.error

@@ -26,7 +26,7 @@ import psutil
 import soundfile
 
 import soundtrack_cnn  # noqa: F401  (installs the compatibility shims first)
-from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
+from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
 
 SOURCE_SR = 44100
 DISTINCT_FILES = 3
@@ -97,7 +97,7 @@ def extraction_memory(folder, hours, jobs, file_minutes=10.0):
     """Extract ``hours`` of synthetic audio in a child process; wall time and peak RSS."""
     manifest = make_collection(folder, hours, file_minutes)
     store = os.path.join(folder, "store-{:g}h".format(hours))
-    code = ("import sys; from soundtrack_cnn.store import extract; "
+    code = ("import sys; from soundtrack_cnn.collection.store import extract; "
             "extract(sys.argv[1], sys.argv[2], jobs=int(sys.argv[3]), progress=False)")
     start = time.time()
     child = subprocess.Popen([sys.executable, "-c", code, manifest, store, str(jobs)])

@@ -16,14 +16,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from soundtrack_cnn.imdb import BASICS_COLUMNS  # noqa: E402
+from soundtrack_cnn.labelling.imdb import BASICS_COLUMNS  # noqa: E402
 
 ROWS = int(os.environ.get("ROWS", 11000000))
 KINDS = ("tvEpisode", "tvEpisode", "tvEpisode", "short", "movie")
 
 _READ = """
 import json, resource, sys, time
-from soundtrack_cnn.imdb import find_titles, normalise_title
+from soundtrack_cnn.labelling.imdb import find_titles, normalise_title
 rows = int(sys.argv[2])
 # 300 movies (every fifth row is one) spread over the whole file.
 keys = {normalise_title("Title number {}".format(i)) for i in range(4, rows, rows // 300 // 5 * 5)}

@@ -24,8 +24,8 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (installs the compatibility shims first)
-from soundtrack_cnn.network import build_net
-from soundtrack_cnn.profiles import PROFILES
+from soundtrack_cnn.training.network import build_net
+from soundtrack_cnn.experiment.profiles import PROFILES
 from timing import tiles_per_second
 
 BATCH = 1200
@@ -86,7 +86,7 @@ def throughput(net, batch, repeats):
 
 def numpy_throughput(net, batch, repeats):
     """Median tiles/s of the numpy engine (the package's default for inference), same weights."""
-    from soundtrack_cnn.engine import NumpyNet
+    from soundtrack_cnn.inference.numpy_net import NumpyNet
     numpy_net = NumpyNet(net.get_all_params_values())
     X, _ = _tiles(batch)
     return tiles_per_second(lambda: numpy_net.predict(X), batch, repeats)
@@ -113,8 +113,8 @@ def _child(mode):
 def export(net, folder):
     """Weights, real tiles and the net's outputs on them, for ``bench_torch.py``."""
     import csv
-    from soundtrack_cnn.corpus import generate_corpus
-    from soundtrack_cnn.features import FeatureSettings, audio_to_tiles
+    from soundtrack_cnn.collection.corpus import generate_corpus
+    from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
     manifest = generate_corpus(os.path.join(folder, "corpus"), size="small", n_tracks=6,
                                jobs=1, progress=False)
     with open(manifest) as handle:

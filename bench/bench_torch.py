@@ -9,7 +9,7 @@ difference of the outputs <= 1e-4), then times a training step (squared error,
 Nesterov momentum, dropout on) and inference at the same batch size, in
 channels-last and in the default NCHW layout, and prints both engines side by
 side with the ratio.  The process always uses the same allocator settings as
-the package (``soundtrack_cnn/runtime.py``, loaded as a plain file).
+the package (``soundtrack_cnn/stack/runtime.py``, loaded as a plain file).
 """
 import argparse
 import importlib.util
@@ -40,7 +40,7 @@ def tune_allocator():
 
 
 class StudyNet(nn.Module):
-    """The 17 layers of ``soundtrack_cnn/network.py`` with the study's values."""
+    """The 17 layers of ``soundtrack_cnn/training/network.py`` with the study's values."""
 
     def __init__(self):
         super().__init__()

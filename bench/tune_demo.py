@@ -15,8 +15,8 @@ import json
 import time
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from soundtrack_cnn.ensemble import SpecialistEnsemble
-from soundtrack_cnn.tracksets import fit_data, track_sets
+from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+from soundtrack_cnn.experiment.tracksets import fit_data, track_sets
 
 
 def main():

@@ -7,27 +7,52 @@ or loads nets)::
     >>> import soundtrack_cnn
     >>> soundtrack_cnn.FeatureSettings().tile_shape
     (1, 40, 100)
+
+The package, by concept (each subpackage's docstring is its table of contents):
+
+==============  ==============================================================
+``errors``      the error hierarchy (``SoundtrackCNNError`` and its kinds)
+``files``       every file the package writes: atomic writes, JSON, sha256
+``stack``       the 2015 stack on Python 3.11, and the package's own Theano code
+``audio``       decoding, MFCC frames, tiles, streaming, reconstruction
+``collection``  manifest, tags, splits, the feature store, extraction, corpus
+``labelling``   a folder of soundtracks labelled with IMDb genres
+``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
+``training``    the study's nets: listing, callbacks, batches, ensemble, run files
+``inference``   trained runs without Theano: the numpy engine, tagging a folder
+``evaluation``  the study's next steps and the classical baseline
+``reporting``   figures, timelines, the viewer page, the collection report
+``experiment``  profiles, run folder and record, pipeline, report, compare
+``cli``         ``soundtrack-cnn``
+==============  ==============================================================
+
+Imports go one way, down this list (:data:`LAYERS`; tested): a module imports
+only from its own group or the groups above it.
 """
 import importlib
 
-from . import compat as _compat
-from . import runtime as _runtime
+from .stack import compat as _compat
+from .stack import runtime as _runtime
 
 _compat.install()
 _runtime.install()
 
 __version__ = "0.2.0"
 
+#: The import rule: a module may import from its own group and those before it.
+LAYERS = ("errors", "files", "stack", "audio", "collection", "labelling", "scoring", "training",
+          "inference", "evaluation", "reporting", "experiment", "cli")
+
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {
-    "load_audio": "audio", "write_audio": "audio",
-    "FeatureSettings": "features", "audio_to_tiles": "features", "Normalizer": "features",
-    "read_manifest": "manifest", "FeatureStore": "store", "extract": "extraction",
-    "generate_corpus": "corpus", "build_net": "network",
-    "SpecialistEnsemble": "ensemble", "MultiLabelNet": "ensemble",
-    "load_run": "loading", "export_weights": "loading", "import_weights": "loading",
-    "load_model": "inference", "NumpyEnsemble": "inference",
-    "run_experiment": "pipeline", "evaluate_run": "pipeline", "report_run": "report",
+    "load_audio": "audio.io", "write_audio": "audio.io",
+    "FeatureSettings": "audio.features", "audio_to_tiles": "audio.features", "Normalizer": "audio.features",
+    "read_manifest": "collection.manifest", "FeatureStore": "collection.store", "extract": "collection.extraction",
+    "generate_corpus": "collection.corpus", "build_net": "training.network",
+    "SpecialistEnsemble": "training.ensemble", "MultiLabelNet": "training.ensemble",
+    "load_run": "training.loading", "export_weights": "training.loading", "import_weights": "training.loading",
+    "load_model": "inference.model", "NumpyEnsemble": "inference.model",
+    "run_experiment": "experiment.pipeline", "evaluate_run": "experiment.pipeline", "report_run": "experiment.report",
     "InputError": "errors",
 }
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
-from soundtrack_cnn.network import build_net
+from soundtrack_cnn.training.network import build_net
 
 
 def sigint_default():
@@ -102,8 +102,8 @@ def two_tag_corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def two_tag_store(two_tag_corpus, tmp_path_factory):
     """The two-tag corpus extracted with a 25-frame hop (5 tiles per 14 s track)."""
-    from soundtrack_cnn.features import FeatureSettings
-    from soundtrack_cnn.extraction import extract
+    from soundtrack_cnn.audio.features import FeatureSettings
+    from soundtrack_cnn.collection.extraction import extract
     out = str(tmp_path_factory.mktemp("store") / "features")
     extract(two_tag_corpus, out, settings=FeatureSettings(hop=25), jobs=1, progress=False)
     return out
@@ -112,8 +112,8 @@ def two_tag_store(two_tag_corpus, tmp_path_factory):
 @pytest.fixture(scope="session")
 def two_tag_run(two_tag_store, tmp_path_factory):
     """A prepared and trained run (ensemble + single net) on the two-tag store."""
-    from soundtrack_cnn.pipeline import prepare_run, train_run
-    from soundtrack_cnn.profiles import Profile
+    from soundtrack_cnn.experiment.pipeline import prepare_run, train_run
+    from soundtrack_cnn.experiment.profiles import Profile
     run_dir = str(tmp_path_factory.mktemp("run"))
     profile = Profile("test", corpus="small",
                       net_params={"epochs": 12, "batch": 32, "patience": 12, "rate": .03})

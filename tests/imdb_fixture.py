@@ -1,7 +1,7 @@
 """Small IMDb dataset files in IMDb's exact format, written by the tests (nothing downloaded)."""
 import gzip
 
-from soundtrack_cnn.imdb import BASICS_COLUMNS
+from soundtrack_cnn.labelling.imdb import BASICS_COLUMNS
 
 N = "\\N"
 

@@ -13,10 +13,10 @@ import pytest
 import soundfile
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.features import audio_to_tiles
+from soundtrack_cnn.audio.features import audio_to_tiles
 from soundtrack_cnn.files import check_writable, write_bytes
-from soundtrack_cnn.extraction import extract
-from soundtrack_cnn.store import FeatureStore
+from soundtrack_cnn.collection.extraction import extract
+from soundtrack_cnn.collection.store import FeatureStore
 
 
 def _mount(*args):

@@ -1,11 +1,13 @@
 import os
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 NOTEBOOK = os.path.join(os.path.dirname(__file__), os.pardir, "notebooks", "reproduce.ipynb")
 
 
+@pytest.mark.slow
 def test_reproduction_notebook_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("SOUNDTRACK_CNN_PROFILE", "small")
     monkeypatch.setenv("SOUNDTRACK_CNN_WORK", str(tmp_path))

@@ -1,0 +1,98 @@
+"""The ``soundtrack-cnn`` command line (also ``python -m soundtrack_cnn``).
+
+Subcommands mirror the steps of the study::
+
+    soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
+    soundtrack-cnn corpus OUT [--size demo]                            # bundled audio
+    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--scheduler ADDRESS]
+    soundtrack-cnn features --compression
+    soundtrack-cnn store compact STORE
+    soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
+                         [--scheduler ADDRESS]
+    soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
+                           [--engine numpy|theano] [--pooling mean|max|lme]
+                           [--calibrated platt|isotonic]
+    soundtrack-cnn evaluate RUN [--engine numpy|theano]
+    soundtrack-cnn report RUN [--out DIR] [--engine numpy|theano]
+    soundtrack-cnn reconstruct IN OUT [--crossfade]
+    soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
+    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
+    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
+
+Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
+with status 130 and a note that rerunning resumes.
+
+One module per group of commands, each with a ``register(commands)``:
+
+.. autosummary::
+
+    common       the ``--scheduler`` option and its Dask client
+    collection   corpus, features, store, label, collection
+    training     run, train
+    predict      predict, export
+    evaluation   evaluate, report, compare, reconstruct
+"""
+import argparse
+import errno
+import sys
+
+from ..errors import SoundtrackCNNError
+from . import collection, evaluation, predict, training
+
+__all__ = ["main", "build_parser", "describe_os_error"]
+
+#: The command modules, in the order ``--help`` lists them.
+COMMANDS = (training, collection, predict, evaluation)
+
+
+#: What to do about the file-system errors a long run meets.
+_ADVICE = {
+    errno.ENOSPC: "free some space, then rerun the same command to resume",
+    errno.EDQUOT: "free some space, then rerun the same command to resume",
+    errno.EROFS: "give a writable folder",
+    errno.EACCES: "give a folder you may write to",
+    errno.EPERM: "give a folder you may write to",
+    errno.EMFILE: "raise the open-file limit (ulimit -n), then rerun the same command",
+    errno.ENFILE: "raise the open-file limit (ulimit -n), then rerun the same command",
+}
+
+
+def describe_os_error(error):
+    """One line for an :class:`OSError`: the path, the cause and what to do.
+
+    Examples
+    --------
+    >>> describe_os_error(OSError(errno.ENOSPC, "No space left on device", "runs/x.pkl"))
+    'runs/x.pkl: No space left on device; free some space, then rerun the same command to resume'
+    """
+    line = "{}: {}".format(error.filename, error.strerror) if error.filename else \
+        (error.strerror or str(error))
+    advice = _ADVICE.get(error.errno)
+    return "{}; {}".format(line, advice) if advice else line
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.register(commands)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except SoundtrackCNNError as error:
+        print("soundtrack-cnn: error: {}".format(error), file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:
+        # A full disk, a read-only or forbidden folder, too many open files:
+        # one line naming the path; whatever was written before stays valid.
+        print("soundtrack-cnn: error: {}".format(describe_os_error(error)), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("\nsoundtrack-cnn: interrupted; finished work is saved, rerun the same command "
+              "to resume.", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,59 @@
+"""Commands on a trained run: ``evaluate``, ``report``, ``compare``; and ``reconstruct``."""
+import os
+
+from ..inference.model import ENGINES
+
+__all__ = ["register"]
+
+
+def _evaluate(args):
+    from ..experiment.pipeline import evaluate_run
+    from ..files import check_writable
+    check_writable(args.run)
+    evaluate_run(args.run, engine=args.engine)
+    print(open(os.path.join(args.run, "evaluation.md")).read())
+
+
+def _report(args):
+    from ..experiment.report import report_run
+    from ..files import check_writable
+    check_writable(args.out or os.path.join(args.run, "report"))
+    print(report_run(args.run, out=args.out, engine=args.engine))
+
+
+def _compare(args):
+    from ..experiment.compare import compare_run
+    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
+
+
+def _reconstruct(args):
+    from ..audio.reconstruct import reconstruct_file
+    print(reconstruct_file(args.input, args.output, crossfade=args.crossfade))
+
+
+def register(commands):
+    evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
+    evaluate.add_argument("run")
+    evaluate.add_argument("--engine", default="numpy", choices=ENGINES)
+    evaluate.set_defaults(func=_evaluate)
+
+    report = commands.add_parser("report", help="figures and the prediction viewer")
+    report.add_argument("run")
+    report.add_argument("--out")
+    report.add_argument("--engine", default="numpy", choices=ENGINES)
+    report.set_defaults(func=_report)
+
+    compare = commands.add_parser("compare", help="the study's method beside its next steps, "
+                                  "with bootstrap intervals")
+    compare.add_argument("run")
+    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
+                         help="what the GRU reads per tile")
+    compare.set_defaults(func=_compare)
+
+    reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")
+    reconstruct.add_argument("input")
+    reconstruct.add_argument("output")
+    reconstruct.add_argument("--crossfade", action="store_true")
+    reconstruct.set_defaults(func=_reconstruct)

@@ -1,0 +1,13 @@
+"""The collection on disk: manifest, tags, splits, the feature store and how it is filled.
+
+.. autosummary::
+
+    manifest      the manifest CSV (path, tags, track_id, split) and its validation
+    labels        vocabulary, label matrices, label statistics
+    splits        splits by whole tracks (and films); nolearn's train_split on held-out tracks
+    store         the memory-mapped feature store: format, writer, reader
+    extraction    a collection into a store: worker processes, progress, resume
+    compaction    ``store compact``: live tiles into fresh chunks, dead space reclaimed
+    corpus        the bundled synthetic corpus
+    distributed   independent jobs (specialists, tracks) as tasks on a Dask cluster
+"""

@@ -1,0 +1,278 @@
+"""Running the package's independent jobs (specialists, tracks) as tasks on a Dask cluster.
+
+The study's work is embarrassingly parallel: the specialists never talk to
+each other and every audio file is decoded on its own.  With a Dask client
+(``pip install soundtrack_cnn[dask]``) each of those jobs becomes one task;
+the calling process stays the only writer of run folders and feature stores,
+so checkpointing, journals and resume work as they do in one process.
+
+A cluster is a ``dask scheduler`` and any number of ``dask worker``
+processes, on hosts that share a file system (the workers read the feature
+store by its path, memory-mapped; only row indices, targets and the trained
+nets travel, never tiles).  Each worker process compiles Theano code into a
+cache of its own (``$SOUNDTRACK_CNN_CACHE/dask-workers/<host>-<slot>``; a
+slot is held by a file lock for the life of the process, so restarted
+workers reuse their compiled code and two live workers never share one).
+Dask starts workers with ``OMP_NUM_THREADS=1`` unless the environment of
+``dask worker`` sets it: one specialist then uses one core; give a worker
+the cores of its host with ``OMP_NUM_THREADS=N dask worker --nthreads 1``.
+The number of OpenMP threads is also the one thing besides the seed that
+changes a specialist's weights (in the last bits: Theano's convolution
+gradient sums per thread); with the same number, a specialist trained on a
+worker is bit-identical to one trained in the calling process.
+
+Environment variables
+---------------------
+DASK_SCHEDULER_ADDRESS
+    Used by the command line when ``--scheduler`` is not given.
+"""
+import asyncio
+import concurrent.futures
+import contextlib
+import fcntl
+import itertools
+import os
+import socket
+import sys
+import time
+import uuid
+
+from ..stack.compat import cache_dir, configure_theano
+from ..errors import ClusterError, InputError
+
+try:
+    import distributed
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # an optional extra: only a user who asks for a cluster needs it
+    raise ClusterError("a Dask scheduler was given but Dask is not installed; "
+                     "pip install 'soundtrack_cnn[dask]'") from None
+
+__all__ = ["connect", "session", "run_tasks", "store_rows", "WorkerSetup"]
+
+#: How often a job whose result was lost with a dead worker is submitted again.
+LOST_RESUBMISSIONS = 2
+
+def connect(scheduler, timeout=10):
+    """A Dask client for ``scheduler``, with every worker set up for the package.
+
+    Parameters
+    ----------
+    scheduler : distributed.Client or str or None
+        A client (used as it is), a scheduler address such as
+        ``'tcp://host:8786'``, or None for no cluster.
+    timeout : float
+        Seconds to wait for the scheduler.
+
+    Returns
+    -------
+    client : distributed.Client or None
+
+    Raises
+    ------
+    InputError
+        If the scheduler cannot be reached (the message names the address).
+
+    Examples
+    --------
+    >>> connect(None) is None
+    True
+    >>> connect("tcp://127.0.0.1:1", timeout=1)
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (is `dask scheduler` running there, and the address right?)
+    """
+    if scheduler is None:
+        return None
+    if isinstance(scheduler, distributed.Client):
+        client = scheduler
+    elif isinstance(scheduler, str):
+        try:
+            client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
+        except (OSError, ValueError, TypeError):
+            raise ClusterError("cannot reach the Dask scheduler at {} (is `dask scheduler` running "
+                             "there, and the address right?)".format(scheduler)) from None
+    else:
+        raise InputError("a Dask scheduler is a distributed.Client or an address string, "
+                         "got {!r}".format(scheduler))
+    if not getattr(client, "_soundtrack_cnn_ready", False):
+        # Once per client: workers that join later get the plugin from the scheduler.
+        client.register_plugin(WorkerSetup(), name="soundtrack_cnn")
+        workers = client.scheduler_info(n_workers=-1)["workers"]
+        print("dask: scheduler {}, {} worker(s) with {} thread(s); dashboard {}".format(
+            client.scheduler.address, len(workers),
+            sum(info["nthreads"] for info in workers.values()), client.dashboard_link),
+            flush=True)
+        client._soundtrack_cnn_ready = True
+    return client
+
+
+@contextlib.contextmanager
+def session(scheduler):
+    """``with session(scheduler) as client``: connect, and close what was opened here.
+
+    A client passed in stays open (its owner closes it); one made from an
+    address is closed on the way out.
+    """
+    client = connect(scheduler)
+    try:
+        yield client
+    finally:
+        if client is not scheduler:
+            client.close()
+
+
+def store_rows(X):
+    """``(store path, rows)`` of tiles that workers can read themselves.
+
+    Parameters
+    ----------
+    X : TileView or StoreTiles
+        Raw (unnormalised) tiles of a :class:`~soundtrack_cnn.collection.store.FeatureStore`.
+
+    Returns
+    -------
+    store : str
+        Absolute path of the store (the same on every host of the cluster).
+    rows : ndarray of int64
+        The rows of ``X`` in the store's tile numbering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> store_rows(np.zeros((2, 1, 40, 100)))
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: training on a Dask cluster reads the tiles from their feature store; pass X as a TileView of FeatureStore(path).tiles, not ndarray
+    """
+    import numpy as np
+    from .store import StoreTiles
+    tiles, rows = X, np.arange(len(X))
+    if hasattr(X, "indices") and getattr(X, "normalizer", True) is None:
+        tiles, rows = X.tiles, X.indices
+    if not isinstance(tiles, StoreTiles):
+        raise InputError("training on a Dask cluster reads the tiles from their feature store; "
+                         "pass X as a TileView of FeatureStore(path).tiles, not {}".format(
+                             type(X).__name__))
+    return os.path.abspath(tiles.store), np.asarray(rows, np.int64)
+
+
+def run_tasks(client, function, jobs, what="task", progress=True):
+    """Run ``function(*arguments)`` for every job on the cluster; yield results as they finish.
+
+    Each task is retried once if it raises, and Dask reruns a task whose
+    worker died (up to ``distributed.scheduler.allowed-failures`` times).
+
+    Parameters
+    ----------
+    client : distributed.Client
+    function : callable
+        Importable by the workers (a module-level function of the package).
+    jobs : dict
+        ``{name: arguments tuple}``; arguments may be futures (scattered data).
+    what : str
+        What a job is, for the progress lines (``'specialist'``).
+    progress : bool
+        Print one line when a job starts running on a worker and one when it
+        is done (with the worker's address).
+
+    Yields
+    ------
+    (name, result)
+        In completion order; the task's result is released on the workers
+        as soon as it is yielded.
+
+    Raises
+    ------
+    InputError
+        When a job was lost (its workers died too often): what finished
+        was yielded first.
+    """
+    def submit(name):
+        key = "{}-{}-{}".format(what.replace(" ", "_"), name, uuid.uuid4().hex[:8])
+        future = client.submit(function, *jobs[name], key=key, pure=False, retries=1)
+        futures[future], keys[key] = name, name
+        return future
+
+    futures, keys, lost = {}, {}, {}
+    pending = distributed.as_completed([submit(name) for name in jobs], loop=client.loop)
+    started, done = set(), 0
+    while not pending.is_empty():
+        if progress:
+            # Ask the workers what they are executing: the scheduler's "processing"
+            # also counts tasks queued on a busy worker.
+            executing = client.run(_executing, on_error="ignore")
+            for worker, running in sorted(executing.items()):
+                for key in running:
+                    if key in keys and (key, worker) not in started:
+                        started.add((key, worker))
+                        print("dask: {} {} running on {}".format(what, keys[key], worker),
+                              flush=True)
+        batch = pending.next_batch(block=False)
+        if not batch:
+            time.sleep(0.5)
+            continue
+        for future in batch:
+            name = futures.pop(future)
+            try:
+                result = future.result()
+            except (distributed.KilledWorker, concurrent.futures.CancelledError,
+                    asyncio.CancelledError) as error:
+                # Its workers died running it too often (KilledWorker), or one died
+                # holding its result: then it is submitted again, a few times.
+                lost[name] = lost.get(name, 0) + 1
+                if (not isinstance(error, distributed.KilledWorker)
+                        and lost[name] <= LOST_RESUBMISSIONS):
+                    print("dask: {} {} was lost with its worker; submitted again".format(
+                        what, name), flush=True)
+                    pending.add(submit(name))
+                    continue
+                raise ClusterError(
+                    "{} {} was lost with the workers running it ({}: {}); everything finished "
+                    "is saved, rerun the same command to resume".format(
+                        what, name, type(error).__name__, error)) from None
+            done += 1
+            if progress:
+                holders = client.who_has([future]).get(future.key) or ["a worker"]
+                print("dask: {} {} done on {} ({}/{})".format(what, name, holders[0], done,
+                                                               len(jobs)), flush=True)
+            future.release()
+            yield name, result
+
+
+def _executing(dask_worker):
+    """The keys a worker is executing right now (run on the worker by ``client.run``)."""
+    return [task.key for task in dask_worker.state.executing]
+
+
+class WorkerSetup(WorkerPlugin):
+    """Dask worker plugin: a Theano compile cache of each worker's own, before Theano loads.
+
+    Registered on every worker (present and future) by :func:`connect`.
+    Worker processes on one host take the lowest free slot, held by a lock
+    file for the life of the process, so their caches never clash and a
+    restarted worker finds its compiled code again.
+    """
+
+    idempotent = True
+
+    def setup(self, worker=None):
+        root = os.path.join(cache_dir(), "dask-workers")
+        os.makedirs(root, exist_ok=True)
+        host = socket.gethostname()
+        for slot in itertools.count():
+            lock = open(os.path.join(root, "{}-{}.lock".format(host, slot)), "w")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                lock.close()
+        # Held until the worker process exits (the lock goes with it).
+        self._lock = lock
+        os.environ["SOUNDTRACK_CNN_CACHE"] = os.path.join(root, "{}-{}".format(host, slot))
+        if "theano" in sys.modules:
+            print("soundtrack_cnn: Theano was imported before the worker plugin ran; this worker "
+                  "uses the compile cache it had", file=sys.stderr, flush=True)
+        configure_theano()
+
+    def teardown(self, worker=None):
+        self._lock.close()

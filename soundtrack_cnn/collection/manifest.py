@@ -1,0 +1,221 @@
+"""The collection's manifest: one CSV row per audio file with its genre tags.
+
+Format (UTF-8 CSV with a header row)::
+
+    path,tags,track_id,split
+    scores/heat.flac,Action|Crime|Drama,heat,train
+    /music/up.ogg,Adventure|Comedy,,
+
+``path`` and ``tags`` are required (tags separated by ``|``); ``track_id``
+(default: the path relative to the manifest's folder, without extension),
+``split`` (``train``, ``valid``, ``test`` or empty) and ``film`` (the film a
+track belongs to, e.g. its IMDb ``tconst``: drawn splits keep a film's tracks
+together) are optional; other columns are ignored.  Relative paths resolve
+against the manifest's folder.
+Rows are named by their line number in the file (the header is line 1).
+"""
+import csv
+import dataclasses
+import io
+import os
+
+from ..errors import InputError
+from ..files import write_bytes
+from .splits import SPLITS
+
+__all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
+
+TAG_SEPARATOR = "|"
+COLUMNS = ("path", "tags", "track_id", "split")
+
+
+@dataclasses.dataclass(frozen=True)
+class Track(object):
+    """One audio file of the collection.
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the audio file.
+    tags : tuple of str
+        Genre tags, in manifest order, without duplicates.
+    track_id : str
+        Unique name of the track.
+    split : str or None
+        ``'train'``, ``'valid'``, ``'test'`` or None (to be drawn).
+    film : str or None
+        The film the track belongs to (tracks of one film share a split).
+    """
+
+    path: str
+    tags: tuple
+    track_id: str
+    split: str = None
+    film: str = None
+
+
+def check_manifest(path, vocabulary=None):
+    """Read a manifest, keeping the good rows and listing the bad ones.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file.
+    vocabulary : sequence of str, optional
+        Allowed tags; any other tag makes its row bad.
+
+    Returns
+    -------
+    tracks : list of Track
+        The good rows, in file order.
+    problems : list of (int, str, str)
+        ``(line, path, reason)`` for every bad row; ``reason`` names the line
+        and the path.
+
+    Raises
+    ------
+    InputError
+        Only if the file itself is unusable (missing, not CSV, no ``path`` or
+        ``tags`` column).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, "theme.flac"), "wb").close()
+    >>> path = os.path.join(folder, "manifest.csv")
+    >>> _ = open(path, "w").write("path,tags\\ntheme.flac,Drama|Action\\n,Comedy\\n")
+    >>> tracks, problems = check_manifest(path)
+    >>> tracks[0].tags, problems[0][0], problems[0][2].endswith("line 3: (empty path): empty path")
+    (('Drama', 'Action'), 3, True)
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    allowed = None if vocabulary is None else set(vocabulary)
+    tracks, problems, seen_paths, seen_ids = [], [], {}, {}
+    for line, row in _rows(path):
+        raw_path = (row.get("path") or "").strip()
+        where = "{} line {}: {}".format(path, line, raw_path or "(empty path)")
+        full = os.path.normpath(os.path.join(folder, raw_path)) if raw_path else ""
+        pieces = (tag.strip() for tag in (row.get("tags") or "").split(TAG_SEPARATOR))
+        tags = tuple(dict.fromkeys(tag for tag in pieces if tag))
+        track_id = (row.get("track_id") or "").strip() or _default_id(full, folder)
+        split = (row.get("split") or "").strip() or None
+        film = (row.get("film") or "").strip() or None
+        reason = None
+        if not raw_path:
+            reason = "empty path"
+        elif not os.path.isfile(full):
+            reason = "no such file {}".format(full)
+        elif not tags:
+            reason = "no tags"
+        elif allowed is not None and not allowed.issuperset(tags):
+            reason = "tags {} are not in the vocabulary {}".format(
+                [tag for tag in tags if tag not in allowed], sorted(allowed))
+        elif split is not None and split not in SPLITS:
+            reason = "split {!r} is not one of {}".format(split, SPLITS)
+        elif full in seen_paths:
+            reason = "same file as line {}".format(seen_paths[full])
+        elif track_id in seen_ids:
+            reason = "track_id {!r} already used on line {}".format(track_id, seen_ids[track_id])
+        if reason:
+            problems.append((line, full or raw_path, "{}: {}".format(where, reason)))
+            continue
+        seen_paths[full], seen_ids[track_id] = line, line
+        tracks.append(Track(full, tags, track_id, split, film))
+    return tracks, problems
+
+
+def read_manifest(path, vocabulary=None):
+    """Read a manifest strictly: every row must be good.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file.
+    vocabulary : sequence of str, optional
+        Allowed tags.
+
+    Returns
+    -------
+    tracks : list of Track
+        In file order.
+
+    Raises
+    ------
+    InputError
+        Listing every bad row (line number, path and reason), or if the
+        manifest holds no row at all.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> open(os.path.join(folder, "heat.flac"), "wb").close()
+    >>> path = os.path.join(folder, "manifest.csv")
+    >>> _ = open(path, "w").write("path,tags\\nheat.flac,Action|Crime|Drama\\n")
+    >>> read_manifest(path)[0].tags
+    ('Action', 'Crime', 'Drama')
+    """
+    tracks, problems = check_manifest(path, vocabulary)
+    if problems:
+        raise InputError("{} has {} bad row(s):\n  {}".format(
+            path, len(problems), "\n  ".join(reason for _, _, reason in problems)))
+    if not tracks:
+        raise InputError("{}: no tracks listed".format(path))
+    return tracks
+
+
+def write_manifest(path, tracks):
+    """Write tracks as a manifest, atomically.
+
+    Paths inside the manifest's folder are written relative to it, so the
+    collection can move as a whole; others stay absolute.  A ``film`` column
+    is added when any track names its film.
+
+    Parameters
+    ----------
+    path : str
+        The CSV file to write.
+    tracks : iterable of Track
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "subset.csv")
+    >>> write_manifest(path, [Track(os.path.join(os.path.dirname(path), "a.flac"), ("Drama",), "a")])
+    >>> open(path).read().splitlines()
+    ['path,tags,track_id,split', 'a.flac,Drama,a,']
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    tracks = list(tracks)
+    films = any(track.film for track in tracks)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(COLUMNS + ("film",) * films)
+    for track in tracks:
+        relative = os.path.relpath(track.path, folder)
+        shown = track.path if relative.startswith(os.pardir) else relative
+        writer.writerow([shown, TAG_SEPARATOR.join(track.tags), track.track_id, track.split or ""]
+                        + [track.film or ""] * films)
+    write_bytes(path, text.getvalue().encode("utf-8"))
+
+
+def _rows(path):
+    if not os.path.isfile(path):
+        raise InputError("{}: no such manifest file".format(path))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as stream:
+            reader = csv.DictReader(stream)
+            header = reader.fieldnames or ()
+            missing = [column for column in ("path", "tags") if column not in header]
+            if missing:
+                raise InputError("{}: header {} lacks the column(s) {}".format(
+                    path, reader.fieldnames, missing))
+            for row in reader:
+                yield reader.line_num, row
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError("{}: not a UTF-8 CSV file ({})".format(path, error)) from error
+
+
+def _default_id(full, folder):
+    return os.path.splitext(os.path.relpath(full, folder))[0].replace(os.sep, "/") if full else ""

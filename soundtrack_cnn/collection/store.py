@@ -1,0 +1,328 @@
+"""The on-disk feature store: every tile of a collection, memory-mapped.
+
+Layout of a store directory::
+
+    STORE/
+      store.json        format version and the FeatureSettings of every tile
+      journal.jsonl     one JSON line per finished track (append-only, fsync'd)
+      chunks/000003.f32 raw float32 tiles, C order, shape (rows, 1, n_mfcc, n_frames)
+      lock              held (flock) by the one extraction writing the store
+                        (a finished store in a read-only folder is read without it)
+
+Crash safety: a track's tiles are appended to the run's chunk file and
+fsync'd, and only then is its journal line appended and fsync'd.  A journal
+line therefore only ever points at tiles that are on disk; a run killed at any
+moment leaves at worst a torn last journal line (ignored, and cut off by the
+next extraction) and unreferenced bytes at the end of a chunk (never read:
+every run writes to chunk files of its own).  The latest line of a track wins,
+so a re-extracted track simply supersedes its old record.
+
+Global tile numbering: the ``ok`` tracks sorted by ``track_id``, each track's
+tiles in time order.  It depends only on which tracks the store holds, not on
+the order or parallelism of extraction, so it is stable for a given store
+state and reproducible across machines.
+"""
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+
+import numpy as np
+
+from ..errors import InputError
+from ..audio.features import FeatureSettings
+from ..files import write_json
+
+__all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store"]
+
+FORMAT = "soundtrack_cnn feature store"
+VERSION = 1
+#: Tiles per chunk file before a run starts the next one (64 MB at 40 x 100).
+CHUNK_TILES = 4096
+STATUSES = ("ok", "skipped", "failed")
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredTrack(object):
+    """A track's record in the store.
+
+    Attributes
+    ----------
+    track_id, path : str
+    tags : tuple of str
+    split : str or None
+    start, stop : int
+        Its tiles in the global numbering (``start == stop`` unless ``ok``).
+    duration : float
+        Seconds of audio decoded (0 if it could not be decoded).
+    status : str
+        ``'ok'``, ``'skipped'`` (valid audio that gives no tile: too short,
+        digital silence) or ``'failed'`` (missing or undecodable file).
+    reason : str or None
+        Why it is not ``ok``; names the file.
+    size, mtime_ns : int or None
+        Of the source file when it was extracted (how reruns spot changes).
+    sha256 : str or None
+        Of the source file's bytes.
+    film : str or None
+        The film of the track (manifest's ``film`` column).
+    """
+
+    track_id: str
+    path: str
+    tags: tuple
+    split: str
+    start: int
+    stop: int
+    duration: float
+    status: str
+    reason: str = None
+    size: int = None
+    mtime_ns: int = None
+    sha256: str = None
+    film: str = None
+
+
+def create_store(out, settings):
+    """Make ``out`` a store with ``settings``, or check the one already there."""
+    header = os.path.join(out, "store.json")
+    if os.path.exists(header):
+        FeatureStore(out).settings.check_same(settings, what="feature store {}".format(out))
+        return
+    if os.path.isdir(out) and os.listdir(out):
+        raise InputError("{}: exists and is not a feature store (no store.json); "
+                         "choose an empty or new directory".format(out))
+    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    write_json(header, {"format": FORMAT, "version": VERSION, "dtype": "float32",
+                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict()})
+
+
+class StoreWriter(object):
+    """Appends tracks to a store under an exclusive lock."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __enter__(self):
+        self.read_only = None
+        try:
+            self.lock = open(os.path.join(self.out, "lock"), "w")
+        except OSError as error:
+            if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            # A finished store in a folder one may not write is still read:
+            # the error is raised only if something has to be written.
+            self.read_only = error
+            self.records = _latest_records(os.path.join(self.out, "journal.jsonl"))
+            self.lock = self.journal = self.chunk_file = None
+            return self
+        try:
+            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.lock.close()
+            raise InputError("{}: another extraction is writing this store".format(self.out))
+        path = os.path.join(self.out, "journal.jsonl")
+        self.records = _latest_records(path)
+        self.journal = open(path, "ab")
+        # Cut a torn last line off, so the next line starts on a line of its own.
+        self.journal.truncate(_complete_length(path))
+        self.chunk, self.chunk_file, self.chunk_rows = None, None, 0
+        self.next_chunk = 1 + max([int(name.split(".")[0]) for name in
+                                   os.listdir(os.path.join(self.out, "chunks"))
+                                   if name.endswith(".f32")] or [-1])
+        return self
+
+    def append(self, record, tiles=None):
+        """Write ``tiles`` (if any) durably, then the record that points at them."""
+        if self.read_only:
+            raise self.read_only
+        record = dict({"chunk": None, "row": 0, "n_tiles": 0}, **record)
+        try:
+            if tiles is not None:
+                if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
+                    self._next_chunk()
+                self.chunk_file.write(np.ascontiguousarray(tiles, np.float32).tobytes())
+                self.chunk_file.flush()
+                os.fsync(self.chunk_file.fileno())
+                record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(tiles))
+                self.chunk_rows += len(tiles)
+            self.journal.write((json.dumps(record, sort_keys=True) + "\n").encode())
+            self.journal.flush()
+            os.fsync(self.journal.fileno())
+        except OSError as error:
+            error.filename = error.filename or self.out  # write() errors carry no path
+            raise
+        self.records[record["track_id"]] = record
+
+    def _next_chunk(self):
+        if self.chunk_file is not None:
+            self.chunk_file.close()
+        self.chunk, self.next_chunk = self.next_chunk, self.next_chunk + 1
+        self.chunk_file = open(_chunk_path(self.out, self.chunk), "xb")
+        self.chunk_rows = 0
+
+    def __exit__(self, *exc):
+        for stream in (self.chunk_file, self.journal, self.lock):
+            if stream is not None:
+                stream.close()
+
+
+def _chunk_path(store, chunk):
+    return os.path.join(store, "chunks", "{:06d}.f32".format(chunk))
+
+
+def _complete_length(path):
+    """Bytes of ``path`` up to and including its last newline."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    return data.rfind(b"\n") + 1
+
+
+def _latest_records(path):
+    """``{track_id: record}`` from the journal; the latest line of a track wins."""
+    records = {}
+    if not os.path.exists(path):
+        return records
+    with open(path, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.endswith(b"\n"):
+                break  # torn by a kill mid-write: the track was never finished
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise InputError("{} line {}: corrupt journal entry".format(path, number))
+            records[record["track_id"]] = record
+    return records
+
+
+class FeatureStore(object):
+    """An extracted collection, read lazily from its memory-mapped chunks.
+
+    Parameters
+    ----------
+    path : str
+        A directory written by :func:`extract`.
+
+    Attributes
+    ----------
+    settings : FeatureSettings
+    tracks : list of StoredTrack
+        Every track, sorted by ``track_id``.
+    ok_tracks : list of StoredTrack
+        The tracks with tiles.
+    tiles : StoreTiles
+        All tiles of the ok tracks in the global numbering (see the module).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from soundtrack_cnn.collection.corpus import generate_corpus
+    >>> from soundtrack_cnn.collection.extraction import extract
+    >>> folder = tempfile.mkdtemp()
+    >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
+    >>> _ = extract(manifest, os.path.join(folder, "store"), jobs=1, progress=False)
+    >>> store = FeatureStore(os.path.join(folder, "store"))
+    >>> store.tiles[:4].shape, store.track_tiles("track0001").dtype
+    ((4, 1, 40, 100), dtype('float32'))
+    """
+
+    def __init__(self, path):
+        self.path = path
+        header = os.path.join(path, "store.json")
+        try:
+            with open(header) as stream:
+                meta = json.load(stream)
+        except (OSError, ValueError):
+            raise InputError("{}: not a feature store (no readable store.json)".format(path))
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise InputError("{}: not a version {} feature store".format(path, VERSION))
+        self.settings = FeatureSettings.from_dict(meta["settings"])
+        records = _latest_records(os.path.join(path, "journal.jsonl"))
+        self.tracks, self._by_id, locations, start = [], {}, [], 0
+        for track_id in sorted(records):
+            record = records[track_id]
+            stop = start + record["n_tiles"] if record["status"] == "ok" else start
+            track = StoredTrack(track_id, record["path"], tuple(record["tags"]), record["split"],
+                                start, stop, record["duration"], record["status"],
+                                record["reason"], record["size"], record["mtime_ns"],
+                                record["sha256"], record.get("film"))
+            self.tracks.append(track)
+            self._by_id[track_id] = track
+            if stop > start:
+                locations.append((start, record["chunk"], record["row"]))
+            start = stop
+        self.ok_tracks = [track for track in self.tracks if track.status == "ok"]
+        self.tiles = StoreTiles(path, self.settings, locations, start)
+
+    def track_tiles(self, track_id):
+        """The tiles of one track, shape (n, 1, n_mfcc, n_frames)."""
+        if track_id not in self._by_id:
+            raise InputError("{}: no track {!r} in the store".format(self.path, track_id))
+        track = self._by_id[track_id]
+        return self.tiles[track.start:track.stop]
+
+
+class StoreTiles(object):
+    """Array-like over a store's tiles; indexing gathers a float32 copy.
+
+    Parameters
+    ----------
+    store : str
+    settings : FeatureSettings
+    locations : list of (int, int, int)
+        ``(global start, chunk, row in chunk)`` of each ok track, by start.
+    n_tiles : int
+    """
+
+    dtype = np.dtype(np.float32)
+    ndim = 4
+
+    def __init__(self, store, settings, locations, n_tiles):
+        self.store = store
+        self.settings = settings
+        self.shape = (n_tiles,) + settings.tile_shape
+        table = np.asarray(locations, dtype=np.int64).reshape(-1, 3)
+        self._starts, self._chunks, self._rows = table.T
+        self._maps = {}
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._gather(np.arange(*key.indices(len(self))))
+        index = np.asarray(key)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        if index.ndim == 0:
+            return self._gather(index.reshape(1))[0]
+        return self._gather(index)
+
+    def _gather(self, index):
+        index = index.astype(np.int64)
+        index = np.where(index < 0, index + len(self), index)
+        if len(index) and (index.min() < 0 or index.max() >= len(self)):
+            raise IndexError("tile index out of range for {} tiles".format(len(self)))
+        out = np.empty((len(index),) + self.shape[1:], np.float32)
+        track = np.searchsorted(self._starts, index, side="right") - 1
+        rows = self._rows[track] + index - self._starts[track]
+        chunks = self._chunks[track]
+        for chunk in np.unique(chunks):
+            where = np.flatnonzero(chunks == chunk)
+            wanted = rows[where]
+            mapped = self._map(int(chunk))
+            if np.array_equal(wanted, np.arange(wanted[0], wanted[0] + len(wanted))):
+                out[where] = mapped[wanted[0]:wanted[0] + len(wanted)]
+            else:
+                # Reading in ascending row order keeps the disk access sequential.
+                order = np.argsort(wanted, kind="stable")
+                out[where[order]] = mapped[wanted[order]]
+        return out
+
+    def _map(self, chunk):
+        if chunk not in self._maps:
+            path = _chunk_path(self.store, chunk)
+            rows = os.path.getsize(path) // (self.dtype.itemsize * int(np.prod(self.shape[1:])))
+            self._maps[chunk] = np.memmap(path, self.dtype, "r", shape=(rows,) + self.shape[1:])
+        return self._maps[chunk]

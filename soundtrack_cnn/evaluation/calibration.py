@@ -1,0 +1,160 @@
+"""Calibration: each specialist's track scores mapped to probabilities on one scale.
+
+Ten independently trained sigmoids are not comparable: a specialist for a
+frequent genre scores high everywhere, so that genre tops most rankings.  A
+:class:`Calibration` maps each genre's raw track score through a monotone
+function fitted on the validation tracks -- Platt scaling (a logistic
+regression on the score's logit) or isotonic regression (scikit-learn) -- so
+that a calibrated 0.3 means "30% of such tracks carry the tag" for every
+genre.  It is stored in the run folder as ``calibration-<method>.json``.
+"""
+import os
+
+import numpy as np
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+
+from ..errors import InputError
+from ..files import read_json, write_json
+
+__all__ = ["Calibration", "METHODS", "calibration_path"]
+
+METHODS = ("platt", "isotonic")
+
+# Scores are clipped before the logit so that a saturated sigmoid stays finite.
+_EPS = 1e-6
+
+
+def _logit(scores):
+    return logit(np.clip(np.asarray(scores, dtype=float), _EPS, 1 - _EPS))
+
+
+def _check_method(method):
+    if method not in METHODS:
+        raise InputError("calibration method must be one of {}, got {!r}".format(
+            list(METHODS), method))
+    return method
+
+
+def calibration_path(run_dir, method):
+    """Where a run keeps its calibration by ``method``."""
+    return os.path.join(run_dir, "calibration-{}.json".format(method))
+
+
+class Calibration(BaseEstimator):
+    """Per-genre monotone maps from raw track scores to probabilities.
+
+    Parameters
+    ----------
+    method : {'platt', 'isotonic'}
+        Platt: ``p = sigmoid(a * logit(score) + b)`` with ``a >= 0`` (a
+        specialist ranking worse than chance on validation is not turned
+        upside down: it gets ``a = 0``, its validation frequency).  Isotonic:
+        the non-decreasing step function of scikit-learn's
+        ``IsotonicRegression``, interpolated linearly between its knots.
+
+    Attributes
+    ----------
+    genres_ : list of str
+    params_ : dict
+        ``{genre: {"a", "b"}}`` (Platt) or ``{genre: {"x": [...], "y": [...]}}``
+        (isotonic knots).
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> truth = rng.uniform(size=(2000, 1))
+    >>> raw = truth ** 3                       # a specialist scoring far too low
+    >>> labels = (rng.uniform(size=truth.shape) < truth).astype(int)
+    >>> calibration = Calibration("isotonic").fit(raw, labels, ["Drama"])
+    >>> [round(float(p), 1) for p in calibration.transform([[.001], [.125], [.729]])[:, 0]]
+    [0.1, 0.5, 0.9]
+    """
+
+    def __init__(self, method="platt"):
+        self.method = method
+
+    def fit(self, scores, labels, genres):
+        """Fit one map per genre on validation tracks.
+
+        Parameters
+        ----------
+        scores : array, shape (n_tracks, K)
+            Raw track scores in [0, 1].
+        labels : array of {0, 1}, shape (n_tracks, K)
+        genres : sequence of str
+
+        Returns
+        -------
+        self
+        """
+        _check_method(self.method)
+        scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
+        if scores.shape != labels.shape or scores.ndim != 2 or scores.shape[1] != len(genres) \
+                or len(scores) == 0:
+            raise InputError("scores {} and labels {} must both be (n >= 1, {})".format(
+                scores.shape, labels.shape, len(genres)))
+        self.genres_ = list(genres)
+        self.params_ = {genre: getattr(self, "_fit_" + self.method)(scores[:, j], labels[:, j])
+                        for j, genre in enumerate(self.genres_)}
+        return self
+
+    @staticmethod
+    def _fit_platt(score, label):
+        if label.min() == label.max():
+            # One class only: nothing to scale; keep the (smoothed) frequency.
+            return {"a": 0.0, "b": float(_logit((label.sum() + 1.0) / (len(label) + 2.0)))}
+        model = LogisticRegression(C=1.0).fit(_logit(score)[:, None], label)
+        a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
+        if a < 0:
+            return {"a": 0.0, "b": float(_logit(label.mean()))}
+        return {"a": a, "b": b}
+
+    @staticmethod
+    def _fit_isotonic(score, label):
+        model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        model.fit(score, label)
+        return {"x": model.X_thresholds_.tolist(), "y": model.y_thresholds_.tolist()}
+
+    def transform(self, scores):
+        """Calibrated probabilities, same shape as ``scores`` (columns in ``genres_`` order)."""
+        scores = np.asarray(scores, dtype=float)
+        if scores.ndim != 2 or scores.shape[1] != len(self.genres_):
+            raise InputError("scores {} must be (n, {})".format(scores.shape, len(self.genres_)))
+        columns = []
+        for j, genre in enumerate(self.genres_):
+            p = self.params_[genre]
+            if self.method == "platt":
+                columns.append(expit(p["a"] * _logit(scores[:, j]) + p["b"]))
+            else:
+                # np.interp clips outside the knots, as out_of_bounds="clip" does.
+                columns.append(np.interp(scores[:, j], p["x"], p["y"]))
+        return np.column_stack(columns)
+
+    def to_dict(self):
+        return {"method": self.method, "genres": self.genres_, "params": self.params_}
+
+    @classmethod
+    def from_dict(cls, record):
+        calibration = cls(_check_method(record["method"]))
+        calibration.genres_ = list(record["genres"])
+        calibration.params_ = record["params"]
+        return calibration
+
+    def save(self, run_dir, **provenance):
+        """Write ``calibration-<method>.json`` atomically; ``provenance`` is recorded beside it."""
+        path = calibration_path(run_dir, self.method)
+        write_json(path, dict(self.to_dict(), **provenance))
+        return path
+
+    @classmethod
+    def load(cls, run_dir, method="platt"):
+        """The calibration a run folder holds for ``method``."""
+        path = calibration_path(run_dir, method)
+        values = read_json(path, what="calibration (run `soundtrack-cnn compare RUN` first)")
+        try:
+            return cls.from_dict(values)
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError("{} is not a calibration: {}".format(path, error))

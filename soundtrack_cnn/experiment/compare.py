@@ -1,0 +1,265 @@
+"""One table: the study's method and each next step, on the same test tracks, with bootstrap CIs.
+
+``soundtrack-cnn compare RUN`` (``make compare``) scores a trained run's
+validation and test tracks once with its specialists, builds every variant
+from those scores, and evaluates them all on the same test tracks:
+
+* the study's ranking (mean of the tile scores) -- always the first row;
+* max and log-mean-exp pooling, and learned attention pooling (:mod:`pooling`);
+* Platt and isotonic calibration of the specialists (:mod:`calibration`),
+  saved into the run folder;
+* the two-stage cluster-then-genre ranking (:mod:`clusters`);
+* a GRU over the tiles in order (:mod:`sequence`).
+
+Whatever a variant learns after the specialists (attention, calibration,
+first stage) is fitted on the *validation* tracks, whose scores the
+specialists never trained on; the GRU, which has more parameters, trains on
+the training tracks and keeps its best epoch on the validation tracks.  F1
+thresholds are chosen per variant on the validation tracks, as in
+``evaluate``.  The confidence intervals resample the test tracks (the same
+resamples for every variant), so the differences from the study's row come
+with their own intervals.
+"""
+import os
+
+import numpy as np
+
+from ..scoring import metrics as evaluate
+from ..evaluation.calibration import Calibration
+from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
+from ..training.dataset import TileView
+from ..errors import InputError
+from .tracksets import track_sets
+from ..scoring.pooling import AttentionPooling, pool_tracks
+from ..files import write_bytes, write_json
+from ..training.loading import load_run
+from ..evaluation.sequence import SequenceModel, tile_embeddings
+
+__all__ = ["METRICS", "point_metrics", "bootstrap_intervals", "variant_scores", "compare_run",
+           "format_table"]
+
+STUDY = "study: mean of tile scores"
+
+# (label, key of evaluate.evaluate_scores) of the table's columns.
+METRICS = [("macro ROC-AUC", "macro_roc_auc"), ("macro AP", "macro_average_precision"),
+           ("top-1 hit", ("top_k_any", 1)), ("top-3 hit", ("top_k_any", 3)),
+           ("top-5 hit", ("top_k_any", 5)), ("LRAP", "lrap"), ("micro F1", "micro_f1"),
+           ("macro F1", "macro_f1")]
+
+
+def point_metrics(y_true, scores, genres, thresholds=None):
+    """The table's metrics for one score matrix, as a list in ``METRICS`` order.
+
+    Examples
+    --------
+    >>> y = np.array([[1, 0], [0, 1], [1, 0]])
+    >>> point_metrics(y, np.array([[.9, .1], [.2, .8], [.4, .6]]), ["a", "b"])[:3]
+    [1.0, 1.0, 0.6666666666666666]
+    """
+    result = evaluate.evaluate_scores(y_true, scores, genres, thresholds)
+    values = []
+    for _, key in METRICS:
+        value = result[key[0]][key[1]] if isinstance(key, tuple) else result[key]
+        values.append(np.nan if value is None else value)
+    return values
+
+
+def bootstrap_intervals(y_true, scores, genres, thresholds=None, n_boot=500, seed=0, level=.95):
+    """Percentile bootstrap intervals of the table's metrics, resampling tracks.
+
+    Parameters
+    ----------
+    y_true : array of {0, 1}, shape (n, K)
+    scores : dict
+        ``{variant: (n, K) scores}``; every variant is evaluated on the same
+        resamples, so differences are paired.
+    genres : sequence of str
+    thresholds : dict, optional
+        ``{variant: (K,) thresholds}`` for F1 (default 0.5).
+    n_boot : int
+        Resamples (each one evaluates every variant once).
+    seed : int
+        The resamples depend only on this and ``n``.
+    level : float
+        Coverage of the intervals.
+
+    Returns
+    -------
+    table : dict
+        ``{variant: {"point": [...], "low": [...], "high": [...],
+        "diff": [...], "diff_low": [...], "diff_high": [...]}}``, lists in
+        ``METRICS`` order; ``diff*`` is the variant minus the first variant.
+        Metrics undefined on a resample (a genre with one class only) are
+        left out of that resample's share of the interval.
+    """
+    y_true = np.asarray(y_true)
+    names = list(scores)
+    if not names or any(np.shape(scores[n]) != y_true.shape for n in names):
+        raise InputError("every variant's scores must be shaped like y_true {}".format(
+            y_true.shape))
+    thresholds = thresholds or {}
+    point = {n: np.array(point_metrics(y_true, scores[n], genres, thresholds.get(n)))
+             for n in names}
+    rng = np.random.RandomState(seed)
+    samples = {n: [] for n in names}
+    for _ in range(n_boot):
+        rows = rng.randint(len(y_true), size=len(y_true))
+        for n in names:
+            samples[n].append(point_metrics(y_true[rows], np.asarray(scores[n])[rows], genres,
+                                            thresholds.get(n)))
+    tails = [50 * (1 - level), 100 - 50 * (1 - level)]
+    table = {}
+    for n in names:
+        values = np.array(samples[n])
+        diffs = values - np.array(samples[names[0]])
+        low, high = np.nanpercentile(values, tails, axis=0)
+        diff_low, diff_high = np.nanpercentile(diffs, tails, axis=0)
+        table[n] = {"point": point[n].tolist(), "low": low.tolist(), "high": high.tolist(),
+                    "diff": (point[n] - point[names[0]]).tolist(),
+                    "diff_low": diff_low.tolist(), "diff_high": diff_high.tolist()}
+    return table
+
+
+def _tile_scores(run_dir):
+    """Store, genres, track sets, the ensemble and its tile scores on every split."""
+    store, genres, sets = track_sets(run_dir)
+    if not sets["test"].track_ids or not sets["valid"].track_ids:
+        raise InputError("{} needs validation and test tracks to compare".format(run_dir))
+    ensemble = load_run(run_dir, "ensemble", settings=store.settings)
+    tiles = {split: ensemble.predict_tiles(TileView(store.tiles, sets[split].rows))
+             for split in ("train", "valid", "test")}
+    return store, genres, sets, ensemble, tiles
+
+
+def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=0):
+    """Validation and test track scores of the study's method and every variant.
+
+    Parameters
+    ----------
+    run_dir : str
+        A trained run (``soundtrack-cnn run`` / ``train``).
+    embedding : {'scores', 'hidden6'}
+        What the GRU reads per tile: the K specialist scores, or the
+        specialists' ``hidden6`` activations (50 per specialist).
+    temperature : float
+        Of the log-mean-exp pooling.
+    seed : int
+        Of the GRU.
+    verbose : int
+
+    Returns
+    -------
+    variants : dict
+        ``{name: {"valid": (n_valid, K), "test": (n_test, K)}}``, the study's first.
+    details : dict
+        ``genres``, ``clusters`` (found clusters beside the study's),
+        ``calibration`` (files written), ``sequence`` (its training history).
+    """
+    if embedding not in ("scores", "hidden6"):
+        raise InputError("embedding must be 'scores' or 'hidden6', got {!r}".format(embedding))
+    store, genres, sets, ensemble, tiles = _tile_scores(run_dir)
+    valid, test = sets["valid"], sets["test"]
+
+    def pooled(**options):
+        return {split: pool_tracks(tiles[split], sets[split].ranges, **options)
+                for split in ("valid", "test")}
+
+    mean = pooled()
+    variants = {STUDY: mean, "max pooling": pooled(pooling="max"),
+                "log-mean-exp pooling (T={:g})".format(temperature):
+                    pooled(pooling="lme", temperature=temperature)}
+    attention = AttentionPooling().fit(tiles["valid"], valid.ranges, valid.labels)
+    variants["attention pooling"] = {split: attention.pool(tiles[split], sets[split].ranges)
+                                     for split in ("valid", "test")}
+    details = {"genres": genres, "calibration": []}
+    for method in ("platt", "isotonic"):
+        calibration = Calibration(method).fit(mean["valid"], valid.labels, genres)
+        details["calibration"].append(calibration.save(
+            run_dir, fitted_on="valid", pooling="mean", n_tracks=len(valid.track_ids)))
+        variants["{} calibration".format(method.capitalize())] = {
+            split: calibration.transform(mean[split]) for split in ("valid", "test")}
+    clusters = genre_clusters(sets["train"].labels)
+    flags = ambiguous(sets["train"].labels, clusters)
+    details["clusters"] = cluster_report(genres, clusters, flags)
+    two_stage = TwoStage(clusters, flags=flags).fit(mean["valid"], valid.labels)
+    variants["two-stage (clusters, then genres)"] = {
+        split: two_stage.predict(mean[split]) for split in ("valid", "test")}
+
+    if embedding == "scores":
+        embedded = tiles
+    else:
+        embedded = {split: tile_embeddings(ensemble, TileView(store.tiles, sets[split].rows))
+                    for split in ("train", "valid", "test")}
+    sequence = SequenceModel(seed=seed, verbose=verbose).fit(
+        embedded["train"], sets["train"].ranges, sets["train"].labels,
+        valid=(embedded["valid"], valid.ranges, valid.labels))
+    variants["GRU over the tiles ({})".format(embedding)] = {
+        split: sequence.predict(embedded[split], sets[split].ranges) for split in ("valid", "test")}
+    details["sequence"] = {"best_epoch": sequence.best_epoch_, "history": sequence.history_}
+    details["n_tracks"] = {split: len(sets[split].track_ids) for split in sets}
+    details["labels"] = {"valid": valid.labels, "test": test.labels}
+    return variants, details
+
+
+def format_table(table, digits=3):
+    """Markdown: one row per variant, ``point [low, high]`` per metric, then the differences."""
+    head = "| variant | " + " | ".join(label for label, _ in METRICS) + " |"
+    rule = "|---" * (len(METRICS) + 1) + "|"
+
+    def cell(value, low, high, sign=""):
+        if np.isnan(value):
+            return "-"
+        pattern = "{:" + sign + "." + str(digits) + "f} [{:." + str(digits) + "f}, {:." + \
+                  str(digits) + "f}]"
+        return pattern.format(value, low, high)
+
+    lines = [head, rule]
+    for name, row in table.items():
+        lines.append("| {} | {} |".format(name, " | ".join(
+            cell(*v) for v in zip(row["point"], row["low"], row["high"]))))
+    lines += ["", "Difference from the first row (same resampled tracks):", "", head, rule]
+    for name, row in list(table.items())[1:]:
+        lines.append("| {} | {} |".format(name, " | ".join(
+            cell(*v, sign="+") for v in zip(row["diff"], row["diff_low"], row["diff_high"]))))
+    return "\n".join(lines)
+
+
+def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
+    """Build every variant, evaluate it on the test tracks and write ``compare.md`` / ``.json``.
+
+    Parameters
+    ----------
+    run_dir : str
+    n_boot : int
+        Bootstrap resamples of the test tracks.
+    seed : int
+        Of the resamples and of the GRU.
+    embedding : {'scores', 'hidden6'}
+        What the GRU reads.
+    verbose : int
+
+    Returns
+    -------
+    markdown : str
+        The table (also in ``RUN/compare.md``).
+    """
+    variants, details = variant_scores(run_dir, embedding=embedding, seed=seed, verbose=verbose)
+    genres, labels = details.pop("genres"), details.pop("labels")
+    thresholds = {name: evaluate.choose_thresholds(labels["valid"], scores["valid"])
+                  for name, scores in variants.items()}
+    table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
+                                genres, thresholds, n_boot=n_boot, seed=seed)
+    n_test = details["n_tracks"]["test"]
+    markdown = "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}\n\n" \
+               "Clusters found in the training labels: {}; ambiguous: {}\n".format(
+                   n_test, n_boot, seed, format_table(table),
+                   " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
+                   ", ".join(details["clusters"]["ambiguous"]) or "none")
+    # JSON has no NaN: an undefined metric is written as null.
+    safe = {name: {key: [None if np.isnan(v) else v for v in values]
+                   for key, values in row.items()} for name, row in table.items()}
+    write_json(os.path.join(run_dir, "compare.json"),
+               dict(details, metrics=[label for label, _ in METRICS], table=safe,
+                    n_boot=n_boot, seed=seed, embedding=embedding))
+    write_bytes(os.path.join(run_dir, "compare.md"), markdown.encode())
+    return markdown

@@ -1,0 +1,283 @@
+"""The study end to end: audio -> tiles -> ten specialists -> evaluation (-> report).
+
+``make train`` is :func:`run_experiment` with the ``demo`` profile.  A run
+folder collects everything::
+
+    RUN/
+      experiment.json     profile, manifest, store, splits (track -> split), genres
+      features/           the feature store (soundtrack_cnn.collection.store)
+      ensemble.json, specialist-*.pkl, multilabel.json, multilabel.pkl
+      evaluation.json, evaluation.md
+      report/             figures (PNG) and index.html, the prediction viewer
+
+Every stage reuses what an earlier (possibly interrupted) run finished.
+"""
+import dataclasses
+import os
+
+import numpy as np
+
+from ..scoring import metrics as evaluate
+from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
+from ..training.budget import measure_step_seconds, plan_training
+from ..collection.corpus import generate_corpus
+from ..training.dataset import TileView
+from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
+from ..errors import InputError
+from ..collection.extraction import extract
+from ..files import write_json, write_text
+from ..collection.labels import label_statistics, vocabulary
+from ..inference.model import load_model
+from ..training.network import STUDY_HYPERPARAMETERS
+from .profiles import default_data_dir, get_profile
+from .report import report_run
+from .runfolder import check_inputs
+from ..collection.splits import assign_splits
+from ..collection.store import FeatureStore
+from .tracksets import fit_data, read_run_record, track_sets
+
+__all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment"]
+
+
+def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0,
+                manifest=None):
+    """Split the store's tracks, choose the vocabulary and write ``experiment.json``.
+
+    A rerun keeps the splits and genres already recorded, so a resumed
+    training sees exactly the same data.  ``manifest`` (optional) is recorded
+    so that a run folder is never reused for another collection.
+
+    Returns
+    -------
+    record : dict
+        The contents of ``experiment.json``.
+    """
+    profile = get_profile(profile)
+    if os.path.exists(os.path.join(run_dir, "experiment.json")):
+        record = read_run_record(run_dir)
+        check_inputs(run_dir, record, store_dir, profile.name, genres=genres, seed=seed)
+        return record
+    tracks = FeatureStore(store_dir).ok_tracks
+    if not tracks:
+        raise InputError("the store {} holds no usable track".format(store_dir))
+    splits = assign_splits([t.track_id for t in tracks],
+                           given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
+                           groups={t.track_id: t.film for t in tracks if t.film})
+    train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
+    genres = vocabulary(train_tags, k=n_genres, genres=genres)
+    record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),
+              "manifest": manifest and os.path.abspath(manifest),
+              "seed": seed, "genres": genres,
+              "label_statistics": label_statistics(train_tags, genres), "splits": splits}
+    write_json(os.path.join(run_dir, "experiment.json"), record)
+    return record
+
+
+#: Where the single net trained with as many updates as all specialists together lives.
+EQUAL_UPDATES_DIR = "multilabel-equal-updates"
+
+
+def _models(run_dir, genres, params, equal_updates):
+    """(label, estimator class, run folder, net_params) of every model a run trains."""
+    # Class-balanced sampling is defined per genre: the single net, whose K
+    # targets have no one class to balance, gets the tiles shuffled every epoch.
+    single = dict(params, shuffle="epoch") if params.get("shuffle") == "balanced" else params
+    models = [("specialists", SpecialistEnsemble, run_dir, params),
+              ("single net", MultiLabelNet, run_dir, single)]
+    if equal_updates:
+        # As many weight updates as the K specialists together (K times the epochs,
+        # patience scaled alike): the study's comparison gave it a tenth of the compute.
+        scaled = dict(STUDY_HYPERPARAMETERS, **single)
+        scaled = dict(single, epochs=scaled["epochs"] * len(genres),
+                      patience=scaled["patience"] * len(genres))
+        models.append(("single net, equal updates", MultiLabelNet,
+                       os.path.join(run_dir, EQUAL_UPDATES_DIR), scaled))
+    return models
+
+
+def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None,
+              client=None):
+    """Train the ensemble and the single-net baselines of a prepared run (resumable).
+
+    With ``client`` (a Dask client or scheduler address) every net is a task
+    on the cluster (:mod:`soundtrack_cnn.collection.distributed`); the results are the same.
+
+    Before training, prints how many weight updates the profile gives each net
+    on this collection, an estimate of the time (from a measured training
+    step; ``estimate=False`` skips the measurement) and a warning when the
+    profile cannot converge here (:func:`soundtrack_cnn.training.budget.plan_training`).
+    ``equal_updates`` (default: the profile's) adds the single net trained with
+    as many updates as all specialists together, also to a finished run.
+    """
+    record = read_run_record(run_dir)
+    store, genres, sets = track_sets(run_dir)
+    train, valid = sets["train"], sets["valid"]
+    X, Y, groups, validation = fit_data(store, sets)
+    params = record["profile"]["net_params"] if net_params is None else net_params
+    if equal_updates is None:
+        equal_updates = record["profile"].get("equal_updates", False)
+    for label, cls, folder, model_params in _models(run_dir, genres, params, equal_updates):
+        n_nets = len(genres) if cls is SpecialistEnsemble else 1
+        hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
+        step = (measure_step_seconds(hyperparameters, store.settings.tile_shape,
+                                     n_outputs=len(genres) // n_nets) if estimate else None)
+        plan = plan_training(len(train.rows), len(valid.rows), hyperparameters, n_nets, step)
+        print("== training {} ({} net{}) on {} tiles of {} tracks ({} validation tiles of {} "
+              "tracks): {} updates per epoch, at most {} per net{}".format(
+                  label, n_nets, "s" if n_nets > 1 else "", len(train.rows),
+                  len(train.track_ids), len(valid.rows), len(valid.track_ids),
+                  plan["updates_per_epoch"], plan["max_updates"],
+                  "" if step is None else ", at most {:.2f} h ({:.3f} s per update)".format(
+                      plan["max_hours"], step)), flush=True)
+        for warning in plan["warnings"]:
+            print("   warning: " + warning, flush=True)
+        cls(genres, net_params=model_params, validation=validation, settings=store.settings,
+            run_dir=folder, warm_start=True, random_state=record["seed"],
+            verbose=verbose, client=client).fit(X, Y, groups)
+
+
+def _trained_models(run_dir, store, engine="numpy"):
+    """``{label: fitted model}`` of every model trained in the run, on ``engine``."""
+    def load(folder, kind):
+        return load_model(folder, kind, settings=store.settings, engine=engine)
+    models = {"specialists": load(run_dir, "ensemble"), "single net": load(run_dir, "multilabel")}
+    fair = os.path.join(run_dir, EQUAL_UPDATES_DIR)
+    if os.path.exists(os.path.join(fair, "multilabel.json")):
+        models["single net, equal updates"] = load(fair, "multilabel")
+    return models
+
+
+def _validation_mse(valid, tile_scores, label):
+    """The study's "validation error" read three ways, on the validation tiles.
+
+    Per output (what nolearn reports for each net, and the study's 0.22 for
+    the specialists) and, for a multi-label net, summed over its K outputs.
+    """
+    per_output = float(np.mean((tile_scores - valid.tile_labels()) ** 2))
+    figures = {label + " (MSE per output)": per_output}
+    if label != "specialists":
+        figures[label + " (MSE summed over K outputs)"] = per_output * tile_scores.shape[1]
+    return figures
+
+
+def evaluate_run(run_dir, engine="numpy"):
+    """Metrics of the ensemble, the single net and two baselines on the test tracks.
+
+    Thresholds for F1 and Hamming loss are chosen on the validation tracks
+    only.  Writes ``evaluation.json`` and ``evaluation.md`` into ``run_dir``.
+    ``engine`` ('numpy' or 'theano') evaluates the nets (same scores).
+
+    Returns
+    -------
+    results : dict
+        ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
+    """
+    store, genres, sets = track_sets(run_dir)
+    test, valid = sets["test"], sets["valid"]
+    if not test.track_ids:
+        raise InputError("{} has no test tracks to evaluate".format(run_dir))
+    results, mse = {}, {}
+    n_test = len(test.track_ids)
+    for name, model in _trained_models(run_dir, store, engine).items():
+        valid_tiles = model.predict_tiles(TileView(store.tiles, valid.rows))
+        thresholds = evaluate.choose_thresholds(
+            valid.labels, evaluate.aggregate_tracks(valid_tiles, valid.ranges))
+        tile_scores = model.predict_tiles(TileView(store.tiles, test.rows))
+        track_scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
+        mse.update(_validation_mse(valid, valid_tiles, name))
+        results[name] = {
+            "mean_valid_loss": model.mean_valid_loss_,
+            "tracks": evaluate.evaluate_scores(test.labels, track_scores, genres, thresholds),
+            "tiles": evaluate.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
+        }
+    classical = _classical_baseline(store, sets)
+    results["MFCC mean+std, logistic"] = {"tracks": evaluate.evaluate_scores(
+        test.labels, classical["test"], genres,
+        evaluate.choose_thresholds(valid.labels, classical["valid"]))}
+    baselines = {"label prior": evaluate.prior_scores(sets["train"].labels, n_test),
+                 "uniform random": evaluate.random_scores(n_test, len(genres), 0)}
+    for name, scores in baselines.items():
+        results[name] = {"tracks": evaluate.evaluate_scores(test.labels, scores, genres)}
+    results["validation MSE"] = mse
+    write_json(os.path.join(run_dir, "evaluation.json"), results)
+    tracks = evaluate.compare({name: r["tracks"] for name, r in results.items() if "tracks" in r})
+    tiles = evaluate.compare({name: r["tiles"] for name, r in results.items() if "tiles" in r})
+    write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
+               "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
+               "{}\n".format(n_test, tracks, tiles, "\n".join(
+                   "- {}: {:.4f}".format(name, value) for name, value in mse.items())))
+    return results
+
+
+def _classical_baseline(store, sets):
+    """Validation and test track scores of the MFCC-statistics logistic regressions."""
+    statistics = {split: track_mfcc_statistics(TileView(store.tiles, tracks.rows), tracks.ranges)
+                  for split, tracks in sets.items() if tracks.track_ids}
+    model = make_classical_baseline().fit(statistics["train"], sets["train"].labels)
+    return {split: model.predict_proba(statistics[split]) for split in ("valid", "test")}
+
+
+def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
+                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1,
+                   client=None):
+    """Run the whole study and return the path of the report page.
+
+    Parameters
+    ----------
+    run_dir : str
+        Output folder (reused: finished steps are skipped).
+    profile : str or Profile
+        ``'demo'`` (``make train``), ``'study'`` (the study's hyperparameters)
+        or ``'small'``.
+    manifest : str, optional
+        Your own collection (CSV ``path,tags[,track_id,split]``); default:
+        the bundled synthetic corpus, generated into ``data_dir``.
+    data_dir : str, optional
+        Where the bundled corpus goes (default ``data/<corpus size>``).
+    corpus : {'small', 'demo', 'large'}, optional
+        Size of the bundled corpus (default: the profile's); e.g. the study's
+        hyperparameters at work need ``profile='study', corpus='large'``.
+    equal_updates : bool, optional
+        Also train the single net with as many updates as all specialists
+        together (default: the profile's; it doubles the training time).
+    genres : sequence of str, optional
+        Explicit vocabulary; default the ``n_genres`` most frequent training tags.
+    seed : int
+        Seed of the corpus, the track split and the nets.
+    jobs : int, optional
+        Feature-extraction processes (default: all cores).
+    verbose : int
+        1 prints nolearn's line per epoch.
+    client : distributed.Client or str, optional
+        A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.collection.distributed`).
+
+    Returns
+    -------
+    report : str
+        Path of ``report/index.html``.
+    """
+    profile = get_profile(profile)
+    if corpus is not None:
+        profile = dataclasses.replace(profile, corpus=corpus)
+    if equal_updates is not None:
+        profile = dataclasses.replace(profile, equal_updates=equal_updates)
+    if manifest is None:
+        manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
+                                   seed=seed)
+    recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
+                and read_run_record(run_dir).get("manifest"))
+    if recorded and recorded != os.path.abspath(manifest):
+        raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
+            run_dir, recorded, manifest))
+    store_dir = os.path.join(run_dir, "features")
+    print("== features: {} -> {}".format(manifest, store_dir), flush=True)
+    extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs, client=client)
+    prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
+                manifest=manifest)
+    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client)
+    print("== evaluating", flush=True)
+    evaluate_run(run_dir)
+    print(open(os.path.join(run_dir, "evaluation.md")).read(), flush=True)
+    report = report_run(run_dir)
+    print("== report: {}".format(os.path.abspath(report)), flush=True)
+    return report

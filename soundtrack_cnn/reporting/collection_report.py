@@ -1,0 +1,233 @@
+"""A one-page report on a collection before any training: what is there, and what will not work.
+
+:func:`collection_report` reads a manifest, decodes every file once (in
+parallel, with the decoder the feature store uses), and writes into one
+folder::
+
+    collection.md        the page: counts, tables, figures, problems
+    collection.json      the same figures, machine-readable
+    tracks_per_genre.png, tags_per_track.png, label_overlap.png, durations.png
+
+It answers: how many tracks and hours, how many tracks per genre (and
+films, when the manifest has a ``film`` column), how many tags per track,
+which genres go together, which genres are too rare to train a specialist,
+which files are the same audio (same sha256), and which files will fail to
+decode or give no tile.
+"""
+import collections
+import concurrent.futures
+import multiprocessing
+import os
+
+from . import figures
+from ..audio.io import load_audio
+from ..errors import ClusterError, InputError
+from ..audio.features import FeatureSettings, check_usable
+from ..collection.labels import cooccurrence, label_statistics, vocabulary
+from ..collection.manifest import check_manifest
+from ..files import sha256_file, write_bytes, write_json
+
+__all__ = ["collection_report", "inspect_file", "MIN_FILMS"]
+
+#: With fewer films than this, a genre cannot have a film in each of train,
+#: valid and test once splits keep films together.
+MIN_FILMS = 3
+
+
+def inspect_file(job):
+    """Decode one file as the feature store will: duration, sha256 and what goes wrong.
+
+    Parameters
+    ----------
+    job : (str, FeatureSettings)
+        Path and the feature settings (sampling rate, shortest usable audio).
+
+    Returns
+    -------
+    info : dict
+        ``path``, ``status`` (``'ok'``, ``'skipped'``: decodes but gives no
+        tile, ``'failed'``: does not decode), ``reason``, ``seconds``,
+        ``sha256``.  Never raises for bad audio.
+
+    Examples
+    --------
+    >>> inspect_file(("missing.flac", FeatureSettings()))["reason"]
+    'missing.flac: no such file'
+    """
+    path, settings = job
+    info = {"path": path, "status": "ok", "reason": None, "seconds": 0.0, "sha256": None}
+    try:
+        signal = load_audio(path, settings.sr)
+    except InputError as error:
+        return dict(info, status="failed", reason=str(error))
+    except Exception as error:  # a decoder bug must not end a report on hundreds of files
+        return dict(info, status="failed", reason="{}: {}: {}".format(
+            path, type(error).__name__, error))
+    info.update(seconds=len(signal) / float(settings.sr), sha256=sha256_file(path))
+    try:
+        check_usable(signal, settings, name=path)
+    except InputError as error:
+        return dict(info, status="skipped", reason=str(error))
+    return info
+
+
+def _inspect_all(paths, settings, jobs):
+    work = [(path, settings) for path in paths]
+    if jobs == 1 or len(work) <= 1:
+        return list(map(inspect_file, work))
+    # spawn: workers start clean whatever the parent holds (threads, OpenMP, Theano).
+    # An executor, not multiprocessing.Pool: a Pool waits forever for the result
+    # of a worker the out-of-memory killer took; the executor reports it.
+    context = multiprocessing.get_context("spawn")
+    try:
+        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(work)),
+                                                    mp_context=context) as pool:
+            return list(pool.map(inspect_file, work, chunksize=4))
+    except concurrent.futures.process.BrokenProcessPool:
+        raise ClusterError("a worker process died while decoding the collection (out of memory, "
+                         "or a decoder crash); `soundtrack-cnn features` names the file")
+
+
+def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=FeatureSettings()):
+    """Write the collection's one-page report (Markdown and PNG figures).
+
+    Parameters
+    ----------
+    manifest : str
+        The collection's manifest CSV (bad rows are reported, not fatal).
+    out : str, optional
+        Output folder (default: ``collection/`` beside the manifest).
+    min_tracks : int
+        Genres with fewer tracks are listed as too rare for a specialist
+        (as are genres of fewer than ``MIN_FILMS`` films when films are known).
+    jobs : int, optional
+        Decoding processes (default: all cores).
+    settings : FeatureSettings
+        Sampling rate and shortest usable audio, as extraction will use them.
+
+    Returns
+    -------
+    page : str
+        Path of ``collection.md``.
+
+    Raises
+    ------
+    InputError
+        If the manifest is unusable or lists no usable row.
+
+    Examples
+    --------
+    >>> collection_report("data/small/manifest.csv")  # doctest: +SKIP
+    'data/small/collection/collection.md'
+    """
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InputError("jobs must be a positive integer, got {!r}".format(jobs))
+    if not isinstance(min_tracks, int) or min_tracks < 1:
+        raise InputError("min_tracks must be a positive integer, got {!r}".format(min_tracks))
+    tracks, bad_rows = check_manifest(manifest)
+    if not tracks:
+        raise InputError("{}: no usable track listed ({} bad rows)".format(manifest,
+                                                                             len(bad_rows)))
+    out = out or os.path.join(os.path.dirname(os.path.abspath(manifest)), "collection")
+    os.makedirs(out, exist_ok=True)
+    files = _inspect_all([track.path for track in tracks], settings, jobs)
+    tag_lists = [track.tags for track in tracks]
+    genres = vocabulary(tag_lists, k=len({tag for tags in tag_lists for tag in tags}))
+    stats = label_statistics(tag_lists, genres)
+    films = {track.film for track in tracks if track.film}
+    films_per_genre = {genre: len({t.film for t in tracks if t.film and genre in t.tags})
+                       for genre in genres} if films else {}
+    rare = {genre: n for genre, n in stats["tag_counts"].items() if n < min_tracks}
+    rare.update({genre: stats["tag_counts"][genre] for genre, n in films_per_genre.items()
+                 if n < MIN_FILMS})
+    by_hash = collections.defaultdict(list)
+    for info in files:
+        if info["sha256"]:
+            by_hash[info["sha256"]].append(info["path"])
+    ok = [info for info in files if info["status"] == "ok"]
+    summary = {
+        "manifest": os.path.abspath(manifest),
+        "tracks": len(tracks),
+        "usable_tracks": len(ok),
+        "hours": round(sum(info["seconds"] for info in files) / 3600.0, 4),
+        "usable_hours": round(sum(info["seconds"] for info in ok) / 3600.0, 4),
+        "films": len(films),
+        "genres": genres,
+        "tracks_per_genre": stats["tag_counts"],
+        "films_per_genre": films_per_genre,
+        "tags_per_track": stats["tags_per_track"],
+        "cooccurrence": stats["cooccurrence"],
+        "near_subsets": stats["near_subsets"],
+        "min_tracks": min_tracks,
+        "too_rare": sorted(rare),
+        "duplicates": sorted(sorted(paths) for paths in by_hash.values() if len(paths) > 1),
+        "not_usable": [{"path": info["path"], "status": info["status"], "reason": info["reason"]}
+                       for info in files if info["status"] != "ok"],
+        "bad_rows": [{"line": line, "path": path, "reason": reason}
+                     for line, path, reason in bad_rows],
+        "figures": {name: figures.save_png(ax.figure, os.path.join(out, name + ".png"))
+                    for name, ax in (
+            ("tracks_per_genre", figures.plot_genre_counts(stats["tag_counts"], min_tracks)),
+            ("tags_per_track", figures.plot_tags_per_track(tag_lists)),
+            ("label_overlap", figures.plot_label_overlap(cooccurrence(tag_lists, genres), genres)),
+            ("durations", figures.plot_durations([info["seconds"] for info in ok])))},
+    }
+    write_json(os.path.join(out, "collection.json"), summary)
+    page = os.path.join(out, "collection.md")
+    write_bytes(page, _markdown(summary).encode("utf-8"))
+    return page
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _markdown(summary):
+    """The report page; figures are linked by file name (they sit beside it)."""
+    def image(name):
+        return "![{0}]({1})".format(name.replace("_", " "),
+                                     os.path.basename(summary["figures"][name]))
+
+    films = summary["films"]
+    n_tags = sum(n * k for n, k in summary["tags_per_track"].items())
+    parts = ["# Collection: {}".format(summary["manifest"]), "", _table(["", ""], [
+        ["tracks (good manifest rows)", summary["tracks"]],
+        ["tracks that decode and give tiles", summary["usable_tracks"]],
+        ["hours of audio (usable)", "{:.2f} ({:.2f})".format(summary["hours"],
+                                                            summary["usable_hours"])],
+        ["films", films or "not known (no film column)"],
+        ["genres", len(summary["genres"])],
+        ["tags per track (mean)", "{:.2f}".format(n_tags / max(summary["tracks"], 1))],
+        ["duplicate audio groups", len(summary["duplicates"])],
+        ["files that will not be used", len(summary["not_usable"])],
+        ["bad manifest rows", len(summary["bad_rows"])],
+    ]), "", "## Tracks per genre", ""]
+    header = ["genre", "tracks", "share of tracks"] + ["films"] * bool(films) + ["too rare?"]
+    parts += [_table(header, [
+        [genre, n, "{:.0%}".format(n / float(summary["tracks"]))]
+        + ([summary["films_per_genre"][genre]] if films else [])
+        + ["yes" if genre in summary["too_rare"] else ""]
+        for genre, n in summary["tracks_per_genre"].items()]), "", image("tracks_per_genre"), ""]
+    rare_rule = "fewer than {} tracks".format(summary["min_tracks"]) + (
+        " or fewer than {} films".format(MIN_FILMS) if films else "")
+    parts += ["Too rare to train a specialist ({}): {}.".format(
+        rare_rule, ", ".join(summary["too_rare"]) or "none"), ""]
+    parts += ["## Tags per track", "", _table(["tags", "tracks"], sorted(
+        summary["tags_per_track"].items())), "", image("tags_per_track"), ""]
+    parts += ["## Label overlap", "", "Cell (A, B): share of A's tracks also tagged B.", "",
+              image("label_overlap"), ""]
+    if summary["near_subsets"]:
+        parts += ["Almost always together (P(B | A) >= 0.9): " + ", ".join(
+            "{} -> {}".format(a, b) for a, b in summary["near_subsets"]) + ".", ""]
+    parts += ["## Durations", "", image("durations"), ""]
+    parts += ["## Duplicate audio (same sha256)", ""]
+    parts += ["- " + ", ".join(paths) for paths in summary["duplicates"]] or ["None."]
+    parts += ["", "## Files that will not be used", ""]
+    parts += ["- {}: {}".format(item["status"], item["reason"])
+              for item in summary["not_usable"]] or ["None."]
+    parts += ["", "## Bad manifest rows", ""]
+    parts += ["- " + item["reason"] for item in summary["bad_rows"]] or ["None."]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,108 @@
+"""Audio files to ranked tags: the scoring path every inference engine shares.
+
+A model here is anything with ``genres_``, ``settings_`` and
+``predict_tiles(X)`` -- the Theano-backed ``SpecialistEnsemble`` /
+``MultiLabelNet`` or the numpy ``NumpyEnsemble``.  A file is streamed
+(:func:`~soundtrack_cnn.audio.streaming.stream_tiles`) and scored block by block,
+so a film of any length fits in memory; its tags are ranked by the mean of
+its tiles' scores, as in the study (or another pooling, optionally calibrated).
+"""
+import numpy as np
+
+from ..errors import InputError
+from .metrics import normalise_scores, top_k
+from .pooling import pool_tracks
+from ..audio.streaming import stream_tiles, tile_starts
+
+__all__ = ["TrackPrediction", "rank_genres", "predict_file", "predict_tracks"]
+
+
+class TrackPrediction(object):
+    """Ranked tags of one audio file.
+
+    Attributes
+    ----------
+    path : str
+    scores : dict
+        ``{genre: mean tile score}`` in vocabulary order.
+    top : list of (str, float)
+        Genres by decreasing score, with scores normalised to sum to 1.
+    error : str or None
+        Why the file could not be scored (then ``scores`` is empty).
+    tile_scores : ndarray, shape (n_tiles, K), or None
+        Every tile's score, columns in vocabulary order (the timeline).
+    tile_starts : ndarray, shape (n_tiles,), or None
+        Start of each tile in seconds.
+    """
+
+    def __init__(self, path, scores=None, top=None, error=None, tile_scores=None,
+                 tile_starts=None):
+        self.path = path
+        self.scores = scores or {}
+        self.top = top or []
+        self.error = error
+        self.tile_scores = tile_scores
+        self.tile_starts = tile_starts
+
+    def to_dict(self):
+        return {"path": self.path, "scores": self.scores,
+                "top": [[genre, score] for genre, score in self.top], "error": self.error}
+
+
+def rank_genres(track_scores, genres, k=5):
+    """The ``k`` best genres of one track, with display shares summing to 1 over all genres.
+
+    Parameters
+    ----------
+    track_scores : ndarray, shape (K,)
+        Mean tile score per genre.
+    genres : sequence of str
+    k : int
+
+    Returns
+    -------
+    top : list of (str, float)
+
+    Examples
+    --------
+    >>> rank_genres(np.array([.2, .6, .2]), ["Drama", "Action", "Horror"], k=2)
+    [('Action', 0.6), ('Drama', 0.2)]
+    """
+    return top_k(normalise_scores(np.asarray(track_scores)[None, :]), genres, k)[0]
+
+
+def predict_file(model, path, k=5, block_tiles=64, pooling="mean", calibration=None):
+    """Score one audio file, streaming it through ``model`` ``block_tiles`` tiles at a time.
+
+    ``pooling`` turns tile scores into the track's (:mod:`soundtrack_cnn.scoring.pooling`;
+    the study's is the mean) and ``calibration``, if given, maps them to
+    probabilities (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
+
+    Returns
+    -------
+    prediction : TrackPrediction
+        With ``tile_scores`` and ``tile_starts``; ``error`` set (and no
+        scores) if the file cannot be read or is too short.
+    """
+    try:
+        tile_scores = np.concatenate([
+            np.asarray(model.predict_tiles(tiles), dtype=np.float64)
+            for tiles in stream_tiles(path, model.settings_, block_tiles=block_tiles)])
+    except InputError as error:
+        return TrackPrediction(path, error=str(error))
+    scores = pool_tracks(tile_scores, [(0, len(tile_scores))], pooling=pooling)
+    if calibration is not None:
+        scores = calibration.transform(scores)
+    scores = scores[0]
+    return TrackPrediction(
+        path, scores={g: float(s) for g, s in zip(model.genres_, scores)},
+        top=rank_genres(scores, model.genres_, k), tile_scores=tile_scores,
+        tile_starts=tile_starts(len(tile_scores), model.settings_))
+
+
+def predict_tracks(model, paths, k=5, pooling="mean", calibration=None):
+    """:func:`predict_file` for each path, in order; a bad file does not stop the others."""
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise InputError("k (tags to rank) must be a positive integer, got {!r}".format(k))
+    return [predict_file(model, path, k=k, pooling=pooling, calibration=calibration)
+            for path in paths]

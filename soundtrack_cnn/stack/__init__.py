@@ -1,0 +1,12 @@
+"""The 2015 stack on Python 3.11, and the package's own Theano code.
+
+Kept apart from everything else, as Lasagne keeps its Theano code in
+``theano_extensions/``.  Imports only :mod:`soundtrack_cnn.files`.
+
+.. autosummary::
+
+    compat         the one module that makes Theano, Lasagne and nolearn run unmodified
+    runtime        speed settings applied at import (allocator; registers ops, parallel_rng)
+    ops            the 2x2 max-pool and its gradient as C ops, bitwise Theano's
+    parallel_rng   Theano's MRG dropout streams advanced on every core, same numbers
+"""

@@ -1,0 +1,348 @@
+"""Make the 2015 stack (Theano 1.0.5, Lasagne 0.1, nolearn 0.6.1) run on Python 3.11.
+
+This is the only place in the package that touches third-party code, and it
+does so without editing site-packages: every shim below is installed in
+``sys.modules`` or in Theano's configuration *before* the library that needs it
+is imported.  ``import soundtrack_cnn`` calls :func:`install` first thing.
+
+The shims, one per upstream break:
+
+* :func:`configure_theano` -- Theano 1.0.5 asks
+  ``numpy.distutils.__config__.blas_opt_info`` for BLAS link flags; numpy 1.22
+  renamed that attribute, so ``import theano`` dies.  We hand Theano explicit
+  flags instead, pointing at the LP64 OpenBLAS that the scipy wheel already
+  ships (numpy's own OpenBLAS is ILP64 with suffixed symbols Theano cannot call),
+  so GEMM-based convolutions work with no system package.
+* :func:`install_downsample` -- Lasagne 0.1 imports
+  ``theano.tensor.signal.downsample``, which Theano 0.9 removed in favour of
+  ``theano.tensor.signal.pool.pool_2d``.
+* :func:`install_python_scan` -- Theano 1.0.5 ships a Cython-generated C
+  loop for ``scan`` (recurrent nets) that includes ``longintrepr.h``, which
+  Python 3.11 moved to ``cpython/``; compiling it fails.  Theano falls back to
+  its own pure-Python scan loop when that extension cannot be imported.
+* :func:`install_iterable` -- nolearn 0.6.1 imports ``collections.Iterable``,
+  removed from ``collections`` in Python 3.10 (it lives in ``collections.abc``).
+* :func:`install_cross_validation` -- nolearn 0.6.1 imports
+  ``sklearn.cross_validation.KFold/StratifiedKFold`` with their old constructor
+  signatures (``KFold(n, n_folds)``, ``StratifiedKFold(y, n_folds)``);
+  scikit-learn 0.20 removed that module.
+* :func:`install_clonable_neuralnet` -- nolearn 0.6.1's ``NeuralNet`` cannot be
+  cloned or printed by scikit-learn >= 0.24 (see :func:`_make_neuralnet_clonable`).
+* :func:`silence_image_shape_warning` -- Lasagne 0.1 calls Theano's ``conv2d``
+  with ``image_shape``, which Theano 0.9 renamed ``input_shape`` (same
+  meaning); Theano warns on every net built, once per layer.
+
+The shims that need Theano, scikit-learn or nolearn are import hooks: they
+take effect when that library is first imported, so ``import soundtrack_cnn``
+itself imports none of them.
+
+Environment variables
+---------------------
+SOUNDTRACK_CNN_CACHE
+    Root of the package's caches (default ``~/.cache/soundtrack_cnn``).  The
+    Theano compile cache lives in ``$SOUNDTRACK_CNN_CACHE/theano`` and survives
+    between runs, so only the first run pays for compiling C code.
+THEANO_FLAGS
+    Still wins over everything set here, as in plain Theano.
+"""
+import collections
+import collections.abc
+import functools
+import glob
+import importlib.abc
+import importlib.machinery
+import logging
+import os
+import sys
+import types
+
+from ..files import write_text
+
+__all__ = ["install", "after_import", "cache_dir", "openblas_library"]
+
+#: Theano settings chosen by measurement (see ``make bench`` and the README).
+THEANO_SETTINGS = {
+    # openmp parallelises CorrMM and large elemwise ops over the batch: +15%
+    # training and +50% inference throughput on 2 cores (bench/bench_network.py).
+    "global": {"floatX": "float32", "device": "cpu", "openmp": "True"},
+    "gcc": {"cxxflags": "-O3 -march=native"},
+}
+
+
+def cache_dir():
+    """Return the package cache directory, creating it if needed.
+
+    Returns
+    -------
+    path : str
+        ``$SOUNDTRACK_CNN_CACHE`` or ``~/.cache/soundtrack_cnn``.
+    """
+    path = os.environ.get("SOUNDTRACK_CNN_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "soundtrack_cnn")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def openblas_library():
+    """Locate the LP64 OpenBLAS bundled in the scipy wheel.
+
+    Returns
+    -------
+    path : str or None
+        Absolute path of ``scipy.libs/libopenblas*.so``, or None if scipy was
+        built against a system BLAS (then Theano's own detection is used).
+    """
+    import importlib.util
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = os.path.join(os.path.dirname(list(spec.submodule_search_locations)[0]), "scipy.libs")
+    found = sorted(glob.glob(os.path.join(libs, "libopenblas*.so*")))
+    return found[0] if found else None
+
+
+def _blas_ldflags():
+    library = openblas_library()
+    if library is None:
+        return None
+    directory, name = os.path.split(library)
+    # -Wl,-rpath makes Theano's compiled modules find the library at run time
+    # without LD_LIBRARY_PATH.
+    return "-L{0} -l:{1} -Wl,-rpath,{0}".format(directory, name)
+
+
+def configure_theano():
+    """Give Theano BLAS flags, a compile cache and floatX before it is imported.
+
+    The settings go into a generated ``theanorc`` placed *first* on
+    ``THEANORC``, so a user's own ``~/.theanorc`` and ``THEANO_FLAGS`` still
+    override them.  (A theanorc rather than ``THEANO_FLAGS`` because the link
+    flags contain commas, which ``THEANO_FLAGS`` uses as a separator.)
+    """
+    if "theano" in sys.modules:
+        return
+    sections = {name: dict(values) for name, values in THEANO_SETTINGS.items()}
+    sections["global"]["base_compiledir"] = os.path.join(cache_dir(), "theano")
+    ldflags = _blas_ldflags()
+    if ldflags:
+        sections["blas"] = {"ldflags": ldflags}
+    text = "".join(
+        "[{}]\n{}\n".format(name, "".join("{} = {}\n".format(k, v) for k, v in values.items()))
+        for name, values in sections.items())
+    rc_path = os.path.join(cache_dir(), "theanorc")
+    if not os.path.exists(rc_path) or open(rc_path).read() != text:
+        write_text(rc_path, text)
+    # Remember the user's own THEANORC once: child processes inherit our
+    # THEANORC, and must not let the parent's generated file (another cache,
+    # perhaps) override their own.
+    user_rc = os.environ.setdefault(
+        "SOUNDTRACK_CNN_USER_THEANORC",
+        os.environ.get("THEANORC", "~/.theanorc" + os.pathsep + "~/.theanorc.txt"))
+    os.environ["THEANORC"] = rc_path + os.pathsep + user_rc
+    # Theano's sanity check only understands "-lNAME" and warns about our
+    # "-l:FILE" on every compile, although linking and running work.
+    logging.getLogger("theano.tensor.blas").addFilter(
+        lambda record: "did not find a dynamic library" not in record.getMessage())
+
+
+class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import hooks: build a removed module on first import, or patch a module once loaded.
+
+    Shims are installed lazily, so ``import soundtrack_cnn`` imports neither
+    Theano nor scikit-learn: code that never trains (reading manifests,
+    numpy inference) starts fast.
+    """
+
+    def __init__(self):
+        self.builders = {}   # module name -> function returning the shim module
+        self.patches = {}    # module name -> function(module) run after it loads
+
+    def find_spec(self, name, path=None, target=None):
+        if name in self.builders:
+            return importlib.machinery.ModuleSpec(name, self)
+        if name in self.patches:
+            # Find the real module with the other finders, then patch it after loading.
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    spec.loader = _PatchingLoader(spec.loader, self.patches[name])
+                    return spec
+        return None
+
+    def create_module(self, spec):
+        return self.builders[spec.name]()
+
+    def exec_module(self, module):
+        """The builder made the module whole."""
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    def __init__(self, loader, patch):
+        self.loader = loader
+        self.patch = patch
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.patch(module)
+
+
+_FINDER = _ShimFinder()
+
+
+def _downsample_module():
+    from theano.tensor.signal import pool
+
+    def max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0), mode="max"):
+        return pool.pool_2d(input, ws=ds, ignore_border=ignore_border, stride=st,
+                            pad=padding, mode=mode)
+
+    module = types.ModuleType("theano.tensor.signal.downsample",
+                              "Shim: the Theano < 0.9 pooling API on top of pool_2d.")
+    module.max_pool_2d = max_pool_2d
+    return module
+
+
+def install_downsample():
+    """Provide ``theano.tensor.signal.downsample.max_pool_2d`` for Lasagne 0.1 (on import)."""
+    _FINDER.builders["theano.tensor.signal.downsample"] = _downsample_module
+
+
+def install_python_scan():
+    """Make Theano use its pure-Python scan loop instead of the uncompilable C one."""
+    # None in sys.modules turns the import into ImportError, the case Theano's
+    # Scan.make_thunk handles by running Scan.execute.
+    sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
+
+
+def install_iterable():
+    """Restore ``collections.Iterable`` (moved to ``collections.abc``) for nolearn."""
+    if not hasattr(collections, "Iterable"):
+        collections.Iterable = collections.abc.Iterable
+
+
+def _cross_validation_module():
+    from sklearn import model_selection
+
+    class KFold(object):
+        """``KFold(n, n_folds)``: iterate (train, test) index arrays over ``range(n)``."""
+
+        def __init__(self, n, n_folds=3, shuffle=False, random_state=None):
+            self.n = n
+            self.splitter = model_selection.KFold(int(n_folds), shuffle=shuffle,
+                                                  random_state=random_state)
+
+        def __iter__(self):
+            return self.splitter.split(range(self.n))
+
+    class StratifiedKFold(object):
+        """``StratifiedKFold(y, n_folds)``: stratified (train, test) index arrays."""
+
+        def __init__(self, y, n_folds=3, shuffle=False, random_state=None):
+            self.y = y
+            self.splitter = model_selection.StratifiedKFold(int(n_folds), shuffle=shuffle,
+                                                            random_state=random_state)
+
+        def __iter__(self):
+            return self.splitter.split(self.y, self.y)
+
+    module = types.ModuleType("sklearn.cross_validation",
+                              "Shim: scikit-learn < 0.18 fold iterators for nolearn 0.6.1.")
+    module.KFold = KFold
+    module.StratifiedKFold = StratifiedKFold
+    return module
+
+
+def install_cross_validation():
+    """Provide ``sklearn.cross_validation`` with the pre-0.18 fold iterators (on import)."""
+    _FINDER.builders["sklearn.cross_validation"] = _cross_validation_module
+
+
+def _make_neuralnet_clonable(base):
+    """Let ``sklearn.base.clone`` and ``repr`` work on nolearn's ``NeuralNet``.
+
+    nolearn 0.6.1's ``__init__`` accepts ``loss`` and ``X_tensor_type`` (only
+    to refuse values other than None) without storing them, so scikit-learn's
+    ``get_params`` fails on them; and it re-wraps ``layers`` and replaces
+    empty lists and dicts with new ones, which ``clone`` takes for a
+    constructor that modifies its parameters.  Here the two removed
+    parameters read as None, and every explicit argument that nolearn stored
+    as an equal copy is stored as the object given.
+    """
+    cls = base.NeuralNet
+    if getattr(cls, "_soundtrack_cnn_clonable", False):
+        return
+    original_init = cls.__init__
+
+    @functools.wraps(original_init)
+    def __init__(self, layers, **kwargs):
+        original_init(self, layers, **kwargs)
+        given = dict(kwargs, layers=layers)
+        for name, value in given.items():
+            stored = self.__dict__.get(name, value)
+            if stored is not value and (isinstance(value, base._list) or (
+                    isinstance(value, (list, dict)) and not value and stored == value)):
+                setattr(self, name, value)
+
+    original_get_params = cls.get_params
+
+    @functools.wraps(original_get_params)
+    def get_params(self, deep=True):
+        params = original_get_params(self, deep=deep)
+        if isinstance(self.layers, base._list):
+            params["layers"] = self.layers   # the same object, as clone requires
+        return params
+
+    cls.__init__ = __init__
+    cls.get_params = get_params
+    cls.loss = None
+    cls.X_tensor_type = None
+    cls._soundtrack_cnn_clonable = True
+
+
+def after_import(name, patch):
+    """Run ``patch(module)`` once module ``name`` is imported (now, if it already is)."""
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        _FINDER.patches[name] = patch
+
+
+def install_clonable_neuralnet():
+    """Make nolearn's ``NeuralNet`` clonable by scikit-learn (patched when nolearn loads)."""
+    after_import("nolearn.lasagne.base", _make_neuralnet_clonable)
+
+
+def silence_image_shape_warning():
+    """Ignore Theano's warning about Lasagne 0.1's ``image_shape`` argument.
+
+    The argument was only renamed; the warning tells a user of the package
+    nothing they can act on.  A message filter, so no other warning is hidden.
+    """
+    import warnings
+    warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
+                            category=UserWarning)
+
+
+_installed = False
+
+
+def install():
+    """Install every shim (idempotent); called by ``import soundtrack_cnn``."""
+    global _installed
+    if _installed:
+        return
+    configure_theano()
+    install_python_scan()
+    install_iterable()
+    install_cross_validation()
+    install_downsample()
+    install_clonable_neuralnet()
+    silence_image_shape_warning()
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+    _installed = True

@@ -1,0 +1,110 @@
+"""Process settings for speed, applied by ``import soundtrack_cnn``.
+
+Three settings, measured on the study's network at batch 1200 on a 2-core
+machine (``make bench``; the README's Benchmarks section):
+
+* glibc's allocator: by default it serves every block above 128 kB with
+  ``mmap`` and hands freed memory back to the kernel, so Theano's large
+  intermediate buffers are page-faulted in again at every training step (about
+  800,000 minor faults per step).  :func:`tune_allocator` calls ``mallopt``
+  with ``M_MMAP_MAX=0`` (no ``mmap`` for blocks) and ``M_TRIM_THRESHOLD=-1``
+  (never give the heap's top back), so freed buffers are reused from the heap
+  and a training step takes no page fault at all.  The process keeps its peak
+  memory instead.  (Theano's ``allow_gc=False``, which keeps buffers inside
+  each compiled function, gave no further speed once faults were gone, and
+  cost about 200 MB more at batch 1200, so Theano's default is kept.)
+* :mod:`soundtrack_cnn.stack.ops`: the study's 2x2 max-pooling and its gradient as
+  faster C ops with bitwise-identical results, swapped in when Theano
+  compiles a function.
+* :mod:`soundtrack_cnn.stack.parallel_rng`: dropout's random numbers drawn on
+  every core, the same numbers as Theano's single-threaded op.
+
+Environment variables
+---------------------
+SOUNDTRACK_CNN_FAST
+    ``0`` turns all three off (the process then runs with glibc's defaults
+    and Theano's own pooling and random-number ops); anything else, or unset,
+    leaves them on.
+"""
+import ctypes
+import ctypes.util
+import os
+
+__all__ = ["enabled", "install", "tune_allocator"]
+
+# glibc's <malloc.h> parameter numbers for mallopt.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+# mallopt(3): "Setting M_TRIM_THRESHOLD to -1 disables trimming completely"
+# (a positive int would cap it at 2 GB, below a batch-1200 step's heap).
+_NEVER_TRIM = -1
+
+
+def enabled():
+    """Whether the speed settings apply (``SOUNDTRACK_CNN_FAST`` is not ``0``).
+
+    Returns
+    -------
+    on : bool
+
+    Examples
+    --------
+    >>> import os
+    >>> enabled() == (os.environ.get("SOUNDTRACK_CNN_FAST", "1").strip() != "0")
+    True
+    """
+    return os.environ.get("SOUNDTRACK_CNN_FAST", "1").strip() != "0"
+
+
+def tune_allocator():
+    """Keep freed memory in the process: ``mallopt(M_MMAP_MAX, 0)`` and no trimming.
+
+    Returns
+    -------
+    applied : bool
+        False where the C library has no ``mallopt`` (not glibc) or refuses
+        a setting; the process then simply runs with its defaults.
+
+    Examples
+    --------
+    >>> tune_allocator() in (True, False)
+    True
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # mallopt returns 1 on success.
+    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM))
+
+
+_installed = False
+
+
+def install():
+    """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
+
+    Called by ``import soundtrack_cnn`` after the compatibility shims (the
+    pooling ops need Theano importable, and are registered when it is imported).
+    """
+    global _installed
+    if _installed or not enabled():
+        return
+    # compat is imported here, not at the top, so that this file also loads on
+    # its own (bench/bench_torch.py takes tune_allocator from it without Theano).
+    from . import compat
+    tune_allocator()
+    # The ops need Theano: they are registered when Theano is first imported,
+    # so that `import soundtrack_cnn` alone stays light.
+    compat.after_import("theano", _register_ops)
+    _installed = True
+
+
+def _register_ops(theano_module):
+    from . import ops
+    from . import parallel_rng
+    ops.register()
+    parallel_rng.register()

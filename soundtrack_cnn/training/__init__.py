@@ -1,0 +1,19 @@
+"""Training the study's nets (Theano, Lasagne, nolearn) and keeping them.
+
+Importing this subpackage imports nothing; :mod:`.record` and :mod:`.checkpoint`
+are read without Theano.
+
+.. autosummary::
+
+    network       the study's listing: hyperparameters, then one ``NeuralNet(...)`` call
+    callbacks     AdjustVariable, EarlyStopping (loss or AUC), ValidationTrackAUC, ...
+    batches       the order of training tiles: stored, shuffled, class-balanced
+    dataset       a lazy, normalising view of tiles for nolearn
+    budget        updates per epoch, measured step time, warnings before training
+    record        ``ensemble.json`` / ``multilabel.json``: schema, checksum, pickle names
+    checkpoint    ``ModelFolder``: one model's pickles and checksums, written during fit
+    ensemble      ``SpecialistEnsemble`` (the study), ``MultiLabelNet`` (its baseline)
+    loading       ``load_run``, the pickle-free ``.npz`` export and import
+
+Where a specialist's epoch is chosen: :class:`soundtrack_cnn.training.callbacks.EarlyStopping`.
+"""

@@ -1,0 +1,275 @@
+"""Checkpointing during ``fit``: one model's pickled nets and their record in a run folder.
+
+Layout of a run folder, as far as the models go::
+
+    RUN/
+      ensemble.json             genres, feature settings, normalisation,
+                                hyperparameters, per-net summaries and sha256,
+                                training tile counts, package versions, seed
+      specialist-Drama-da72bf5b.pkl  one pickled nolearn NeuralNet per genre
+                                (name: see modelrecord.model_file)
+      ...
+      weights-ensemble.npz      the same weights as plain arrays (write_weights),
+                                for the numpy engine; checksummed in the JSON
+      multilabel.json           the same for the single-net baseline
+      multilabel.pkl
+      weights-multilabel.npz
+
+Each pickle is written atomically and only then recorded in the JSON (also
+written atomically), so a run killed at any moment resumes cleanly: a net is
+either recorded with its checksum or trained again.  Loading a finished run
+is :mod:`soundtrack_cnn.training.loading`'s job.
+"""
+import hashlib
+import io
+import json
+import os
+import pickle
+import platform
+
+import numpy as np
+
+from ..errors import InputError
+from ..audio.features import Normalizer
+from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
+from .record import check_record, model_file, seal
+
+
+#: Where each module of the flat layout (0.2, up to commit dd6f9ef) lives now.
+#: Pickles name the module of every class they hold (callbacks, batch
+#: iterators, ...), so nets pickled before the subpackages still load.
+MOVED_MODULES = {
+    "soundtrack_cnn.audio": "soundtrack_cnn.audio.io",
+    "soundtrack_cnn.baseline": "soundtrack_cnn.evaluation.baseline",
+    "soundtrack_cnn.batches": "soundtrack_cnn.training.batches",
+    "soundtrack_cnn.budget": "soundtrack_cnn.training.budget",
+    "soundtrack_cnn.calibration": "soundtrack_cnn.evaluation.calibration",
+    "soundtrack_cnn.callbacks": "soundtrack_cnn.training.callbacks",
+    "soundtrack_cnn.checkpoint": "soundtrack_cnn.training.checkpoint",
+    "soundtrack_cnn.clusters": "soundtrack_cnn.evaluation.clusters",
+    "soundtrack_cnn.collection": "soundtrack_cnn.reporting.collection_report",
+    "soundtrack_cnn.compaction": "soundtrack_cnn.collection.compaction",
+    "soundtrack_cnn.compare": "soundtrack_cnn.experiment.compare",
+    "soundtrack_cnn.compat": "soundtrack_cnn.stack.compat",
+    "soundtrack_cnn.corpus": "soundtrack_cnn.collection.corpus",
+    "soundtrack_cnn.dataset": "soundtrack_cnn.training.dataset",
+    "soundtrack_cnn.distributed": "soundtrack_cnn.collection.distributed",
+    "soundtrack_cnn.engine": "soundtrack_cnn.inference.numpy_net",
+    "soundtrack_cnn.ensemble": "soundtrack_cnn.training.ensemble",
+    "soundtrack_cnn.evaluate": "soundtrack_cnn.scoring.metrics",
+    "soundtrack_cnn.extraction": "soundtrack_cnn.collection.extraction",
+    "soundtrack_cnn.features": "soundtrack_cnn.audio.features",
+    "soundtrack_cnn.figures": "soundtrack_cnn.reporting.figures",
+    "soundtrack_cnn.imdb": "soundtrack_cnn.labelling.imdb",
+    "soundtrack_cnn.inference": "soundtrack_cnn.inference.model",
+    "soundtrack_cnn.labelling": "soundtrack_cnn.labelling.folder",
+    "soundtrack_cnn.labels": "soundtrack_cnn.collection.labels",
+    "soundtrack_cnn.loading": "soundtrack_cnn.training.loading",
+    "soundtrack_cnn.manifest": "soundtrack_cnn.collection.manifest",
+    "soundtrack_cnn.modelrecord": "soundtrack_cnn.training.record",
+    "soundtrack_cnn.network": "soundtrack_cnn.training.network",
+    "soundtrack_cnn.ops": "soundtrack_cnn.stack.ops",
+    "soundtrack_cnn.parallel_rng": "soundtrack_cnn.stack.parallel_rng",
+    "soundtrack_cnn.pipeline": "soundtrack_cnn.experiment.pipeline",
+    "soundtrack_cnn.pooling": "soundtrack_cnn.scoring.pooling",
+    "soundtrack_cnn.prediction": "soundtrack_cnn.scoring.prediction",
+    "soundtrack_cnn.profiles": "soundtrack_cnn.experiment.profiles",
+    "soundtrack_cnn.reconstruct": "soundtrack_cnn.audio.reconstruct",
+    "soundtrack_cnn.report": "soundtrack_cnn.experiment.report",
+    "soundtrack_cnn.runfolder": "soundtrack_cnn.experiment.runfolder",
+    "soundtrack_cnn.runtime": "soundtrack_cnn.stack.runtime",
+    "soundtrack_cnn.sequence": "soundtrack_cnn.evaluation.sequence",
+    "soundtrack_cnn.splits": "soundtrack_cnn.collection.splits",
+    "soundtrack_cnn.store": "soundtrack_cnn.collection.store",
+    "soundtrack_cnn.streaming": "soundtrack_cnn.audio.streaming",
+    "soundtrack_cnn.tagging": "soundtrack_cnn.inference.tagging",
+    "soundtrack_cnn.timeline": "soundtrack_cnn.reporting.timeline",
+    "soundtrack_cnn.tracksets": "soundtrack_cnn.experiment.tracksets",
+    "soundtrack_cnn.viewer": "soundtrack_cnn.reporting.viewer",
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves the classes of nets pickled under the flat layout."""
+
+    def find_class(self, module, name):
+        return super().find_class(MOVED_MODULES.get(module, module), name)
+
+
+__all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights"]
+
+
+def fingerprint(Y, valid):
+    """sha256 of the targets and the validation mask: "is this the same training data?".
+
+    Examples
+    --------
+    >>> a = fingerprint(np.eye(2), [True, False])
+    >>> a == fingerprint(np.eye(2), [True, False]), a == fingerprint(np.eye(2), [False, True])
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    for array in (np.ascontiguousarray(Y, np.int8), np.ascontiguousarray(valid, np.int8)):
+        digest.update(str(array.shape).encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _versions():
+    """Installed versions of the stack, as the package registry names them."""
+    from importlib.metadata import version
+    names = ["Theano", "Lasagne", "nolearn", "numpy", "scipy", "scikit-learn",
+             "python_speech_features", "soundtrack_cnn"]
+    return dict({name: version(name) for name in names}, python=platform.python_version())
+
+
+def model_metadata(model):
+    """Everything about a fitted model but its weights, as a JSON-ready dict.
+
+    The one description of a model on disk: ``ensemble.json`` /
+    ``multilabel.json`` hold it (plus ``models``), and the ``.npz`` export
+    carries it too.
+    """
+    return {
+        "kind": model.kind,
+        "genres": list(model.genres_),
+        "feature_settings": model.settings_.to_dict(),
+        "normalizer": model.normalizer_.to_dict(),
+        "hyperparameters": model.hyperparameters_,
+        "seed": model.random_state,
+        "training": model.training_,
+        "versions": _versions(),
+    }
+
+
+def write_weights(model, path):
+    """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
+
+    The format: ``metadata`` (:func:`model_metadata` plus ``summaries``, as
+    JSON) and one array per parameter, named ``"<net>/<layer>/<index>"``.
+    ``loading.export_weights`` is this function; the numpy engine
+    (:mod:`soundtrack_cnn.inference.model`) and ``loading.import_weights`` read it.
+
+    Parameters
+    ----------
+    model : SpecialistEnsemble or MultiLabelNet
+    path : str
+    """
+    metadata = dict(model_metadata(model), summaries=model.summaries_)
+    arrays = {"metadata": np.array(json.dumps(metadata))}
+    for name, net in model.models_.items():
+        for layer, values in net.get_all_params_values().items():
+            for index, value in enumerate(values):
+                arrays["{}/{}/{}".format(name, layer, index)] = value
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes(path, buffer.getvalue())
+
+
+class ModelFolder(object):
+    """The files of one model (``kind`` 'ensemble' or 'multilabel') in a run folder.
+
+    Parameters
+    ----------
+    path : str
+        The run folder (created when needed).
+    kind : {'ensemble', 'multilabel'}
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ModelFolder(tempfile.mkdtemp(), "ensemble").read() is None
+    True
+    """
+
+    def __init__(self, path, kind):
+        self.path = path
+        self.kind = kind
+        self.metadata_path = os.path.join(path, "{}.json".format(kind))
+
+    def read(self):
+        """The metadata dict, or None if this model was never started here."""
+        if not os.path.exists(self.metadata_path):
+            return None
+        metadata = read_json(self.metadata_path, what="model record")
+        check_record(metadata, self.metadata_path, self.kind)
+        return metadata
+
+    def saved_normalizer(self):
+        """The normalisation recorded by an earlier fit, or None."""
+        metadata = self.read()
+        return Normalizer.from_dict(metadata["normalizer"]) if metadata else None
+
+    def begin(self, model):
+        """Record a new fit, or check that a resumed one matches the saved run."""
+        fresh = dict(model_metadata(model), models={})
+        names = fresh["genres"] if self.kind == "ensemble" else ["multilabel"]
+        files = {model_file(self.kind, name).lower() for name in names}
+        if len(files) != len(names):  # lower(): some file systems ignore case
+            raise InputError("genres {} would share a model file; rename one".format(names))
+        saved = self.read()
+        if saved is None:
+            write_json(self.metadata_path, seal(fresh))
+            return
+        differing = [key for key in ("genres", "feature_settings", "hyperparameters", "seed",
+                                     "training") if saved.get(key) != fresh[key]]
+        if differing:
+            raise InputError(
+                "{} holds a run with other {}; resume only with the same data and settings, "
+                "or train into a new folder".format(self.path, ", ".join(differing)))
+
+    def has_model(self, name):
+        """Whether net ``name`` was saved and recorded."""
+        metadata = self.read()
+        return bool(metadata) and name in metadata["models"]
+
+    def save_model(self, name, net, summary):
+        """Pickle ``net`` atomically, then record it with its sha256 and summary."""
+        filename = model_file(self.kind, name)
+        data = pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL)
+        write_bytes(os.path.join(self.path, filename), data)
+        metadata = self.read()
+        metadata["models"][name] = dict(summary, file=filename, sha256=sha256_bytes(data))
+        write_json(self.metadata_path, seal(metadata))
+
+    def save_weights(self, model):
+        """Write ``weights-<kind>.npz`` (:func:`write_weights`) and record its sha256.
+
+        The record also names the pickles' checksums it was made from, so a
+        net retrained later makes the file stale (see :meth:`weights_path`).
+        """
+        filename = "weights-{}.npz".format(self.kind)
+        path = os.path.join(self.path, filename)
+        write_weights(model, path)
+        metadata = self.read()
+        metadata["weights"] = {"file": filename, "sha256": sha256_file(path), "models": {
+            name: entry["sha256"] for name, entry in metadata["models"].items()}}
+        write_json(self.metadata_path, seal(metadata))
+
+    def weights_path(self):
+        """The weights file if it exists, matches its sha256 and the current pickles; else None.
+
+        None means: load the (checksummed) pickles, and write the file again.
+        """
+        metadata = self.read() or {}
+        entry = metadata.get("weights")
+        current = {name: model["sha256"] for name, model in metadata.get("models", {}).items()}
+        if not entry or entry["models"] != current:
+            return None
+        path = os.path.join(self.path, entry["file"])
+        if not os.path.exists(path) or sha256_file(path) != entry["sha256"]:
+            return None
+        return path
+
+    def load_model(self, name):
+        """Unpickle one net after checking its checksum; returns (net, summary)."""
+        entry = dict(self.read()["models"][name])
+        path = os.path.join(self.path, entry.pop("file"))
+        if not os.path.exists(path):
+            raise InputError("{} is missing: the run in {} is damaged".format(path, self.path))
+        if sha256_file(path) != entry.pop("sha256"):
+            raise InputError("{} does not match the checksum recorded in {}: it was changed "
+                             "or damaged after training; refusing to unpickle it"
+                             .format(path, self.metadata_path))
+        with open(path, "rb") as stream:
+            return _Unpickler(stream).load(), entry

@@ -1,0 +1,455 @@
+"""The study's ensemble of binary specialists, and the single-net baseline, as estimators.
+
+Of the two ways to learn multi-label data -- one net with a K-long binary
+target, or the input duplicated for each label to train K independent binary
+classifiers -- the study takes the second: one specialist per genre, each
+trained on *all* tiles with its own 0/1 target, pickled, and aggregated by
+averaging tile scores over a track.  :class:`MultiLabelNet` is the first way,
+kept as the study's point of comparison.
+
+Both follow scikit-learn's estimator contract (``clone``, ``get_params``,
+pipelines): ``__init__`` only stores parameters, ``fit(X, Y, groups=None)``
+returns self, fitted state ends in ``_``.  The validation tracks that early
+stopping watches are chosen by the ``validation`` parameter from ``groups``
+(one group per track), so they travel with the estimator.  With ``run_dir``,
+every trained net is checkpointed there as soon as it is done
+(:mod:`soundtrack_cnn.training.checkpoint`); ``warm_start=True`` resumes such a folder.
+"""
+import warnings
+
+import lasagne.random
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.validation import check_is_fitted
+
+from .checkpoint import ModelFolder, fingerprint
+from .dataset import TileView
+from ..errors import InputError
+from ..scoring.metrics import aggregate_tracks
+from ..audio.features import FeatureSettings, Normalizer
+from .network import STUDY_HYPERPARAMETERS, build_net
+from ..scoring.prediction import TrackPrediction, predict_tracks
+from ..collection.splits import TrackSplit
+from ..collection.store import FeatureStore
+
+__all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
+
+
+def _finite_or_none(value):
+    """JSON has no NaN: an undefined figure is stored as null."""
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
+def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
+              verbose=0):
+    """Train one net of a model: the unit of work, in this process or on a Dask worker.
+
+    The sequential loop of ``fit`` and the Dask task (``fit`` with a
+    ``client``) call this same function with the same arguments, so a
+    specialist gets the same weights wherever it is trained.
+
+    Parameters
+    ----------
+    tiles : array-like or str
+        Raw tiles, shape (N, 1, n_mfcc, n_frames), or the path of a feature
+        store, memory-mapped here (how a worker reads the tiles without their
+        passing through the scheduler).
+    rows : array of int or None
+        The rows of ``tiles`` the model trains and validates on (None: all).
+    y : array of {0, 1}, shape (len(rows), n_outputs)
+        Targets of those rows.
+    valid : array of bool, shape (len(rows),)
+        The rows of the validation tracks (early stopping watches them).
+    groups : array, shape (len(rows),)
+        Each row's track.
+    name : str
+        The net's name (a genre, or ``'multilabel'``), for messages.
+    seed : int
+        Seeds Lasagne's initial weights, the dropout streams and the batches.
+    hyperparameters : dict
+        All of :func:`soundtrack_cnn.training.network.build_net`'s hyperparameters.
+    normalizer : Normalizer
+        Fitted on the training tiles; applied to every batch.
+    verbose : int
+        1 prints nolearn's line per epoch.
+
+    Returns
+    -------
+    net : nolearn.lasagne.NeuralNet
+    summary : dict
+        ``best_valid_loss, best_epoch, epochs_run, stopped_early, history``.
+    """
+    if isinstance(tiles, str):
+        tiles = FeatureStore(tiles).tiles
+    view = TileView(tiles, rows, normalizer=normalizer)
+    global_rng = lasagne.random.get_rng()
+    # Lasagne draws initial weights and the dropout streams' seed from this RNG.
+    lasagne.random.set_rng(np.random.RandomState(seed))
+    try:
+        y = np.asarray(y).astype(np.float32)
+        valid = np.asarray(valid, dtype=bool)
+        groups = np.asarray(groups)
+        valid_rows = np.flatnonzero(valid)
+        net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
+                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
+                        seed=seed, verbose=verbose,
+                        input_shape=(None, 1) + tuple(view.shape[2:]), **hyperparameters)
+        net.fit(view, y)
+    finally:
+        lasagne.random.set_rng(global_rng)
+    early_stopping = net.on_training_finished[0].__self__
+    if not early_stopping.finished:
+        # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
+        raise KeyboardInterrupt("training of {} was interrupted".format(name))
+    updates_per_epoch = -(-int((~valid).sum()) // hyperparameters["batch"])
+    history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
+                "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
+                "valid_auc": _finite_or_none(row.get("valid_auc"))}
+               for row in net.train_history_]
+    return net, {
+        "best_valid_loss": float(early_stopping.best_valid),
+        "best_epoch": int(early_stopping.best_valid_epoch),
+        "epochs_run": len(history),
+        "stopped_early": bool(early_stopping.stopped_early),
+        "history": history,
+    }
+
+
+def describe_fit(summary):
+    """One line on a trained net: epochs run, the epoch kept and its validation figures.
+
+    Examples
+    --------
+    >>> describe_fit({"epochs_run": 20, "best_epoch": 15, "best_valid_loss": .027,
+    ...               "history": [{"epoch": 15, "valid_auc": .98}]})
+    '20 epochs, kept epoch 15: validation loss 0.0270, validation-track AUC 0.980'
+    """
+    kept = [row for row in summary["history"] if row["epoch"] == summary["best_epoch"]]
+    auc = kept[0].get("valid_auc") if kept else None
+    return "{} epochs, kept epoch {}: validation loss {:.4f}{}".format(
+        summary["epochs_run"], summary["best_epoch"], summary["best_valid_loss"],
+        "" if auc is None else ", validation-track AUC {:.3f}".format(auc))
+
+
+class _TileModel(BaseEstimator):
+    """What the ensemble and the single net share: data preparation and scoring."""
+
+    kind = None
+
+    def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
+                 run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0,
+                 client=None):
+        self.genres = genres
+        self.net_params = net_params
+        self.validation = validation
+        self.settings = settings
+        self.run_dir = run_dir
+        self.warm_start = warm_start
+        self.threshold = threshold
+        self.random_state = random_state
+        self.verbose = verbose
+        self.client = client
+
+    # -- fitting -----------------------------------------------------------
+    def _model_names(self):
+        raise NotImplementedError
+
+    def _targets(self, Y, name):
+        raise NotImplementedError
+
+    def _check_params(self):
+        """Validate every parameter before anything is trained or written."""
+        unknown = sorted(set(self.net_params or {}) - set(STUDY_HYPERPARAMETERS))
+        if unknown:
+            raise InputError("net_params: unknown hyperparameter(s) {}; known: {}".format(
+                unknown, sorted(STUDY_HYPERPARAMETERS)))
+        if not isinstance(self.random_state, (int, np.integer)) or isinstance(self.random_state, bool):
+            raise InputError("random_state must be an int (specialist j uses random_state + j), "
+                             "got {!r}".format(self.random_state))
+        if not (hasattr(self.validation, "split") or 0 < float(self.validation) < 1):
+            raise InputError("validation must be a fraction of the tracks in (0, 1) or a "
+                             "scikit-learn splitter, got {!r}".format(self.validation))
+
+    def _validation_mask(self, X, Y, groups):
+        """True for the tiles of the validation tracks (the first split's test part)."""
+        splitter = (self.validation if hasattr(self.validation, "split") else
+                    GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
+                                      random_state=self.random_state))
+        with warnings.catch_warnings():
+            # Splitters that do not use groups (PredefinedSplit) warn about getting them.
+            warnings.filterwarnings("ignore", "The groups parameter is ignored")
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+        valid = np.zeros(len(X), dtype=bool)
+        valid[valid_rows] = True
+        if valid.all() or not valid.any():
+            raise InputError("the validation split must hold some but not all tiles")
+        return valid
+
+    def fit(self, X, Y, groups=None):
+        """Train every net (with ``warm_start``, every net not already saved in ``run_dir``).
+
+        Parameters
+        ----------
+        X : array-like, shape (n_tiles, 1, n_mfcc, n_frames)
+            Raw (unnormalised) tiles of the training and validation tracks,
+            e.g. a :class:`~soundtrack_cnn.training.dataset.TileView` of the store.
+        Y : array of {0, 1}, shape (n_tiles, K)
+            Each tile's genre tags (its track's), columns in ``genres`` order.
+        groups : array, shape (n_tiles,), optional
+            Each tile's track; ``validation`` holds out whole groups.  Without
+            it every tile is its own group (tiles of one track then leak into
+            validation: pass it).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        Y = np.asarray(Y)
+        if Y.ndim != 2 or len(Y) != len(X):
+            raise InputError("X has {} tiles but Y has shape {}; expected ({}, K)".format(
+                len(X), Y.shape, len(X)))
+        genres = [str(j) for j in range(Y.shape[1])] if self.genres is None else list(self.genres)
+        if len(genres) != Y.shape[1]:
+            raise InputError("{} genres for {} columns of Y".format(len(genres), Y.shape[1]))
+        groups = np.arange(len(X)) if groups is None else np.asarray(groups)
+        if len(groups) != len(X):
+            raise InputError("groups has {} entries for {} tiles".format(len(groups), len(X)))
+        valid = self._validation_mask(X, Y, groups)
+        folder = ModelFolder(self.run_dir, self.kind) if self.run_dir else None
+        if folder and folder.read() is not None and not self.warm_start:
+            raise InputError("{} already holds a trained {}; pass warm_start=True to resume it, "
+                             "or fit into another run_dir".format(self.run_dir, self.kind))
+        self.genres_ = genres
+        self.classes_ = np.asarray(genres)
+        self.settings_ = self.settings or FeatureSettings()
+        self.hyperparameters_ = dict(STUDY_HYPERPARAMETERS, **(self.net_params or {}))
+        saved = folder.saved_normalizer() if folder else None
+        self.normalizer_ = saved or Normalizer().fit(TileView(X, np.flatnonzero(~valid)))
+        self.training_ = {
+            "n_train_tiles": int((~valid).sum()), "n_valid_tiles": int(valid.sum()),
+            "positives": {g: int(n) for g, n in zip(genres, Y[~valid].sum(axis=0))},
+            "fingerprint": fingerprint(Y, valid),
+        }
+        if folder:
+            folder.begin(self)
+        models, summaries = {}, {}
+        names = self._model_names()
+        todo = []
+        for name in names:
+            if folder and folder.has_model(name):
+                models[name], summaries[name] = folder.load_model(name)
+            else:
+                todo.append(name)
+        for name, (net, summary) in self._train(X, Y, valid, groups, names, todo):
+            models[name], summaries[name] = net, summary
+            if folder:
+                folder.save_model(name, net, summary)
+        self.models_ = {name: models[name] for name in names}
+        self.summaries_ = {name: summaries[name] for name in names}
+        if folder and folder.weights_path() is None:
+            folder.save_weights(self)
+        return self
+
+    def _train(self, X, Y, valid, groups, names, todo):
+        """Yield ``(name, (net, summary))`` for each net of ``todo`` as it finishes.
+
+        Net ``names[j]`` is seeded with ``random_state + j`` wherever it runs:
+        in this process, one after another, or on the workers of ``client``.
+        """
+        seeds = {name: self.random_state + position for position, name in enumerate(names)}
+        if self.client is None:
+            for name in todo:
+                if self.verbose:
+                    print("[{}/{}] training {}".format(names.index(name) + 1, len(names), name),
+                          flush=True)
+                net, summary = train_net(X, None, self._targets(Y, name), valid, groups, name,
+                                         seeds[name], self.hyperparameters_, self.normalizer_,
+                                         verbose=max(self.verbose - 1, 0))
+                if self.verbose:
+                    print("    {}: {}".format(name, describe_fit(summary)), flush=True)
+                yield name, (net, summary)
+            return
+        from ..collection.distributed import run_tasks, session, store_rows
+        store, rows = store_rows(X)
+        with session(self.client) as client:
+            # Rows, mask and tracks are the same for every net: sent to the workers once,
+            # to every one of them, so that losing a worker loses no input.
+            rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
+            jobs = {name: (store, rows, self._targets(Y, name), valid, groups, name, seeds[name],
+                           self.hyperparameters_, self.normalizer_) for name in todo}
+            yield from run_tasks(client, train_net, jobs, what=self._net_label)
+
+    @classmethod
+    def _from_metadata(cls, metadata, models, summaries, run_dir=None):
+        """A fitted model from its record (:func:`checkpoint.model_metadata`) and its nets."""
+        settings = FeatureSettings.from_dict(metadata["feature_settings"])
+        model = cls(genres=metadata["genres"], net_params=metadata["hyperparameters"],
+                    settings=settings, run_dir=run_dir, random_state=metadata["seed"])
+        model.genres_ = list(metadata["genres"])
+        model.classes_ = np.asarray(model.genres_)
+        model.settings_ = settings
+        model.hyperparameters_ = metadata["hyperparameters"]
+        model.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
+        model.training_ = metadata["training"]
+        model.models_, model.summaries_ = models, summaries
+        return model
+
+    # -- scoring -----------------------------------------------------------
+    def predict_tiles(self, X):
+        """Score tiles.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_tiles, 1, n_mfcc, n_frames)
+            Raw tiles (normalised here with the training normalisation).
+
+        Returns
+        -------
+        scores : ndarray, shape (n_tiles, K)
+            Sigmoid outputs in [0, 1], columns in ``genres_`` order.
+        """
+        check_is_fitted(self, "models_")
+        view = TileView(X, normalizer=self.normalizer_)
+        return np.column_stack([net.predict_proba(view) for net in self.models_.values()])
+
+    def predict_proba(self, X):
+        """scikit-learn's name for :meth:`predict_tiles`."""
+        return self.predict_tiles(X)
+
+    def predict(self, X):
+        """0/1 tags of each tile: scores at or above ``threshold``."""
+        return (self.predict_tiles(X) >= self.threshold).astype(int)
+
+    def predict_track_scores(self, X, ranges):
+        """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
+        return aggregate_tracks(self.predict_tiles(X), ranges)
+
+    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
+        """Audio files to ranked tags, end to end.
+
+        Parameters
+        ----------
+        paths : sequence of str
+            Audio files in any format ``load_audio`` reads.
+        k : int
+            How many tags to rank (the study looks at the top five).
+        pooling : {'mean', 'max', 'lme'}
+            How tile scores become the track's (see :mod:`soundtrack_cnn.scoring.pooling`);
+            the study's is the mean.
+        calibration : Calibration, optional
+            Maps the pooled scores to probabilities on one scale
+            (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
+
+        Returns
+        -------
+        predictions : list of TrackPrediction
+            One per path, in order; a file that cannot be read carries its
+            ``error`` instead of scores, and the others are still scored.
+        """
+        check_is_fitted(self, "models_")
+        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
+
+
+class SpecialistEnsemble(_TileModel):
+    """One binary specialist CNN per genre (the study's method).
+
+    Parameters
+    ----------
+    genres : sequence of str, optional
+        The vocabulary, in column order of ``Y`` (default ``'0'``, ``'1'``, ...).
+    net_params : dict, optional
+        Overrides of :func:`soundtrack_cnn.training.network.build_net` hyperparameters
+        (e.g. ``{'epochs': 20}``); the rest stay the study's.  Unknown names
+        are refused before anything is trained.
+    validation : float or splitter
+        The validation tracks early stopping watches: a fraction of the
+        groups (tracks), or a scikit-learn splitter (e.g. ``PredefinedSplit``)
+        whose first split's test part is used.
+    settings : FeatureSettings, optional
+        The features the tiles were made with (stored with the model and
+        used by ``predict_tracks``).
+    run_dir : str, optional
+        Where each specialist is pickled as it finishes, beside ``ensemble.json``.
+    warm_start : bool
+        Resume the nets already saved in ``run_dir`` (with the same data and
+        settings) instead of refusing a folder that holds a model.
+    threshold : float
+        Score at which :meth:`predict` calls a tag.
+    random_state : int
+        Specialist ``j`` is initialised with seed ``random_state + j``.
+    verbose : int
+        1 prints a line per specialist as it starts and ends; 2 adds nolearn's
+        layer table and line per epoch.
+    client : distributed.Client or str, optional
+        Train the specialists as tasks of a Dask cluster (a client, or a
+        scheduler address such as ``'tcp://host:8786'``); None trains them
+        here, one after another.  Same seeds, same weights either way (bit
+        for bit when the workers run as many OpenMP threads, OMP_NUM_THREADS,
+        as this process: Theano's convolution gradient sums per thread).  The
+        workers read ``X`` from its feature store by path, so ``X`` must be
+        a :class:`~soundtrack_cnn.training.dataset.TileView` of a store on a file
+        system every worker sees (see :mod:`soundtrack_cnn.collection.distributed`).
+        Give the address if the estimator is to be cloned: scikit-learn's
+        ``clone`` deep-copies parameters, and a live client cannot be copied.
+
+    Attributes
+    ----------
+    classes_ : ndarray of str
+        The genres, in output column order.
+    models_ : dict
+        ``{genre: NeuralNet}`` in ``genres`` order.
+    summaries_ : dict
+        ``{genre: {best_valid_loss, best_epoch, epochs_run, stopped_early, history}}``.
+    normalizer_ : Normalizer
+        Fitted on the training tiles only.
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(40, 1, 40, 100).astype(np.float32)
+    >>> Y = np.column_stack([X[:, 0, 0, :].mean(axis=1) > 0, X[:, 0, 1, :].mean(axis=1) > 0])
+    >>> ensemble = SpecialistEnsemble(["Drama", "Action"], net_params={"epochs": 1, "batch": 20})
+    >>> ensemble.fit(X, Y, groups=np.arange(40) // 4).predict_proba(X).shape
+    (40, 2)
+    >>> ensemble.classes_.tolist()
+    ['Drama', 'Action']
+    """
+
+    kind = "ensemble"
+    _net_label = "specialist"
+
+    def _model_names(self):
+        return list(self.genres_)
+
+    def _targets(self, Y, name):
+        column = self.genres_.index(name)
+        return Y[:, column:column + 1]
+
+    @property
+    def mean_valid_loss_(self):
+        """Mean of the specialists' best validation losses (the study's 0.22)."""
+        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
+
+
+class MultiLabelNet(_TileModel):
+    """The same trunk with K sigmoid outputs, trained once (the study's baseline).
+
+    Parameters and attributes are those of :class:`SpecialistEnsemble`;
+    ``models_`` holds one net under the name ``'multilabel'``.
+    """
+
+    kind = "multilabel"
+    _net_label = "single net"
+
+    def _model_names(self):
+        return ["multilabel"]
+
+    def _targets(self, Y, name):
+        return Y
+
+    @property
+    def mean_valid_loss_(self):
+        """Best validation loss of the one net (mean over its K outputs)."""
+        return float(self.summaries_["multilabel"]["best_valid_loss"])

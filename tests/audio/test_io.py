@@ -1,0 +1,124 @@
+"""load_audio: every format, depth, channel count and rate; every bad file; write_audio."""
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundtrack_cnn.audio.io import load_audio, write_audio
+from soundtrack_cnn.errors import InputError
+
+
+def tone(seconds, sr, hz=1000.0, channels=1):
+    t = np.arange(int(seconds * sr)) / float(sr)
+    mono = 0.5 * np.sin(2 * np.pi * hz * t)
+    return np.repeat(mono[:, None], channels, axis=1).astype(np.float32)
+
+
+def peak_hz(signal, sr):
+    spectrum = np.abs(np.fft.rfft(signal))
+    return np.fft.rfftfreq(len(signal), 1.0 / sr)[spectrum.argmax()]
+
+
+@pytest.mark.parametrize("name, sr, channels, subtype", [
+    ("u8.wav", 22050, 1, "PCM_U8"),
+    ("s16.wav", 22050, 1, "PCM_16"),
+    ("s24.wav", 44100, 2, "PCM_24"),
+    ("s32.wav", 22050, 1, "PCM_32"),
+    ("f32.wav", 22050, 1, "FLOAT"),
+    ("low.wav", 8000, 1, "PCM_16"),
+    ("high.flac", 48000, 2, "PCM_16"),
+    ("surround.wav", 48000, 6, "PCM_16"),
+    ("vorbis.ogg", 44100, 2, "VORBIS"),
+    ("song.mp3", 44100, 2, "MPEG_LAYER_III"),
+])
+def test_any_format_becomes_mono_float32_at_the_rate_asked(tmp_path, name, sr, channels, subtype):
+    path = str(tmp_path / name)
+    soundfile.write(path, tone(2.0, sr, channels=channels), sr, subtype=subtype)
+    signal = load_audio(path, sr=22050)
+    assert signal.dtype == np.float32 and signal.ndim == 1
+    # mp3 encoders add a few ms of priming; everything else is exact to a sample or two.
+    assert abs(len(signal) - 44100) < (2000 if name.endswith(".mp3") else 3)
+    assert abs(peak_hz(signal, 22050) - 1000.0) < 2.0
+    assert 0.3 < np.abs(signal).max() < 0.6
+
+
+def test_channels_are_averaged(tmp_path):
+    path = str(tmp_path / "opposite.wav")
+    left = tone(1.0, 22050)
+    soundfile.write(path, np.hstack([left, -left, left * 0, left]), 22050, subtype="FLOAT")
+    np.testing.assert_allclose(load_audio(path), 0.25 * left[:, 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty file"),
+    (b"this is not audio at all\n" * 40, "cannot decode"),
+    (b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(200)), "cannot decode"),
+])
+def test_bad_files_raise_naming_the_file(tmp_path, content, message):
+    path = tmp_path / "broken.wav"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as caught:
+        load_audio(str(path))
+    assert str(path) in str(caught.value)
+
+
+def test_missing_path_and_directory(tmp_path):
+    with pytest.raises(InputError, match="no such file") as caught:
+        load_audio(str(tmp_path / "nowhere.flac"))
+    assert "nowhere.flac" in str(caught.value)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_audio(str(tmp_path))
+
+
+def test_bad_rate(tmp_path):
+    with pytest.raises(InputError, match="sr"):
+        load_audio(str(tmp_path / "x.wav"), sr=0)
+
+
+SR = 22050
+
+
+def test_write_audio_is_atomic_and_keeps_the_signal(tmp_path):
+    path = str(tmp_path / "out.wav")
+    signal = tone(1.0, SR)[:, 0]
+    write_audio(path, signal, SR)
+    np.testing.assert_allclose(load_audio(path), signal, atol=1e-4)
+    write_audio(path, signal * 10, SR)
+    assert np.abs(load_audio(path)).max() == pytest.approx(1.0, abs=1e-3)
+    assert os.listdir(str(tmp_path)) == ["out.wav"]
+    with pytest.raises(InputError, match="out.xyz"):
+        write_audio(str(tmp_path / "out.xyz"), signal, SR)
+    with pytest.raises(InputError, match="finite"):
+        write_audio(path, np.full(10, np.nan), SR)
+
+
+def test_write_audio_survives_long_vorbis(tmp_path):
+    # One two-minute write crashes libsndfile 1.2.2's Vorbis encoder (segfault).
+    path = str(tmp_path / "long.ogg")
+    write_audio(path, np.random.RandomState(0).randn(SR * 120) * 0.1, SR)
+    assert soundfile.info(path).duration == pytest.approx(120.0)
+
+
+def test_a_text_file_named_mp3_cannot_be_decoded_rather_than_missing(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("not audio\n" * 100)
+    with pytest.raises(InputError, match="cannot decode audio") as caught:
+        load_audio(str(path))
+    assert "does not exist" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name, subtype", [("cut.ogg", "VORBIS"), ("cut.flac", "PCM_16")])
+@pytest.mark.parametrize("kept", [0.5, 0.77])
+def test_a_truncated_ogg_or_flac_is_refused(tmp_path, name, subtype, kept):
+    path = str(tmp_path / name)
+    t = np.arange(20 * 44100) / 44100.0
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 44100,
+                    subtype=subtype)
+    assert len(load_audio(path)) == 20 * 22050
+    data = open(path, "rb").read()
+    with open(path, "wb") as stream:
+        stream.write(data[:int(len(data) * kept)])
+    with pytest.raises(InputError, match="truncated") as caught:
+        load_audio(path)
+    assert path in str(caught.value)

@@ -1,0 +1,85 @@
+"""Manifest reading, validation (strict and lenient) and writing."""
+import os
+
+import pytest
+
+from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.collection.manifest import Track, check_manifest, read_manifest, write_manifest
+
+
+@pytest.fixture
+def collection(tmp_path):
+    (tmp_path / "scores").mkdir()
+    for name in ("scores/heat.flac", "scores/up.ogg", "b.wav"):
+        (tmp_path / name).write_bytes(b"audio")
+    return tmp_path
+
+
+def write(folder, *rows, header="path,tags,track_id,split"):
+    path = folder / "manifest.csv"
+    path.write_text("\n".join((header,) + rows) + "\n")
+    return str(path)
+
+
+def test_good_manifest(collection):
+    outside = collection / "scores" / "up.ogg"
+    path = write(collection, "scores/heat.flac,Action| Crime|Action,,train",
+                 "{},Comedy,up,".format(outside))
+    heat, up = read_manifest(path)
+    assert heat == Track(str(collection / "scores/heat.flac"), ("Action", "Crime"),
+                         "scores/heat", "train")
+    assert up.path == str(outside) and up.track_id == "up" and up.split is None
+    assert read_manifest(path, vocabulary=["Action", "Crime", "Comedy"]) == [heat, up]
+
+
+def test_relative_paths_resolve_against_the_manifest_folder(collection, monkeypatch):
+    path = write(collection, "b.wav,Drama", header="path,tags")
+    monkeypatch.chdir(os.path.dirname(str(collection)))
+    assert read_manifest(path)[0].path == str(collection / "b.wav")
+
+
+def test_every_bad_row_is_named_by_line_and_path(collection):
+    path = write(collection,
+                 "b.wav,Drama,,",                 # line 2: good
+                 ",Drama,,",                      # 3: empty path
+                 "missing.wav,Drama,,",           # 4: no such file
+                 "scores/up.ogg,,,",              # 5: no tags
+                 "scores/heat.flac,Western,,",    # 6: not in vocabulary
+                 "scores/heat.flac,Drama,,later",  # 7: bad split
+                 "./b.wav,Drama,other,",          # 8: same file as line 2
+                 "scores/up.ogg,Drama,b,")        # 9: track id of line 2
+    tracks, problems = check_manifest(path, vocabulary=["Drama"])
+    assert [t.track_id for t in tracks] == ["b"]
+    assert [line for line, _, _ in problems] == [3, 4, 5, 6, 7, 8, 9]
+    reasons = [reason for _, _, reason in problems]
+    for needle, reason in zip(["empty path", "missing.wav: no such file", "no tags", "Western",
+                               "'later'", "same file as line 2", "already used on line 2"],
+                              reasons):
+        assert needle in reason and path in reason
+    assert problems[1][1] == str(collection / "missing.wav")
+    with pytest.raises(InputError) as caught:
+        read_manifest(path, vocabulary=["Drama"])
+    assert "7 bad row(s)" in str(caught.value)
+    assert all(reason in str(caught.value) for reason in reasons)
+
+
+def test_unusable_files(collection):
+    with pytest.raises(InputError, match="no such manifest"):
+        read_manifest(str(collection / "none.csv"))
+    with pytest.raises(InputError, match="tags"):
+        read_manifest(write(collection, "b.wav", header="path"))
+    with pytest.raises(InputError, match="no tracks"):
+        read_manifest(write(collection))
+
+
+def test_write_then_read_round_trips(collection, tmp_path_factory):
+    tracks = [Track(str(collection / "b.wav"), ("Drama", "Crime"), "b", "test"),
+              Track(str(collection / "scores/up.ogg"), ("Comedy",), "scores/up", None)]
+    path = str(collection / "copy.csv")
+    write_manifest(path, tracks)
+    assert read_manifest(path) == tracks
+    assert open(path).read().splitlines()[1] == "b.wav,Drama|Crime,b,test"
+    elsewhere = str(tmp_path_factory.mktemp("elsewhere") / "m.csv")
+    write_manifest(elsewhere, tracks)
+    assert read_manifest(elsewhere) == tracks
+    assert sorted(os.listdir(os.path.dirname(elsewhere))) == ["m.csv"]

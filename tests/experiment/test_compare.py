@@ -1,0 +1,84 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from soundtrack_cnn.experiment.compare import METRICS, STUDY, bootstrap_intervals, format_table, point_metrics
+from soundtrack_cnn.errors import InputError
+
+GENRES = ["a", "b", "c", "d"]
+
+
+def _tracks(n=40, seed=0):
+    rng = np.random.RandomState(seed)
+    y = (rng.uniform(size=(n, 4)) < .35).astype(int)
+    y[np.arange(n), rng.randint(4, size=n)] = 1                     # every track tagged
+    good = np.clip(.3 + .4 * y + .25 * rng.randn(n, 4), 0, 1)
+    return y, {"study": good, "noise": rng.uniform(size=(n, 4))}
+
+
+def test_bootstrap_is_deterministic_under_a_seed_and_contains_the_point_estimate():
+    y, scores = _tracks()
+    first = bootstrap_intervals(y, scores, GENRES, n_boot=40, seed=3)
+    assert first == bootstrap_intervals(y, scores, GENRES, n_boot=40, seed=3)
+    assert first != bootstrap_intervals(y, scores, GENRES, n_boot=40, seed=4)
+    for row in first.values():
+        point, low, high = map(np.array, (row["point"], row["low"], row["high"]))
+        assert np.all(low <= point) and np.all(point <= high)
+        assert high[0] - low[0] > .02                  # ROC-AUC: a real interval
+        assert np.all(np.array(row["diff_low"]) <= row["diff"]) and \
+            np.all(np.array(row["diff"]) <= row["diff_high"])
+    assert first["study"]["point"] == point_metrics(y, scores["study"], GENRES)
+    # Paired differences: the first row against itself is exactly zero.
+    assert first["study"]["diff_low"] == first["study"]["diff_high"] == [0.0] * len(METRICS)
+    # Good scores beat noise on ROC-AUC, beyond the noise of 40 tracks.
+    assert first["noise"]["diff_high"][0] < 0
+
+
+def test_bootstrap_rejects_misshapen_scores():
+    y, scores = _tracks()
+    with pytest.raises(InputError, match="shaped like"):
+        bootstrap_intervals(y, {"study": scores["study"][:5]}, GENRES, n_boot=5)
+
+
+def test_table_puts_the_first_variant_first_and_lists_differences():
+    y, scores = _tracks()
+    table = format_table(bootstrap_intervals(y, scores, GENRES, n_boot=20)).splitlines()
+    assert table[0].startswith("| variant | macro ROC-AUC | macro AP | top-1 hit")
+    assert table[2].startswith("| study | ") and table[3].startswith("| noise | ")
+    assert table[-1].startswith("| noise | ") and "[" in table[-1]
+
+
+@pytest.mark.slow
+def test_compare_a_trained_run_from_the_command_line(two_tag_run, two_tag_corpus, capsys):
+    from soundtrack_cnn.evaluation.calibration import Calibration
+    from soundtrack_cnn.cli import main
+    main(["compare", two_tag_run, "--bootstrap", "30"])
+    printed = capsys.readouterr().out
+    rows = [line for line in printed.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| variant |") and rows[1].startswith("| {} | ".format(STUDY))
+    assert len(rows) == 1 + 8 + 1 + 7                  # the study and 7 variants, then 7 differences
+    record = json.load(open(os.path.join(two_tag_run, "compare.json")))
+    assert list(record["table"])[0] == STUDY
+    assert record["table"][STUDY]["point"][0] > .8     # the specialists did learn Low / High
+    assert open(os.path.join(two_tag_run, "compare.md")).read().strip() == printed.strip()
+    for method in ("platt", "isotonic"):
+        assert Calibration.load(two_tag_run, method).genres_ == ["Low", "High"]
+    # predict ranks with another pooling, or with the calibration compare stored.
+    high = os.path.join(os.path.dirname(two_tag_corpus), "track31.wav")
+    for options in (["--pooling", "max"], ["--calibrated", "platt"]):
+        main(["predict", two_tag_run, high, "--json"] + options)
+        prediction = json.loads(capsys.readouterr().out)[0]
+        assert prediction["top"][0][0] == "High" and prediction["error"] is None
+    with pytest.raises(SystemExit) as exit:
+        main(["predict", two_tag_run, high, "--pooling", "max", "--calibrated", "platt"])
+    assert exit.value.code == 2 and "--calibrated" in capsys.readouterr().err
+
+
+def test_compare_names_a_folder_that_is_not_a_run(tmp_path, capsys):
+    from soundtrack_cnn.cli import main
+    with pytest.raises(SystemExit) as exit:
+        main(["compare", str(tmp_path)])
+    assert exit.value.code == 2
+    assert str(tmp_path) in capsys.readouterr().err

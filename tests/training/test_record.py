@@ -1,0 +1,138 @@
+"""The model record: distinct pickle names, schema and checksum checked on every load."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.training.loading import load_run
+from soundtrack_cnn.training.record import check_record, model_file, seal
+
+TINY = {"epochs": 1, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
+#: Names that a plain sanitiser maps to one file name.
+COLLIDING = ["Sci Fi", "Sci/Fi"]
+
+
+@pytest.fixture(scope="module")
+def colliding_run(random_tiles, tmp_path_factory):
+    """A tiny ensemble whose two genre names sanitise to one file name."""
+    X, y = random_tiles
+    Y = np.hstack([y, 1 - y])
+    run_dir = str(tmp_path_factory.mktemp("colliding"))
+    SpecialistEnsemble(COLLIDING, net_params=TINY, run_dir=run_dir).fit(X, Y)
+    return run_dir, X
+
+
+@pytest.mark.parametrize("names", [("Sci Fi", "Sci/Fi"), ("日本", "中国"), ("Rock", "rock"),
+                                   ("a" * 60 + "x", "a" * 60 + "y")])
+def test_names_that_sanitise_alike_get_distinct_files(names):
+    files = [model_file("ensemble", name).lower() for name in names]
+    assert files[0] != files[1] and all(len(f) < 80 for f in files)
+
+
+@pytest.mark.slow
+def test_colliding_genre_names_train_distinct_specialists_that_all_load(colliding_run):
+    run_dir, X = colliding_run
+    files = [model_file("ensemble", genre) for genre in COLLIDING]
+    assert len(set(files)) == 2 and all(os.path.exists(os.path.join(run_dir, f)) for f in files)
+    ensemble = load_run(run_dir)
+    scores = ensemble.predict_tiles(X[:20])
+    assert scores.shape == (20, 2)
+    # Trained on opposite targets, "Sci Fi" and "Sci/Fi" must be different nets.
+    assert not np.allclose(scores[:, 0], scores[:, 1])
+
+
+def _predict(run_dir, audio):
+    return subprocess.run([sys.executable, "-m", "soundtrack_cnn", "predict", run_dir, audio],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _edited_copy(run_dir, tmp_path, edit):
+    copy = str(tmp_path / "run")
+    shutil.copytree(run_dir, copy)
+    path = os.path.join(copy, "ensemble.json")
+    with open(path) as stream:
+        record = json.load(stream)
+    with open(path, "w") as stream:
+        stream.write(edit(record))
+    return copy
+
+
+def _normalizer_mean_changed(record):
+    record["normalizer"]["mean"][3] += 0.001
+    return json.dumps(record)
+
+
+def _genre_renamed(record):
+    record["genres"][0] = "Sci-Fi"
+    record["models"]["Sci-Fi"] = record["models"].pop("Sci Fi")
+    return json.dumps(record)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("edit, message", [
+    (_normalizer_mean_changed, "does not match its checksum"),
+    (_genre_renamed, "does not match its checksum"),
+    (lambda record: json.dumps(record)[:len(json.dumps(record)) // 2], "not valid JSON"),
+])
+def test_an_edited_or_truncated_record_is_refused_not_used(colliding_run, tmp_path, edit,
+                                                           message):
+    copy = _edited_copy(colliding_run[0], tmp_path, edit)
+    with pytest.raises(InputError, match=message):
+        load_run(copy)
+    result = _predict(copy, os.path.join(copy, "nothing.wav"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "resume" not in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "not valid JSON"),
+    ("{}", "field 'kind' is missing"),
+    ("[]", "holds a list instead of an object"),
+    ('{"kind": "ensemble"}', "field 'genres' is missing"),
+    ('"ensemble"', "holds a string"),
+])
+def test_empty_and_wrong_typed_records_give_one_line(tmp_path, content, message):
+    (tmp_path / "ensemble.json").write_text(content)
+    result = _predict(str(tmp_path), str(tmp_path / "a.wav"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, \
+        result.stderr
+
+
+def _record():
+    return {"kind": "ensemble", "genres": ["Drama"], "feature_settings": {},
+            "normalizer": {"mean": [0.0, 1.0], "std": [1.0, 2.0]}, "hyperparameters": {},
+            "seed": 0, "training": {}, "versions": {},
+            "models": {"Drama": {"file": model_file("ensemble", "Drama"), "sha256": "0" * 64}}}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("seed", "0", "field 'seed' must be an integer or null, not a string"),
+    ("seed", True, "field 'seed' must be an integer or null"),
+    ("genres", [], "field 'genres' must be a list of distinct"),
+    ("genres", ["Drama", "Drama"], "field 'genres' must be a list of distinct"),
+    ("normalizer", {"mean": "0", "std": [1.0]}, "normalizer.mean"),
+    ("models", {"Comedy": {}}, "'Comedy', which is not one of its nets"),
+    ("models", {"Drama": {"file": 3, "sha256": "0"}}, "models.Drama.file"),
+    ("models", {"Drama": {"file": "../../etc/x.pkl", "sha256": "0"}}, "not a model file"),
+    ("kind", "multilabel", "expected 'ensemble'"),
+])
+def test_every_field_is_checked(field, value, message):
+    record = seal(_record())
+    check_record(record, "ensemble.json", "ensemble")
+    with pytest.raises(InputError, match="ensemble.json is damaged"):
+        check_record(dict(record, **{field: value}), "ensemble.json", "ensemble")
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        check_record(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
+
+
+def test_a_record_without_checksum_loads_with_a_warning(capsys):
+    check_record(_record(), "RUN/ensemble.json", "ensemble")
+    assert "RUN/ensemble.json has no checksum" in capsys.readouterr().err
