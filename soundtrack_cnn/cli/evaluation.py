@@ -18,7 +18,7 @@ def _report(args):
     from ..experiment.report import report_run
     from ..files import check_writable
     check_writable(args.out or os.path.join(args.run, "report"))
-    print(report_run(args.run, out=args.out, engine=args.engine))
+    print(report_run(args.run, out=args.out))
 
 
 def _compare(args):
@@ -37,10 +37,10 @@ def register(commands):
     evaluate.add_argument("--engine", default="numpy", choices=ENGINES)
     evaluate.set_defaults(func=_evaluate)
 
-    report = commands.add_parser("report", help="figures and the prediction viewer")
+    report = commands.add_parser("report", help="figures and the prediction viewer "
+                                 "(from the scores evaluate wrote)")
     report.add_argument("run")
     report.add_argument("--out")
-    report.add_argument("--engine", default="numpy", choices=ENGINES)
     report.set_defaults(func=_report)
 
     compare = commands.add_parser("compare", help="the study's method beside its next steps, "
