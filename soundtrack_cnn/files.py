@@ -2,22 +2,100 @@
 
 The one module every other module may use for files; it depends on nothing
 else in the package but :mod:`soundtrack_cnn.errors`.  Every result the
-package writes goes through :func:`write_bytes`, so a run killed at any moment
-leaves either the old file or the new one, never half of one.
+package writes goes through :func:`write_bytes`, and one rule decides what
+happens to whatever already stands at the output path:
+
+==========================  ================================================
+at the path                 what :func:`write_bytes` does
+==========================  ================================================
+nothing, or a regular file  writes a temp file beside it and renames it over
+                            the path: a run killed at any moment leaves the
+                            old file or the new one, never half of one (an
+                            existing file keeps its permission bits)
+a symbolic link             writes through it: the file the link points at
+                            is replaced atomically as above and the link
+                            stays a link (a dangling link's target is
+                            created), as ``echo x > link`` would
+a directory, FIFO, socket   refused with :class:`~soundtrack_cnn.errors.InputError`
+or device                   naming the path and what stands there (nothing
+                            is written, nothing replaced)
+==========================  ================================================
 """
 import hashlib
 import json
+import math
 import os
+import stat
 import tempfile
 
 from .errors import InputError
 
-__all__ = ["write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
+__all__ = ["output_path", "write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
            "check_writable"]
 
 
+#: What stands at an output path that is not written over, by ``stat`` kind.
+_NOT_FILES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+              (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"))
+
+
+def output_path(path):
+    """The regular file that writing ``path`` replaces: ``path``, or a symlink's target.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    target : str
+        ``path`` itself unless it is a symbolic link, else the file the link
+        (or chain of links) points at, which may not exist yet.
+
+    Raises
+    ------
+    InputError
+        If a directory, FIFO, socket or device stands at ``path`` (or at its
+        link's target), or the link is a loop.
+
+    Examples
+    --------
+    >>> output_path("/dev/null")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: /dev/null: is a character device, not a regular file; give the path of a regular file to write
+    """
+    target = path
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            target = os.path.realpath(path)
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if stat.S_ISLNK(mode):
+        raise InputError("{}: is a symbolic link loop; give the path of a regular file to write"
+                         .format(path))
+    for is_kind, kind in _NOT_FILES:
+        if is_kind(mode):
+            shown = kind if target == path else "a link to {} ({})".format(kind, target)
+            raise InputError("{}: is {}, not a regular file; give the path of a regular file "
+                             "to write".format(path, shown))
+    return target
+
+
 def write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+    """Write ``data`` to ``path`` atomically, by the module's rule for what stands there.
+
+    A temp file in the same folder is written, fsync'd and renamed over the
+    path (over a symlink's target, so the link stays; see the module).
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a directory, FIFO, socket or device (or links to one).
+    OSError
+        If the file cannot be written; its ``filename`` is ``path``.
 
     Examples
     --------
@@ -27,8 +105,12 @@ def write_bytes(path, data):
     >>> open(path, "rb").read()
     b'hello'
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    target = output_path(path)
+    folder = os.path.dirname(os.path.abspath(target))
     try:
+        # An existing file keeps its permissions; mkstemp's 0600 would hide a
+        # result meant to be shared like any other file.
+        mode = stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target) else 0o644
         os.makedirs(folder, exist_ok=True)
         handle, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     except OSError as error:
@@ -39,9 +121,8 @@ def write_bytes(path, data):
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        # mkstemp creates 0600; results are meant to be shared like any other file.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException as error:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -56,17 +137,32 @@ def write_text(path, text):
 
 
 def write_json(path, obj):
-    """Write ``obj`` as indented JSON, atomically.
+    """Write ``obj`` as indented JSON, atomically; NaN and infinities become ``null``.
+
+    JSON has no NaN: Python would write the non-standard ``NaN`` that other
+    readers reject, so an undefined figure (a metric of a genre without
+    positives, say) is written as ``null`` here, once for every caller.
 
     Examples
     --------
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "x.json")
-    >>> write_json(path, {"a": [1, 2]})
+    >>> write_json(path, {"a": [1, 2], "auc": float("nan"), "loss": (float("inf"), 0.5)})
     >>> read_json(path)
-    {'a': [1, 2]}
+    {'a': [1, 2], 'auc': None, 'loss': [None, 0.5]}
     """
-    write_text(path, json.dumps(obj, indent=1, sort_keys=False))
+    write_text(path, json.dumps(_finite(obj), indent=1, sort_keys=False, allow_nan=False))
+
+
+def _finite(obj):
+    """``obj`` with every non-finite float (numpy's float64 included) replaced by None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(value) for value in obj]
+    return obj
 
 
 def read_json(path, what="file"):

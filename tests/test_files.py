@@ -126,3 +126,62 @@ def test_evaluate_and_report_on_a_read_only_run_refuse_before_computing(two_tag_
         for command in (["evaluate", ro], ["report", ro]):
             line = _one_line(_cli(*command))
             assert "cannot write there (Read-only file system)" in line and ro in line
+
+
+def test_a_regular_file_is_replaced_and_keeps_its_permissions(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("old")
+    os.chmod(str(path), 0o600)
+    write_bytes(str(path), b"new")
+    assert path.read_bytes() == b"new" and (os.stat(str(path)).st_mode & 0o777) == 0o600
+    assert os.listdir(str(tmp_path)) == ["out.csv"]  # no temp file left
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path):
+    (tmp_path / "t.csv").write_text("k\n")
+    os.symlink("t.csv", str(tmp_path / "l.csv"))
+    write_bytes(str(tmp_path / "l.csv"), b"new\n")
+    assert os.path.islink(str(tmp_path / "l.csv"))
+    assert (tmp_path / "t.csv").read_bytes() == b"new\n"
+    # A dangling link: its target is created, as the shell's `>` would.
+    os.symlink(str(tmp_path / "sub" / "made.csv"), str(tmp_path / "dangling.csv"))
+    write_bytes(str(tmp_path / "dangling.csv"), b"x")
+    assert (tmp_path / "sub" / "made.csv").read_bytes() == b"x"
+    os.symlink("loop.csv", str(tmp_path / "loop.csv"))
+    with pytest.raises(InputError, match="loop.csv: is a symbolic link loop"):
+        write_bytes(str(tmp_path / "loop.csv"), b"x")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "link to fifo", "device"])
+def test_a_fifo_directory_or_device_is_refused_and_left_alone(tmp_path, kind):
+    path = str(tmp_path / "out.csv")
+    if kind == "device":
+        path = "/dev/null"
+    elif kind == "directory":
+        os.mkdir(path)
+    else:
+        os.mkfifo(str(tmp_path / "fifo"))
+        os.symlink("fifo", path) if kind == "link to fifo" else os.rename(
+            str(tmp_path / "fifo"), path)
+    before = os.lstat(path)
+    expected = {"fifo": "is a FIFO", "directory": "is a directory",
+                "link to fifo": "is a link to a FIFO", "device": "is a character device"}[kind]
+    with pytest.raises(InputError, match=expected) as caught:
+        write_bytes(path, b"x")
+    assert str(caught.value).startswith(path + ": ")
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+def test_the_command_line_refuses_a_fifo_at_its_output_path_in_one_line(collection, tmp_path):
+    os.mkfifo(str(tmp_path / "out.wav"))
+    line = _one_line(_cli("reconstruct", str(collection / "t0.wav"), str(tmp_path / "out.wav")))
+    assert line == ("soundtrack-cnn: error: {}: is a FIFO (named pipe), not a regular file; give "
+                    "the path of a regular file to write".format(tmp_path / "out.wav"))
+
+
+def test_json_gets_null_for_nan_and_infinity(tmp_path):
+    import json
+    from soundtrack_cnn.files import write_json
+    write_json(str(tmp_path / "x.json"), {"auc": np.float64("nan"), "rows": [[1.5, -np.inf]]})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"auc": None, "rows": [[1.5, None]]}
