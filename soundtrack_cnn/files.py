@@ -30,14 +30,31 @@ import tempfile
 
 from .errors import InputError
 
-__all__ = ["output_path", "write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
+__all__ = ["not_a_file", "output_path", "write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
            "check_writable"]
 
 
-#: What stands at an output path that is not written over, by ``stat`` kind.
+#: What may stand at a path instead of a regular file, by ``stat`` kind.
 _NOT_FILES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
               (stat.S_ISBLK, "a block device"))
+
+
+def not_a_file(mode):
+    """What a ``stat`` mode is when it is not a regular file (``'a directory'``...), else None.
+
+    Shared by every message about a path that names something other than a file.
+
+    Examples
+    --------
+    >>> import os
+    >>> not_a_file(os.stat("/").st_mode), not_a_file(os.stat(__file__).st_mode)
+    ('a directory', None)
+    """
+    for is_kind, kind in _NOT_FILES:
+        if is_kind(mode):
+            return kind
+    return None
 
 
 def output_path(path):
@@ -76,11 +93,11 @@ def output_path(path):
     if stat.S_ISLNK(mode):
         raise InputError("{}: is a symbolic link loop; give the path of a regular file to write"
                          .format(path))
-    for is_kind, kind in _NOT_FILES:
-        if is_kind(mode):
-            shown = kind if target == path else "a link to {} ({})".format(kind, target)
-            raise InputError("{}: is {}, not a regular file; give the path of a regular file "
-                             "to write".format(path, shown))
+    kind = not_a_file(mode)
+    if kind:
+        shown = kind if target == path else "a link to {} ({})".format(kind, target)
+        raise InputError("{}: is {}, not a regular file; give the path of a regular file "
+                         "to write".format(path, shown))
     return target
 
 

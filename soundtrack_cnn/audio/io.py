@@ -7,23 +7,62 @@ file never sits in memory at its source rate: only the mono output does.
 :func:`stream_audio` hands out those mono blocks one by one, so a feature
 extractor can consume a 2-hour film without ever holding it whole.
 """
+import contextlib
 import io
 import os
+import re
+import sys
 
 import numpy as np
 import soundfile
 import soxr
 
 from ..errors import InputError
-from ..files import write_bytes
+from ..files import not_a_file, write_bytes
 
-__all__ = ["load_audio", "stream_audio", "write_audio"]
+__all__ = ["AUDIO_EXTENSIONS", "find_audio", "check_source", "load_audio", "stream_audio",
+           "write_audio"]
+
+#: File name extensions taken for audio: the formats libsndfile decodes.
+AUDIO_EXTENSIONS = frozenset([".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                              ".aif", ".aiff", ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64"])
 
 #: Samples per write: libsndfile 1.2.2's Vorbis encoder crashes on single writes
 #: of more than about a minute of audio.
 WRITE_BLOCK = 1 << 16
 #: Frames decoded per block (about 6 s at 44.1 kHz).
 BLOCK_FRAMES = 1 << 18
+
+
+def find_audio(folder):
+    """Audio files under ``folder``, recursively, sorted; hidden files and folders skipped.
+
+    Parameters
+    ----------
+    folder : str
+
+    Returns
+    -------
+    paths : list of str
+        Files whose extension (any case) is in :data:`AUDIO_EXTENSIONS`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> for name in ("b.FLAC", "a.mp3", "notes.txt", ".hidden.wav"):
+    ...     open(os.path.join(folder, name), "wb").close()
+    >>> [os.path.basename(path) for path in find_audio(folder)]
+    ['a.mp3', 'b.FLAC']
+    """
+    found = []
+    for root, folders, files in os.walk(folder):
+        # Hidden entries are never music: ".git", macOS "._song.mp3" resource forks.
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found.extend(os.path.join(root, name) for name in sorted(files)
+                     if not name.startswith(".")
+                     and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS)
+    return found
 
 
 def load_audio(path, sr=22050):
@@ -90,16 +129,12 @@ def stream_audio(path, sr=22050, block_frames=BLOCK_FRAMES):
     ------
     InputError
         As :func:`load_audio`, naming the file; a file that breaks in the
-        middle raises when its bad block is reached.
+        middle raises when its bad block is reached, a truncated one at its
+        end.
     """
     if not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise InputError("sr must be a positive integer number of Hz, got {!r}".format(sr))
-    if not os.path.exists(path):
-        raise InputError("{}: no such file".format(path))
-    if not os.path.isfile(path):
-        raise InputError("{}: not a regular file".format(path))
-    if os.path.getsize(path) == 0:
-        raise InputError("{}: empty file (0 bytes)".format(path))
+    check_source(path)
     try:
         for block in _decode_mono(path, int(sr), block_frames):
             if not np.isfinite(block).all():
@@ -112,14 +147,44 @@ def stream_audio(path, sr=22050, block_frames=BLOCK_FRAMES):
         raise InputError("{}: cannot decode audio ({})".format(path, reason)) from error
 
 
+def check_source(path):
+    """Raise :class:`InputError` unless ``path`` is a non-empty regular file, naming what it is.
+
+    Examples
+    --------
+    >>> check_source("/dev/null")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: /dev/null: is a character device, not a regular file
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError("{}: no such file".format(path)) from None
+    except OSError as error:
+        raise InputError("{}: cannot read it ({})".format(path, error.strerror)) from None
+    kind = not_a_file(info.st_mode)
+    if kind:
+        raise InputError("{}: is {}, not a regular file".format(path, kind))
+    if info.st_size == 0:
+        raise InputError("{}: empty file (0 bytes)".format(path))
+
+
 def _decode_mono(path, sr, block_frames):
-    with soundfile.SoundFile(path) as source:
+    with _quiet_decoder(path), soundfile.SoundFile(path) as source:
         resampler = None
         if source.samplerate != sr:
             resampler = soxr.ResampleStream(source.samplerate, sr, 1, dtype="float32",
                                             quality="HQ")
+        # Not SoundFile.blocks(): it ignores a short read and hands out the rest
+        # of its buffer (earlier samples) as if decoded, so a truncated MP3 came
+        # out at full length.  read() returns only the frames really decoded.
         decoded = 0
-        for block in source.blocks(blocksize=block_frames, dtype="float32", always_2d=True):
+        while True:
+            with _quiet_decoder(path):
+                block = source.read(block_frames, dtype="float32", always_2d=True)
+            if not len(block):
+                break
             mono = _mixdown(block)
             decoded += len(mono)
             yield mono if resampler is None else resampler.resample_chunk(mono)
@@ -128,24 +193,71 @@ def _decode_mono(path, sr, block_frames):
             yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
-#: Frames a decoder may deliver short of the declared length (encoder padding).
-TRUNCATION_TOLERANCE = 0.01
+@contextlib.contextmanager
+def _quiet_decoder(path):
+    """Send what libmpg123 prints about damaged frames to /dev/null instead of stderr.
+
+    mpg123 writes its warnings straight to file descriptor 2, a line per bad
+    frame; the damage they describe is reported by :func:`_check_complete`
+    as one line naming the file.  Only MP3 files are decoded this way, and
+    only around each call into the decoder, so nothing else printed meanwhile
+    is lost.
+    """
+    if not path.lower().endswith(".mp3"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+#: Frames a decoder may deliver short of the declared length: an MP3
+#: encoder's delay and padding, at most two MPEG frames of 1,152 samples.
+#: Every format libsndfile writes here decodes to exactly its declared length.
+TRUNCATION_TOLERANCE = 2 * 1152
+
+#: libsndfile's log line for a data chunk whose declared size the file does not hold
+#: (WAV, WAVEX, W64 ``data``; AIFF ``SSND``; AU ``Data Size``).
+_DATA_CHUNK = re.compile(r"^\s*(?:data|SSND|Data Size)\s*:\s*(\d+)\s*(?:\(|$)", re.M)
+_FILE_LENGTH = re.compile(r"^Length\s*:\s*(\d+)", re.M)
+#: libsndfile's log line when a header's frame count disagrees with the data (AIFF, RF64).
+_FRAME_COUNT_MISMATCH = re.compile(r"^\*\*\* .*frame count.*$", re.M | re.I)
 
 
 def _check_complete(path, source, decoded):
     """Raise :class:`InputError` if ``path`` ends before its container says it should.
 
-    A cut FLAC declares its full length in its header; a cut Ogg file does
-    not (libsndfile measures it), but its last page then lacks the
-    end-of-stream flag every encoder sets.
+    Three signs, for every format libsndfile reads: fewer frames decoded than
+    the header declares (a cut FLAC or MP3); a header declaring a data chunk
+    longer than the whole file, or a frame count the data does not hold (a
+    cut WAV, AIFF, AU, W64, RF64: libsndfile then quietly reports the frames
+    present, so the count alone would pass); a cut Ogg file (libsndfile
+    measures its length) lacks the end-of-stream flag every encoder sets on
+    the last page.
     """
-    declared = source.frames
-    if decoded < declared * (1 - TRUNCATION_TOLERANCE):
-        raise InputError("{}: truncated: {:.1f} s decoded of the {:.1f} s its header declares"
-                         .format(path, decoded / source.samplerate, declared / source.samplerate))
+    rate = float(source.samplerate)
+    if decoded < source.frames - TRUNCATION_TOLERANCE:
+        raise InputError("{}: truncated or damaged: {:.1f} s decoded of the {:.1f} s its header "
+                         "declares".format(path, decoded / rate, source.frames / rate))
+    log = source.extra_info
+    declared, length = _DATA_CHUNK.search(log), _FILE_LENGTH.search(log)
+    if declared and length and int(declared.group(1)) > int(length.group(1)):
+        raise InputError("{}: truncated: its header declares {} bytes of audio data, the whole "
+                         "file has {} ({:.1f} s decoded)".format(
+                             path, declared.group(1), length.group(1), decoded / rate))
+    mismatch = _FRAME_COUNT_MISMATCH.search(log)
+    if mismatch:
+        raise InputError("{}: truncated: {} ({:.1f} s decoded)".format(
+            path, " ".join(mismatch.group(0).lstrip("* ").split()), decoded / rate))
     if source.format == "OGG" and not _ogg_has_end_of_stream(path):
         raise InputError("{}: truncated: its last Ogg page is not marked end-of-stream "
-                         "({:.1f} s decoded)".format(path, decoded / source.samplerate))
+                         "({:.1f} s decoded)".format(path, decoded / rate))
 
 
 def _ogg_has_end_of_stream(path):

@@ -122,3 +122,64 @@ def test_a_truncated_ogg_or_flac_is_refused(tmp_path, name, subtype, kept):
     with pytest.raises(InputError, match="truncated") as caught:
         load_audio(path)
     assert path in str(caught.value)
+
+
+def _cut(path, kept):
+    data = open(path, "rb").read()
+    with open(path, "wb") as stream:
+        stream.write(data[:int(len(data) * kept)])
+
+
+@pytest.mark.parametrize("kept", [0.1, 0.3, 0.5, 0.9, 0.995])
+def test_a_truncated_mp3_is_refused_not_padded_with_earlier_samples(tmp_path, kept):
+    path = str(tmp_path / "cut.mp3")
+    noise = np.random.RandomState(0).randn(60 * 22050) * 0.2
+    soundfile.write(path, noise.astype(np.float32), 22050)
+    assert len(load_audio(path)) == 60 * 22050  # whole, it decodes to its exact length
+    _cut(path, kept)
+    with pytest.raises(InputError, match="truncated or damaged: .* s decoded of the 60.0 s "
+                                         "its header declares") as caught:
+        load_audio(path)
+    assert str(caught.value).startswith(path + ": ")
+
+
+@pytest.mark.parametrize("name, subtype", [("half.wav", "PCM_16"), ("half.wav", "FLOAT"),
+                                           ("half.aiff", "PCM_16"), ("half.au", "PCM_16"),
+                                           ("half.w64", "PCM_24"), ("half.rf64", "PCM_16")])
+def test_a_wav_or_other_pcm_file_cut_in_half_is_refused(tmp_path, name, subtype):
+    path = str(tmp_path / name)
+    soundfile.write(path, tone(10.0, SR), SR, subtype=subtype)
+    assert len(load_audio(path)) == 10 * SR
+    _cut(path, 0.5)
+    with pytest.raises(InputError, match="truncated") as caught:
+        load_audio(path)
+    assert str(caught.value).startswith(path + ": ")
+
+
+def test_a_wav_with_bytes_after_its_data_is_still_read(tmp_path):
+    path = str(tmp_path / "tail.wav")
+    soundfile.write(path, tone(2.0, SR), SR)
+    with open(path, "ab") as stream:
+        stream.write(b"LIST\x04\x00\x00\x00INFO")  # a trailing chunk some taggers append
+    assert len(load_audio(path)) == 2 * SR
+
+
+def test_mpg123_warnings_do_not_reach_stderr(tmp_path):
+    import subprocess
+    import sys
+    path = str(tmp_path / "cut.mp3")
+    soundfile.write(path, (np.random.RandomState(1).randn(20 * SR) * 0.2).astype(np.float32), SR)
+    _cut(path, 0.6)
+    code = ("import sys; from soundtrack_cnn.audio.io import load_audio\n"
+            "try:\n    load_audio(sys.argv[1])\nexcept ValueError as error:\n    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stderr == "" and "truncated" in result.stdout
+
+
+def test_a_fifo_or_device_is_named_for_what_it_is(tmp_path):
+    os.mkfifo(str(tmp_path / "pipe.wav"))
+    with pytest.raises(InputError, match=r"pipe.wav: is a FIFO \(named pipe\), not a regular"):
+        load_audio(str(tmp_path / "pipe.wav"))
+    with pytest.raises(InputError, match="/dev/zero: is a character device"):
+        load_audio("/dev/zero")
