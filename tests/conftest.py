@@ -44,16 +44,6 @@ def children(pid, marker):
     return found
 
 
-#: Session fixtures that train nets: a test using one is slow.
-_TRAINED = {"fitted_net", "two_tag_run"}
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if _TRAINED & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(scope="session")
 def random_tiles():
     """300 random tiles whose target depends on them (so a fit can learn)."""
@@ -111,12 +101,13 @@ def two_tag_store(two_tag_corpus, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def two_tag_run(two_tag_store, tmp_path_factory):
-    """A prepared and trained run (ensemble + single net) on the two-tag store."""
-    from soundtrack_cnn.experiment.pipeline import prepare_run, train_run
+    """A prepared, trained and evaluated run (ensemble + single net) on the two-tag store."""
+    from soundtrack_cnn.experiment.pipeline import evaluate_run, prepare_run, train_run
     from soundtrack_cnn.experiment.profiles import Profile
     run_dir = str(tmp_path_factory.mktemp("run"))
     profile = Profile("test", corpus="small",
                       net_params={"epochs": 12, "batch": 32, "patience": 12, "rate": .03})
     prepare_run(run_dir, two_tag_store, profile, genres=["Low", "High"], seed=0)
     train_run(run_dir, verbose=0)
+    evaluate_run(run_dir)
     return run_dir

@@ -11,24 +11,19 @@ genre.  It is stored in the run folder as ``calibration-<method>.json``.
 import os
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from ..errors import InputError
 from ..files import read_json, write_json
+from ..scoring.metrics import safe_logit
 
 __all__ = ["Calibration", "METHODS", "calibration_path"]
 
 METHODS = ("platt", "isotonic")
 
-# Scores are clipped before the logit so that a saturated sigmoid stays finite.
-_EPS = 1e-6
-
-
-def _logit(scores):
-    return logit(np.clip(np.asarray(scores, dtype=float), _EPS, 1 - _EPS))
 
 
 def _check_method(method):
@@ -105,11 +100,11 @@ class Calibration(BaseEstimator):
     def _fit_platt(score, label):
         if label.min() == label.max():
             # One class only: nothing to scale; keep the (smoothed) frequency.
-            return {"a": 0.0, "b": float(_logit((label.sum() + 1.0) / (len(label) + 2.0)))}
-        model = LogisticRegression(C=1.0).fit(_logit(score)[:, None], label)
+            return {"a": 0.0, "b": float(safe_logit((label.sum() + 1.0) / (len(label) + 2.0)))}
+        model = LogisticRegression(C=1.0).fit(safe_logit(score)[:, None], label)
         a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
         if a < 0:
-            return {"a": 0.0, "b": float(_logit(label.mean()))}
+            return {"a": 0.0, "b": float(safe_logit(label.mean()))}
         return {"a": a, "b": b}
 
     @staticmethod
@@ -127,7 +122,7 @@ class Calibration(BaseEstimator):
         for j, genre in enumerate(self.genres_):
             p = self.params_[genre]
             if self.method == "platt":
-                columns.append(expit(p["a"] * _logit(scores[:, j]) + p["b"]))
+                columns.append(expit(p["a"] * safe_logit(scores[:, j]) + p["b"]))
             else:
                 # np.interp clips outside the knots, as out_of_bounds="clip" does.
                 columns.append(np.interp(scores[:, j], p["x"], p["y"]))

@@ -14,22 +14,19 @@ ambiguous, genre-breaking classes".  :func:`cluster_report` lists what fell
 where, beside the study's split.
 """
 import numpy as np
-from scipy.special import logit
 from sklearn.base import BaseEstimator
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError
+from ..scoring.metrics import safe_logit
 
 __all__ = ["jaccard", "genre_clusters", "ambiguous", "cluster_report", "TwoStage",
            "STUDY_CLUSTERS"]
 
 # The study's two clusters, for comparison only (the clusters used are found).
 STUDY_CLUSTERS = (("Action", "Adventure", "SciFi", "Thriller"), ("Comedy", "Musical", "Romance"))
-
-# Scores are clipped before the logit so that a saturated sigmoid stays finite.
-_EPS = 1e-6
 
 
 def jaccard(labels):
@@ -211,7 +208,7 @@ class TwoStage(BaseEstimator):
         if track_scores.shape != labels.shape or labels.shape[1] != len(self.clusters):
             raise InputError("track scores {} and labels {} must both be (n, {})".format(
                 track_scores.shape, labels.shape, len(self.clusters)))
-        features = logit(np.clip(track_scores, _EPS, 1 - _EPS))
+        features = safe_logit(track_scores)
         self.stage_one_ = []
         for target in self._members(labels).T:
             if target.min() == target.max():
@@ -223,7 +220,7 @@ class TwoStage(BaseEstimator):
     def cluster_probabilities(self, track_scores):
         """P(track has a tag in cluster c), shape (n_tracks, n_clusters)."""
         check_is_fitted(self, "stage_one_")
-        features = logit(np.clip(np.asarray(track_scores, dtype=float), _EPS, 1 - _EPS))
+        features = safe_logit(track_scores)
         return np.column_stack([np.full(len(features), model) if isinstance(model, float)
                                 else model.predict_proba(features)[:, 1]
                                 for model in self.stage_one_])

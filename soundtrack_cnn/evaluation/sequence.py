@@ -105,7 +105,7 @@ class SequenceModel(BaseEstimator):
         Tracks per update.
     rate : float
         Adam's learning rate.
-    seed : int
+    random_state : int
         Initial weights and the order of tracks.
     verbose : int
         1 prints the losses of each epoch.
@@ -119,17 +119,18 @@ class SequenceModel(BaseEstimator):
         Standardisation of the embeddings (training tiles).
     """
 
-    def __init__(self, cell="gru", n_units=16, epochs=30, batch=16, rate=.01, seed=0, verbose=0):
+    def __init__(self, cell="gru", n_units=16, epochs=30, batch=16, rate=.01, random_state=0,
+                 verbose=0):
         self.cell = cell
         self.n_units = n_units
         self.epochs = epochs
         self.batch = batch
         self.rate = rate
-        self.seed = seed
+        self.random_state = random_state
         self.verbose = verbose
 
     def _build(self, n_inputs, n_outputs):
-        lasagne.random.set_rng(np.random.RandomState(self.seed))
+        lasagne.random.set_rng(np.random.RandomState(self.random_state))
         sequences = layers.InputLayer((None, None, n_inputs))
         mask = layers.InputLayer((None, None))
         recurrent = _CELLS[self.cell](sequences, self.n_units, mask_input=mask)
@@ -150,17 +151,17 @@ class SequenceModel(BaseEstimator):
     def _standardise(self, embeddings):
         return (np.asarray(embeddings, dtype=np.float32) - self.mean_) / self.scale_
 
-    def fit(self, embeddings, ranges, labels, valid=None):
+    def fit(self, X, y, ranges, valid=None):
         """Train on whole tracks.
 
         Parameters
         ----------
-        embeddings : array, shape (n_tiles, D)
+        X : array, shape (n_tiles, D)
             Tile embeddings of the training tracks, track after track.
+        y : array of {0, 1}, shape (n_tracks, K)
         ranges : sequence of (int, int)
-            Each track's rows in ``embeddings``.
-        labels : array of {0, 1}, shape (n_tracks, K)
-        valid : (embeddings, ranges, labels), optional
+            Each track's rows in ``X``.
+        valid : (X, y, ranges), optional
             Validation tracks: the epoch with the lowest loss on them is kept.
 
         Returns
@@ -169,8 +170,8 @@ class SequenceModel(BaseEstimator):
         """
         if self.cell not in _CELLS:
             raise InputError("cell must be one of {}, got {!r}".format(sorted(_CELLS), self.cell))
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        labels = np.asarray(labels, dtype=np.float32)
+        embeddings = np.asarray(X, dtype=np.float32)
+        labels = np.asarray(y, dtype=np.float32)
         if embeddings.ndim != 2 or labels.ndim != 2 or len(labels) != len(ranges):
             raise InputError("embeddings {} must be (n_tiles, D) and labels {} (n_tracks={}, K)"
                              .format(embeddings.shape, labels.shape, len(ranges)))
@@ -181,9 +182,9 @@ class SequenceModel(BaseEstimator):
         self._build(embeddings.shape[1], labels.shape[1])
         train_x, train_m = pad_tracks(self._standardise(embeddings), ranges)
         if valid is not None:
-            valid_x, valid_m = pad_tracks(self._standardise(valid[0]), valid[1])
-            valid_y = np.asarray(valid[2], dtype=np.float32)
-        rng = np.random.RandomState(self.seed)
+            valid_x, valid_m = pad_tracks(self._standardise(valid[0]), valid[2])
+            valid_y = np.asarray(valid[1], dtype=np.float32)
+        rng = np.random.RandomState(self.random_state)
         self.history_, best, self.best_epoch_ = [], np.inf, 0
         kept = layers.get_all_param_values(self.output_layer_)
         for epoch in range(1, self.epochs + 1):
@@ -204,9 +205,9 @@ class SequenceModel(BaseEstimator):
         layers.set_all_param_values(self.output_layer_, kept)
         return self
 
-    def predict(self, embeddings, ranges):
-        """Track scores, shape (n_tracks, K)."""
-        batch, mask = pad_tracks(self._standardise(embeddings), ranges)
+    def predict(self, X, ranges):
+        """Track scores, shape (n_tracks, K), of tile embeddings ``X`` in tracks ``ranges``."""
+        batch, mask = pad_tracks(self._standardise(X), ranges)
         return self._predict_fn(batch, mask)
 
     def predict_padded(self, batch, mask):

@@ -1,7 +1,7 @@
 """One table: the study's method and each next step, on the same test tracks, with bootstrap CIs.
 
-``soundtrack-cnn compare RUN`` (``make compare``) scores a trained run's
-validation and test tracks once with its specialists, builds every variant
+``soundtrack-cnn compare RUN`` (``make compare``) reads the specialists'
+tile scores that ``evaluate`` wrote (``RUN/scores.npz``), builds every variant
 from those scores, and evaluates them all on the same test tracks:
 
 * the study's ranking (mean of the tile scores) -- always the first row;
@@ -24,27 +24,26 @@ import os
 
 import numpy as np
 
-from ..scoring import metrics as evaluate
+from ..errors import InputError
 from ..evaluation.calibration import Calibration
 from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
-from ..training.dataset import TileView
-from ..errors import InputError
-from .tracksets import track_sets
-from ..scoring.pooling import AttentionPooling, pool_tracks
-from ..files import write_bytes, write_json
-from ..training.loading import load_run
 from ..evaluation.sequence import SequenceModel, tile_embeddings
+from ..files import write_bytes, write_json
+from ..scoring import metrics as evaluate
+from ..scoring.pooling import AttentionPooling, pool_tracks
+from ..training.dataset import TileView
+from ..training.loading import load_run
+from .scores import read_scores
+from .tracksets import track_sets
 
 __all__ = ["METRICS", "point_metrics", "bootstrap_intervals", "variant_scores", "compare_run",
            "format_table"]
 
 STUDY = "study: mean of tile scores"
 
-# (label, key of evaluate.evaluate_scores) of the table's columns.
-METRICS = [("macro ROC-AUC", "macro_roc_auc"), ("macro AP", "macro_average_precision"),
-           ("top-1 hit", ("top_k_any", 1)), ("top-3 hit", ("top_k_any", 3)),
-           ("top-5 hit", ("top_k_any", 5)), ("LRAP", "lrap"), ("micro F1", "micro_f1"),
-           ("macro F1", "macro_f1")]
+#: The table's columns: the ranking and F1 metrics of :data:`evaluate.METRICS`.
+METRICS = [(label, key) for label, key in evaluate.METRICS
+           if key not in (("top_k_all", 5), "precision_at_3", "recall_at_3", "hamming_loss")]
 
 
 def point_metrics(y_true, scores, genres, thresholds=None):
@@ -57,11 +56,8 @@ def point_metrics(y_true, scores, genres, thresholds=None):
     [1.0, 1.0, 0.6666666666666666]
     """
     result = evaluate.evaluate_scores(y_true, scores, genres, thresholds)
-    values = []
-    for _, key in METRICS:
-        value = result[key[0]][key[1]] if isinstance(key, tuple) else result[key]
-        values.append(np.nan if value is None else value)
-    return values
+    values = [evaluate.metric_value(result, key) for _, key in METRICS]
+    return [np.nan if value is None else value for value in values]
 
 
 def bootstrap_intervals(y_true, scores, genres, thresholds=None, n_boot=500, seed=0, level=.95):
@@ -121,14 +117,11 @@ def bootstrap_intervals(y_true, scores, genres, thresholds=None, n_boot=500, see
 
 
 def _tile_scores(run_dir):
-    """Store, genres, track sets, the ensemble and its tile scores on every split."""
+    """Store, genres, track sets and the specialists' tile scores on every split."""
     store, genres, sets = track_sets(run_dir)
     if not sets["test"].track_ids or not sets["valid"].track_ids:
         raise InputError("{} needs validation and test tracks to compare".format(run_dir))
-    ensemble = load_run(run_dir, "ensemble", settings=store.settings)
-    tiles = {split: ensemble.predict_tiles(TileView(store.tiles, sets[split].rows))
-             for split in ("train", "valid", "test")}
-    return store, genres, sets, ensemble, tiles
+    return store, genres, sets, read_scores(run_dir)[0]["specialists"]
 
 
 def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=0):
@@ -157,7 +150,7 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     """
     if embedding not in ("scores", "hidden6"):
         raise InputError("embedding must be 'scores' or 'hidden6', got {!r}".format(embedding))
-    store, genres, sets, ensemble, tiles = _tile_scores(run_dir)
+    store, genres, sets, tiles = _tile_scores(run_dir)
     valid, test = sets["valid"], sets["test"]
 
     def pooled(**options):
@@ -168,8 +161,8 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     variants = {STUDY: mean, "max pooling": pooled(pooling="max"),
                 "log-mean-exp pooling (T={:g})".format(temperature):
                     pooled(pooling="lme", temperature=temperature)}
-    attention = AttentionPooling().fit(tiles["valid"], valid.ranges, valid.labels)
-    variants["attention pooling"] = {split: attention.pool(tiles[split], sets[split].ranges)
+    attention = AttentionPooling().fit(tiles["valid"], valid.labels, valid.ranges)
+    variants["attention pooling"] = {split: attention.predict(tiles[split], sets[split].ranges)
                                      for split in ("valid", "test")}
     details = {"genres": genres, "calibration": []}
     for method in ("platt", "isotonic"):
@@ -188,11 +181,13 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     if embedding == "scores":
         embedded = tiles
     else:
+        # The hidden layer is not in scores.npz: only this variant runs the Theano nets.
+        ensemble = load_run(run_dir, "ensemble", settings=store.settings)
         embedded = {split: tile_embeddings(ensemble, TileView(store.tiles, sets[split].rows))
                     for split in ("train", "valid", "test")}
-    sequence = SequenceModel(seed=seed, verbose=verbose).fit(
-        embedded["train"], sets["train"].ranges, sets["train"].labels,
-        valid=(embedded["valid"], valid.ranges, valid.labels))
+    sequence = SequenceModel(random_state=seed, verbose=verbose).fit(
+        embedded["train"], sets["train"].labels, sets["train"].ranges,
+        valid=(embedded["valid"], valid.labels, valid.ranges))
     variants["GRU over the tiles ({})".format(embedding)] = {
         split: sequence.predict(embedded[split], sets[split].ranges) for split in ("valid", "test")}
     details["sequence"] = {"best_epoch": sequence.best_epoch_, "history": sequence.history_}
@@ -203,8 +198,7 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
 
 def format_table(table, digits=3):
     """Markdown: one row per variant, ``point [low, high]`` per metric, then the differences."""
-    head = "| variant | " + " | ".join(label for label, _ in METRICS) + " |"
-    rule = "|---" * (len(METRICS) + 1) + "|"
+    header = ["variant"] + [label for label, _ in METRICS]
 
     def cell(value, low, high, sign=""):
         if np.isnan(value):
@@ -213,15 +207,13 @@ def format_table(table, digits=3):
                   str(digits) + "f}]"
         return pattern.format(value, low, high)
 
-    lines = [head, rule]
-    for name, row in table.items():
-        lines.append("| {} | {} |".format(name, " | ".join(
-            cell(*v) for v in zip(row["point"], row["low"], row["high"]))))
-    lines += ["", "Difference from the first row (same resampled tracks):", "", head, rule]
-    for name, row in list(table.items())[1:]:
-        lines.append("| {} | {} |".format(name, " | ".join(
-            cell(*v, sign="+") for v in zip(row["diff"], row["diff_low"], row["diff_high"]))))
-    return "\n".join(lines)
+    points = [[name] + [cell(*v) for v in zip(row["point"], row["low"], row["high"])]
+              for name, row in table.items()]
+    diffs = [[name] + [cell(*v, sign="+") for v in zip(row["diff"], row["diff_low"], row["diff_high"])]
+             for name, row in list(table.items())[1:]]
+    return "\n\n".join([evaluate.markdown_table(header, points),
+                        "Difference from the first row (same resampled tracks):",
+                        evaluate.markdown_table(header, diffs)])
 
 
 def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):

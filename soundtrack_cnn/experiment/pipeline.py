@@ -7,6 +7,7 @@ folder collects everything::
       experiment.json     profile, manifest, store, splits (track -> split), genres
       features/           the feature store (soundtrack_cnn.collection.store)
       ensemble.json, specialist-*.pkl, multilabel.json, multilabel.pkl
+      scores.npz, scores.json   every model's tile scores on every split (evaluate)
       evaluation.json, evaluation.md
       report/             figures (PNG) and index.html, the prediction viewer
 
@@ -27,13 +28,13 @@ from ..errors import InputError
 from ..collection.extraction import extract
 from ..files import write_json, write_text
 from ..collection.labels import label_statistics, vocabulary
-from ..inference.model import load_model
 from ..training.network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
 from ..collection.splits import assign_splits
 from ..collection.store import FeatureStore
+from .scores import EQUAL_UPDATES_DIR, score_run
 from .tracksets import fit_data, read_run_record, track_sets
 
 __all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment"]
@@ -71,10 +72,6 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
               "label_statistics": label_statistics(train_tags, genres), "splits": splits}
     write_json(os.path.join(run_dir, "experiment.json"), record)
     return record
-
-
-#: Where the single net trained with as many updates as all specialists together lives.
-EQUAL_UPDATES_DIR = "multilabel-equal-updates"
 
 
 def _models(run_dir, genres, params, equal_updates):
@@ -136,17 +133,6 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
             verbose=verbose, client=client).fit(X, Y, groups)
 
 
-def _trained_models(run_dir, store, engine="numpy"):
-    """``{label: fitted model}`` of every model trained in the run, on ``engine``."""
-    def load(folder, kind):
-        return load_model(folder, kind, settings=store.settings, engine=engine)
-    models = {"specialists": load(run_dir, "ensemble"), "single net": load(run_dir, "multilabel")}
-    fair = os.path.join(run_dir, EQUAL_UPDATES_DIR)
-    if os.path.exists(os.path.join(fair, "multilabel.json")):
-        models["single net, equal updates"] = load(fair, "multilabel")
-    return models
-
-
 def _validation_mse(valid, tile_scores, label):
     """The study's "validation error" read three ways, on the validation tiles.
 
@@ -164,7 +150,8 @@ def evaluate_run(run_dir, engine="numpy"):
     """Metrics of the ensemble, the single net and two baselines on the test tracks.
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
-    only.  Writes ``evaluation.json`` and ``evaluation.md`` into ``run_dir``.
+    only.  Scores every split once (``RUN/scores.npz``, read by ``report`` and
+    ``compare``) and writes ``evaluation.json`` and ``evaluation.md``.
     ``engine`` ('numpy' or 'theano') evaluates the nets (same scores).
 
     Returns
@@ -178,15 +165,15 @@ def evaluate_run(run_dir, engine="numpy"):
         raise InputError("{} has no test tracks to evaluate".format(run_dir))
     results, mse = {}, {}
     n_test = len(test.track_ids)
-    for name, model in _trained_models(run_dir, store, engine).items():
-        valid_tiles = model.predict_tiles(TileView(store.tiles, valid.rows))
+    scores, record = score_run(run_dir, engine=engine)
+    for name, model_scores in scores.items():
+        valid_tiles, tile_scores = model_scores["valid"], model_scores["test"]
         thresholds = evaluate.choose_thresholds(
             valid.labels, evaluate.aggregate_tracks(valid_tiles, valid.ranges))
-        tile_scores = model.predict_tiles(TileView(store.tiles, test.rows))
         track_scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
         mse.update(_validation_mse(valid, valid_tiles, name))
         results[name] = {
-            "mean_valid_loss": model.mean_valid_loss_,
+            "mean_valid_loss": record["models"][name]["mean_valid_loss"],
             "tracks": evaluate.evaluate_scores(test.labels, track_scores, genres, thresholds),
             "tiles": evaluate.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
@@ -196,12 +183,12 @@ def evaluate_run(run_dir, engine="numpy"):
         evaluate.choose_thresholds(valid.labels, classical["valid"]))}
     baselines = {"label prior": evaluate.prior_scores(sets["train"].labels, n_test),
                  "uniform random": evaluate.random_scores(n_test, len(genres), 0)}
-    for name, scores in baselines.items():
-        results[name] = {"tracks": evaluate.evaluate_scores(test.labels, scores, genres)}
+    for name, baseline_scores in baselines.items():
+        results[name] = {"tracks": evaluate.evaluate_scores(test.labels, baseline_scores, genres)}
     results["validation MSE"] = mse
     write_json(os.path.join(run_dir, "evaluation.json"), results)
-    tracks = evaluate.compare({name: r["tracks"] for name, r in results.items() if "tracks" in r})
-    tiles = evaluate.compare({name: r["tiles"] for name, r in results.items() if "tiles" in r})
+    tracks = evaluate.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
+    tiles = evaluate.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
     write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(

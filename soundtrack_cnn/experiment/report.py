@@ -5,31 +5,29 @@ The bars of the figures and of the viewer are the same numbers
 """
 import os
 
-from ..scoring import metrics as evaluate
-
-from ..reporting import figures
-
-from ..reporting import viewer
 from ..audio.io import load_audio
-from ..training.dataset import TileView
-from ..collection.labels import cooccurrence
 from ..audio.streaming import tile_starts
-from ..inference.model import load_model
+from ..collection.labels import cooccurrence
+from ..reporting import figures, viewer
+from ..scoring import metrics as evaluate
+from ..training.checkpoint import ModelFolder
+from .scores import read_scores
 from .tracksets import track_sets
 
 __all__ = ["report_run"]
 
 
-def report_run(run_dir, out=None, engine="numpy"):
+def report_run(run_dir, out=None):
     """Figures (PNG) and the prediction viewer (offline HTML) of an evaluated run.
+
+    Reads the test tiles' scores that ``evaluate`` wrote (``RUN/scores.npz``);
+    runs no net.
 
     Parameters
     ----------
     run_dir : str
     out : str, optional
         Output folder (default ``RUN/report``).
-    engine : {'numpy', 'theano'}
-        What evaluates the nets (same scores).
 
     Returns
     -------
@@ -40,12 +38,11 @@ def report_run(run_dir, out=None, engine="numpy"):
     out = out or os.path.join(run_dir, "report")
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
-    ensemble = load_model(run_dir, "ensemble", settings=store.settings, engine=engine)
-    tile_scores = ensemble.predict_tiles(TileView(store.tiles, test.rows))
+    tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
     scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
     histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
-                 for genre, summary in ensemble.summaries_.items()}
+                 for genre, summary in ModelFolder(run_dir, "ensemble").read()["models"].items()}
 
     def png(name, ax):
         first = ax.flat[0] if hasattr(ax, "flat") else ax

@@ -7,11 +7,17 @@ reads a track's answer from the mean of its tiles' scores
 five (:func:`evaluate_scores`, ``top_k_any`` / ``top_k_all``).
 """
 import numpy as np
+from scipy.special import logit
 
 from ..errors import InputError
 
 __all__ = ["aggregate_tracks", "mean_by_group", "normalise_scores", "top_k", "choose_thresholds",
-           "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores", "compare"]
+           "safe_logit", "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores",
+           "METRICS", "metric_value", "markdown_table", "metrics_table"]
+
+# Scores are clipped this far from 0 and 1 before a logit, so that a saturated
+# sigmoid (exactly 0 or 1 in float32) stays a finite feature.
+_LOGIT_EPS = 1e-6
 
 
 def aggregate_tracks(tile_scores, ranges):
@@ -112,6 +118,17 @@ def _per_genre(metric, y_true, scores, genres):
     return values, (float(np.mean(defined)) if defined else None)
 
 
+def safe_logit(scores):
+    """``log(p / (1 - p))`` of scores clipped to ``[1e-6, 1 - 1e-6]``: always finite.
+
+    Examples
+    --------
+    >>> safe_logit([0.5, 0.0, 1.0]).round(2).tolist()
+    [0.0, -13.82, 13.82]
+    """
+    return logit(np.clip(np.asarray(scores, dtype=float), _LOGIT_EPS, 1 - _LOGIT_EPS))
+
+
 def macro_roc_auc(y_true, scores):
     """Mean ROC-AUC over the columns that have both classes (None if none has).
 
@@ -192,38 +209,68 @@ def random_scores(n, n_genres, seed=0):
     return np.random.RandomState(seed).uniform(size=(n, n_genres))
 
 
-_ROWS = [("macro ROC-AUC", "macro_roc_auc"), ("macro average precision", "macro_average_precision"),
-         ("top-1 hit (any true tag)", ("top_k_any", 1)), ("top-3 hit (any true tag)", ("top_k_any", 3)),
-         ("top-5 hit (any true tag)", ("top_k_any", 5)), ("all true tags in top 5", ("top_k_all", 5)),
-         ("precision@3", "precision_at_3"), ("recall@3", "recall_at_3"),
-         ("label ranking AP", "lrap"), ("micro F1", "micro_f1"), ("macro F1", "macro_f1"),
-         ("Hamming loss", "hamming_loss")]
+#: Every metric of the tables, in table order: (label, key of :func:`evaluate_scores`).
+METRICS = [("macro ROC-AUC", "macro_roc_auc"),
+           ("macro average precision", "macro_average_precision"),
+           ("top-1 hit (any true tag)", ("top_k_any", 1)),
+           ("top-3 hit (any true tag)", ("top_k_any", 3)),
+           ("top-5 hit (any true tag)", ("top_k_any", 5)),
+           ("all true tags in top 5", ("top_k_all", 5)),
+           ("precision@3", "precision_at_3"), ("recall@3", "recall_at_3"),
+           ("label ranking AP", "lrap"), ("micro F1", "micro_f1"), ("macro F1", "macro_f1"),
+           ("Hamming loss", "hamming_loss")]
 
 
-def compare(results):
-    """Markdown table: one row per metric, one column per model.
+def metric_value(result, key):
+    """One metric of an :func:`evaluate_scores` result (None where undefined).
+
+    ``key`` is a name or a ``(table, k)`` pair; JSON round trips, whose
+    ``k`` keys are strings, are accepted too.
+
+    Examples
+    --------
+    >>> metric_value({"top_k_any": {"1": .5}, "lrap": None}, ("top_k_any", 1))
+    0.5
+    >>> metric_value({"lrap": None}, "lrap") is None
+    True
+    """
+    if isinstance(key, tuple):
+        table = result[key[0]]
+        return table.get(key[1], table.get(str(key[1])))
+    return result.get(key)
+
+
+def markdown_table(header, rows):
+    """A Markdown table from a header and rows of cells (strings).
+
+    Examples
+    --------
+    >>> print(markdown_table(["metric", "a"], [["AUC", "0.900"]]))
+    | metric | a |
+    |---|---|
+    | AUC | 0.900 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def metrics_table(results):
+    """Markdown table: one row per metric of :data:`METRICS`, one column per model.
 
     Parameters
     ----------
     results : dict
-        ``{model name: evaluate_scores(...) output}`` (JSON round trips, with
-        string keys for k, are accepted too).
+        ``{model name: evaluate_scores(...) output}`` (JSON round trips accepted).
 
     Returns
     -------
     table : str
     """
-    def value(result, key):
-        if isinstance(key, tuple):
-            table = result[key[0]]
-            found = table.get(key[1], table.get(str(key[1])))
-        else:
-            found = result.get(key)
+    def cell(result, key):
+        found = metric_value(result, key)
         return "-" if found is None else "{:.3f}".format(found)
 
     names = list(results)
-    lines = ["| metric | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    lines += ["| {} | {} |".format(label, " | ".join(value(results[n], key) for n in names))
-              for label, key in _ROWS]
-    return "\n".join(lines)
-
+    return markdown_table(["metric"] + names,
+                          [[label] + [cell(results[n], key) for n in names]
+                           for label, key in METRICS])

@@ -10,16 +10,16 @@ of a score matrix; ``'mean'`` is the study's :func:`evaluate.aggregate_tracks`.
 """
 import numpy as np
 from scipy import optimize
-from scipy.special import logit, logsumexp, softmax
+from scipy.special import logsumexp, softmax
 
 from ..errors import InputError
-from .metrics import aggregate_tracks
+from .metrics import aggregate_tracks, safe_logit
 
 __all__ = ["mean_pool", "max_pool", "log_mean_exp_pool", "pool_tracks", "AttentionPooling",
            "POOLINGS"]
 
-# Logits of scores are clipped here so that a saturated sigmoid (0 or 1 in
-# float32) stays a finite feature.
+# Pooled probabilities are clipped this far from 0 and 1 in the attention's
+# log-loss, so that its gradient stays finite.
 _EPS = 1e-6
 
 
@@ -153,8 +153,8 @@ class AttentionPooling(object):
     Examples
     --------
     >>> tiles = np.array([[.1], [.1], [.9], [.2], [.2], [.2]])
-    >>> pooling = AttentionPooling(l2=.01).fit(tiles, [(0, 3), (3, 6)], [[1], [0]])
-    >>> pooled = pooling.pool(tiles, [(0, 3), (3, 6)])
+    >>> pooling = AttentionPooling(l2=.01).fit(tiles, [[1], [0]], [(0, 3), (3, 6)])
+    >>> pooled = pooling.predict(tiles, [(0, 3), (3, 6)])
     >>> bool(pooled[0, 0] > mean_pool(tiles[:3])[0]), bool(pooled[1, 0] < .25)
     (True, True)
     """
@@ -167,23 +167,25 @@ class AttentionPooling(object):
 
     @staticmethod
     def _features(tile_scores):
-        return logit(np.clip(tile_scores, _EPS, 1 - _EPS))
+        return safe_logit(tile_scores)
 
-    def fit(self, tile_scores, ranges, labels):
+    def fit(self, X, y, ranges):
         """Fit each genre's attention vector on tracks with known labels.
 
         Parameters
         ----------
-        tile_scores : array, shape (n_tiles, K)
+        X : array, shape (n_tiles, K)
+            Tile scores, track after track.
+        y : array of {0, 1}, shape (n_tracks, K)
         ranges : sequence of (int, int)
-        labels : array of {0, 1}, shape (n_tracks, K)
+            Each track's rows in ``X``.
 
         Returns
         -------
         self
         """
-        tile_scores = _check_tiles(tile_scores)
-        labels = np.asarray(labels, dtype=float)
+        tile_scores = _check_tiles(X)
+        labels = np.asarray(y, dtype=float)
         _check_ranges(ranges)
         if labels.shape != (len(ranges), tile_scores.shape[1]):
             raise InputError("labels {} must be (n_tracks={}, K={})".format(
@@ -220,7 +222,7 @@ class AttentionPooling(object):
             weights[start:stop] = softmax(logits[start:stop], axis=0)
         return weights
 
-    def pool(self, tile_scores, ranges):
-        """Attention-weighted mean of each track's tile scores, shape (n_tracks, K)."""
-        weighted = self.attention(tile_scores, ranges) * np.asarray(tile_scores, dtype=float)
+    def predict(self, X, ranges):
+        """Attention-weighted mean of each track's tile scores ``X``, shape (n_tracks, K)."""
+        weighted = self.attention(X, ranges) * np.asarray(X, dtype=float)
         return np.array([weighted[start:stop].sum(axis=0) for start, stop in ranges])

@@ -14,7 +14,7 @@ from ..errors import InputError, TrainingError
 from ..scoring.metrics import macro_roc_auc, mean_by_group
 
 __all__ = ["AdjustVariable", "EarlyStopping", "ValidationTrackAUC", "RaiseOnNonFiniteLoss",
-           "NonFiniteLossError", "MONITORS"]
+           "NonFiniteLossError", "MONITORS", "early_stopping_of"]
 
 #: What EarlyStopping can watch: the study's validation loss, or the
 #: validation tracks' macro ROC-AUC (written by ValidationTrackAUC).
@@ -188,6 +188,19 @@ class ValidationTrackAUC(object):
 
     def __getstate__(self):
         return dict(self.__dict__, X=None, y=np.zeros((0, 1)), groups=np.zeros(0))
+
+
+def early_stopping_of(net):
+    """The :class:`EarlyStopping` among a net's epoch handlers, found by its type.
+
+    Whoever reads a fitted net's kept epoch asks here, so nothing depends on
+    the order of the handlers in :func:`soundtrack_cnn.training.network.build_net`.
+    """
+    found = [handler for handler in net.on_epoch_finished if isinstance(handler, EarlyStopping)]
+    if len(found) != 1:
+        raise TrainingError("a net needs exactly one EarlyStopping handler, it has {}".format(
+            len(found)))
+    return found[0]
 
 
 class NonFiniteLossError(TrainingError):

@@ -99,7 +99,7 @@ class _Unpickler(pickle.Unpickler):
 __all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights"]
 
 
-def fingerprint(Y, valid):
+def fingerprint(y, valid):
     """sha256 of the targets and the validation mask: "is this the same training data?".
 
     Examples
@@ -109,7 +109,7 @@ def fingerprint(Y, valid):
     (True, False)
     """
     digest = hashlib.sha256()
-    for array in (np.ascontiguousarray(Y, np.int8), np.ascontiguousarray(valid, np.int8)):
+    for array in (np.ascontiguousarray(y, np.int8), np.ascontiguousarray(valid, np.int8)):
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())
     return digest.hexdigest()

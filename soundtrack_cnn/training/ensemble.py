@@ -8,7 +8,7 @@ averaging tile scores over a track.  :class:`MultiLabelNet` is the first way,
 kept as the study's point of comparison.
 
 Both follow scikit-learn's estimator contract (``clone``, ``get_params``,
-pipelines): ``__init__`` only stores parameters, ``fit(X, Y, groups=None)``
+pipelines): ``__init__`` only stores parameters, ``fit(X, y, groups=None)``
 returns self, fitted state ends in ``_``.  The validation tracks that early
 stopping watches are chosen by the ``validation`` parameter from ``groups``
 (one group per track), so they travel with the estimator.  With ``run_dir``,
@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
+from .callbacks import early_stopping_of
 from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from ..errors import InputError
@@ -98,7 +99,7 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
         net.fit(view, y)
     finally:
         lasagne.random.set_rng(global_rng)
-    early_stopping = net.on_training_finished[0].__self__
+    early_stopping = early_stopping_of(net)
     if not early_stopping.finished:
         # nolearn swallows Ctrl-C and returns a half-trained net: never save it.
         raise KeyboardInterrupt("training of {} was interrupted".format(name))
@@ -155,7 +156,7 @@ class _TileModel(BaseEstimator):
     def _model_names(self):
         raise NotImplementedError
 
-    def _targets(self, Y, name):
+    def _targets(self, y, name):
         raise NotImplementedError
 
     def _check_params(self):
@@ -171,7 +172,7 @@ class _TileModel(BaseEstimator):
             raise InputError("validation must be a fraction of the tracks in (0, 1) or a "
                              "scikit-learn splitter, got {!r}".format(self.validation))
 
-    def _validation_mask(self, X, Y, groups):
+    def _validation_mask(self, X, y, groups):
         """True for the tiles of the validation tracks (the first split's test part)."""
         splitter = (self.validation if hasattr(self.validation, "split") else
                     GroupShuffleSplit(n_splits=1, test_size=float(self.validation),
@@ -179,14 +180,14 @@ class _TileModel(BaseEstimator):
         with warnings.catch_warnings():
             # Splitters that do not use groups (PredefinedSplit) warn about getting them.
             warnings.filterwarnings("ignore", "The groups parameter is ignored")
-            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), Y, groups)))
+            _, valid_rows = next(iter(splitter.split(np.zeros((len(X), 1)), y, groups)))
         valid = np.zeros(len(X), dtype=bool)
         valid[valid_rows] = True
         if valid.all() or not valid.any():
             raise InputError("the validation split must hold some but not all tiles")
         return valid
 
-    def fit(self, X, Y, groups=None):
+    def fit(self, X, y, groups=None):
         """Train every net (with ``warm_start``, every net not already saved in ``run_dir``).
 
         Parameters
@@ -194,7 +195,7 @@ class _TileModel(BaseEstimator):
         X : array-like, shape (n_tiles, 1, n_mfcc, n_frames)
             Raw (unnormalised) tiles of the training and validation tracks,
             e.g. a :class:`~soundtrack_cnn.training.dataset.TileView` of the store.
-        Y : array of {0, 1}, shape (n_tiles, K)
+        y : array of {0, 1}, shape (n_tiles, K)
             Each tile's genre tags (its track's), columns in ``genres`` order.
         groups : array, shape (n_tiles,), optional
             Each tile's track; ``validation`` holds out whole groups.  Without
@@ -206,17 +207,17 @@ class _TileModel(BaseEstimator):
         self
         """
         self._check_params()
-        Y = np.asarray(Y)
-        if Y.ndim != 2 or len(Y) != len(X):
-            raise InputError("X has {} tiles but Y has shape {}; expected ({}, K)".format(
-                len(X), Y.shape, len(X)))
-        genres = [str(j) for j in range(Y.shape[1])] if self.genres is None else list(self.genres)
-        if len(genres) != Y.shape[1]:
-            raise InputError("{} genres for {} columns of Y".format(len(genres), Y.shape[1]))
+        y = np.asarray(y)
+        if y.ndim != 2 or len(y) != len(X):
+            raise InputError("X has {} tiles but y has shape {}; expected ({}, K)".format(
+                len(X), y.shape, len(X)))
+        genres = [str(j) for j in range(y.shape[1])] if self.genres is None else list(self.genres)
+        if len(genres) != y.shape[1]:
+            raise InputError("{} genres for {} columns of y".format(len(genres), y.shape[1]))
         groups = np.arange(len(X)) if groups is None else np.asarray(groups)
         if len(groups) != len(X):
             raise InputError("groups has {} entries for {} tiles".format(len(groups), len(X)))
-        valid = self._validation_mask(X, Y, groups)
+        valid = self._validation_mask(X, y, groups)
         folder = ModelFolder(self.run_dir, self.kind) if self.run_dir else None
         if folder and folder.read() is not None and not self.warm_start:
             raise InputError("{} already holds a trained {}; pass warm_start=True to resume it, "
@@ -229,8 +230,8 @@ class _TileModel(BaseEstimator):
         self.normalizer_ = saved or Normalizer().fit(TileView(X, np.flatnonzero(~valid)))
         self.training_ = {
             "n_train_tiles": int((~valid).sum()), "n_valid_tiles": int(valid.sum()),
-            "positives": {g: int(n) for g, n in zip(genres, Y[~valid].sum(axis=0))},
-            "fingerprint": fingerprint(Y, valid),
+            "positives": {g: int(n) for g, n in zip(genres, y[~valid].sum(axis=0))},
+            "fingerprint": fingerprint(y, valid),
         }
         if folder:
             folder.begin(self)
@@ -242,7 +243,7 @@ class _TileModel(BaseEstimator):
                 models[name], summaries[name] = folder.load_model(name)
             else:
                 todo.append(name)
-        for name, (net, summary) in self._train(X, Y, valid, groups, names, todo):
+        for name, (net, summary) in self._train(X, y, valid, groups, names, todo):
             models[name], summaries[name] = net, summary
             if folder:
                 folder.save_model(name, net, summary)
@@ -252,7 +253,7 @@ class _TileModel(BaseEstimator):
             folder.save_weights(self)
         return self
 
-    def _train(self, X, Y, valid, groups, names, todo):
+    def _train(self, X, y, valid, groups, names, todo):
         """Yield ``(name, (net, summary))`` for each net of ``todo`` as it finishes.
 
         Net ``names[j]`` is seeded with ``random_state + j`` wherever it runs:
@@ -264,7 +265,7 @@ class _TileModel(BaseEstimator):
                 if self.verbose:
                     print("[{}/{}] training {}".format(names.index(name) + 1, len(names), name),
                           flush=True)
-                net, summary = train_net(X, None, self._targets(Y, name), valid, groups, name,
+                net, summary = train_net(X, None, self._targets(y, name), valid, groups, name,
                                          seeds[name], self.hyperparameters_, self.normalizer_,
                                          verbose=max(self.verbose - 1, 0))
                 if self.verbose:
@@ -277,7 +278,7 @@ class _TileModel(BaseEstimator):
             # Rows, mask and tracks are the same for every net: sent to the workers once,
             # to every one of them, so that losing a worker loses no input.
             rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
-            jobs = {name: (store, rows, self._targets(Y, name), valid, groups, name, seeds[name],
+            jobs = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_) for name in todo}
             yield from run_tasks(client, train_net, jobs, what=self._net_label)
 
@@ -358,7 +359,7 @@ class SpecialistEnsemble(_TileModel):
     Parameters
     ----------
     genres : sequence of str, optional
-        The vocabulary, in column order of ``Y`` (default ``'0'``, ``'1'``, ...).
+        The vocabulary, in column order of ``y`` (default ``'0'``, ``'1'``, ...).
     net_params : dict, optional
         Overrides of :func:`soundtrack_cnn.training.network.build_net` hyperparameters
         (e.g. ``{'epochs': 20}``); the rest stay the study's.  Unknown names
@@ -409,9 +410,9 @@ class SpecialistEnsemble(_TileModel):
     --------
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(40, 1, 40, 100).astype(np.float32)
-    >>> Y = np.column_stack([X[:, 0, 0, :].mean(axis=1) > 0, X[:, 0, 1, :].mean(axis=1) > 0])
+    >>> y = np.column_stack([X[:, 0, 0, :].mean(axis=1) > 0, X[:, 0, 1, :].mean(axis=1) > 0])
     >>> ensemble = SpecialistEnsemble(["Drama", "Action"], net_params={"epochs": 1, "batch": 20})
-    >>> ensemble.fit(X, Y, groups=np.arange(40) // 4).predict_proba(X).shape
+    >>> ensemble.fit(X, y, groups=np.arange(40) // 4).predict_proba(X).shape
     (40, 2)
     >>> ensemble.classes_.tolist()
     ['Drama', 'Action']
@@ -423,9 +424,9 @@ class SpecialistEnsemble(_TileModel):
     def _model_names(self):
         return list(self.genres_)
 
-    def _targets(self, Y, name):
+    def _targets(self, y, name):
         column = self.genres_.index(name)
-        return Y[:, column:column + 1]
+        return y[:, column:column + 1]
 
     @property
     def mean_valid_loss_(self):
@@ -446,8 +447,8 @@ class MultiLabelNet(_TileModel):
     def _model_names(self):
         return ["multilabel"]
 
-    def _targets(self, Y, name):
-        return Y
+    def _targets(self, y, name):
+        return y
 
     @property
     def mean_valid_loss_(self):

@@ -24,12 +24,12 @@ def test_sequence_model_trains_on_hidden6_and_ignores_what_lies_beyond_the_mask(
     for split in ("train", "valid"):
         embeddings = tile_embeddings(ensemble, TileView(store.tiles, sets[split].rows))
         assert embeddings.shape == (len(sets[split].rows), 50 * len(genres))
-        data[split] = (embeddings, _shorten(sets[split].ranges, rng), sets[split].labels)
-    model = SequenceModel(cell=cell, n_units=8, epochs=2, batch=8, seed=0)
+        data[split] = (embeddings, sets[split].labels, _shorten(sets[split].ranges, rng))
+    model = SequenceModel(cell=cell, n_units=8, epochs=2, batch=8, random_state=0)
     model.fit(*data["train"], valid=data["valid"])
     assert [h["epoch"] for h in model.history_] == [1, 2]
     assert all(np.isfinite([h["train_loss"], h["valid_loss"]]).all() for h in model.history_)
-    embeddings, ranges, labels = data["valid"]
+    embeddings, labels, ranges = data["valid"]
     scores = model.predict(embeddings, ranges)
     assert scores.shape == labels.shape and np.all((scores > 0) & (scores < 1))
     # One track alone, then the same track padded with garbage (huge values) beyond its mask.
@@ -47,7 +47,7 @@ def test_sequence_model_trains_on_hidden6_and_ignores_what_lies_beyond_the_mask(
 
 def test_bad_input_is_named():
     with pytest.raises(InputError, match="cell"):
-        SequenceModel(cell="rnn").fit(np.zeros((3, 2)), [(0, 3)], [[1]])
+        SequenceModel(cell="rnn").fit(np.zeros((3, 2)), [[1]], [(0, 3)])
     with pytest.raises(InputError, match="at least one tile"):
         pad_tracks(np.zeros((3, 2)), [(0, 0)])
 

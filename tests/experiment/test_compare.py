@@ -45,7 +45,7 @@ def test_bootstrap_rejects_misshapen_scores():
 def test_table_puts_the_first_variant_first_and_lists_differences():
     y, scores = _tracks()
     table = format_table(bootstrap_intervals(y, scores, GENRES, n_boot=20)).splitlines()
-    assert table[0].startswith("| variant | macro ROC-AUC | macro AP | top-1 hit")
+    assert table[0].startswith("| variant | macro ROC-AUC | macro average precision | top-1 hit")
     assert table[2].startswith("| study | ") and table[3].startswith("| noise | ")
     assert table[-1].startswith("| noise | ") and "[" in table[-1]
 

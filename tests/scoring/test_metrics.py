@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.scoring.metrics import (aggregate_tracks, choose_thresholds, compare,
+from soundtrack_cnn.scoring.metrics import (aggregate_tracks, choose_thresholds, metrics_table,
                                      evaluate_scores, normalise_scores, prior_scores,
                                      random_scores, top_k)
 
@@ -76,5 +76,5 @@ def test_baselines_and_table():
     prior = prior_scores(Y, 2)
     np.testing.assert_allclose(prior, [[.5, .5, .5]] * 2)
     assert random_scores(3, 3, seed=1).shape == (3, 3)
-    table = compare({"model": evaluate_scores(Y, S, GENRES)})
+    table = metrics_table({"model": evaluate_scores(Y, S, GENRES)})
     assert "| macro ROC-AUC | 0.667 |" in table

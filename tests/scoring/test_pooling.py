@@ -52,10 +52,10 @@ def _one_in_ten(n_tracks, rng):
 def test_attention_pooling_learns_the_one_slice_in_ten_that_carries_the_label():
     rng = np.random.RandomState(0)
     train, test = _one_in_ten(60, rng), _one_in_ten(200, rng)
-    pooling = AttentionPooling(l2=.1).fit(*train)
+    pooling = AttentionPooling(l2=.1).fit(train[0], train[2], train[1])
     assert pooling.weights_[0, 0] > 0          # it attends to high-scoring slices
     scores, ranges, labels = test
-    attention = roc_auc_score(labels[:, 0], pooling.pool(scores, ranges)[:, 0])
+    attention = roc_auc_score(labels[:, 0], pooling.predict(scores, ranges)[:, 0])
     mean = roc_auc_score(labels[:, 0], pool_tracks(scores, ranges)[:, 0])
     assert attention > mean + .05 and attention > .95
     weights = pooling.attention(scores, ranges)
@@ -66,7 +66,7 @@ def test_attention_pooling_without_evidence_stays_the_mean():
     rng = np.random.RandomState(1)
     scores = rng.uniform(size=(40, 2))
     ranges = [(4 * t, 4 * t + 4) for t in range(10)]
-    pooling = AttentionPooling(l2=1e6).fit(scores, ranges, rng.randint(0, 2, size=(10, 2)))
-    assert np.allclose(pooling.pool(scores, ranges), pool_tracks(scores, ranges), atol=1e-4)
+    pooling = AttentionPooling(l2=1e6).fit(scores, rng.randint(0, 2, size=(10, 2)), ranges)
+    assert np.allclose(pooling.predict(scores, ranges), pool_tracks(scores, ranges), atol=1e-4)
     with pytest.raises(InputError, match="labels"):
-        pooling.fit(scores, ranges, np.zeros((3, 2)))
+        pooling.fit(scores, np.zeros((3, 2)), ranges)
