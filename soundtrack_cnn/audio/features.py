@@ -31,6 +31,12 @@ nothing else):
   (``np.pad(mode='wrap')``; zeros or a repeated edge frame would be sounds the
   track never makes).  Otherwise the uncovered frames are dropped.  A clip shorter than
   ``min_fraction * n_frames * winstep`` seconds (5 s) gives no tile at all.
+* Per-track normalisation (``track_norm``, an option beyond the study, off by
+  default): each track's tiles minus the mean of each coefficient over all
+  the track's tiles (cepstral mean normalisation: a fixed recording or
+  mastering filter and the overall level are such a mean), or also divided
+  by its standard deviation.  It needs the whole track, so it is applied to
+  a track's tiles once they are all cut (:func:`normalise_track`).
 * Digital silence gives finite numbers: the library floors zero energies at
   machine epsilon before the log (c0 = log(eps) = -36).  The feature store
   skips files that are entirely digital silence.
@@ -43,11 +49,15 @@ import python_speech_features
 from .io import load_audio
 from ..errors import InputError
 
-__all__ = ["FeatureSettings", "mfcc", "tile", "signal_to_tiles", "audio_to_tiles", "Normalizer",
-           "compression_figures"]
+__all__ = ["FeatureSettings", "TRACK_NORMS", "mfcc", "tile", "normalise_track", "signal_to_tiles",
+           "audio_to_tiles", "Normalizer", "compression_figures"]
 
 #: Frames computed per call of python_speech_features, bounding memory per track.
 BLOCK_FRAMES = 1000
+
+#: Per-track normalisations: none (the study), the track's mean of each
+#: coefficient removed, or its mean removed and its standard deviation divided out.
+TRACK_NORMS = ("none", "mean", "meanvar")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +92,9 @@ class FeatureSettings(object):
         Frames between the starts of consecutive tiles.
     min_fraction : float
         Shortest tail kept as a (looped) tile, as a fraction of a tile.
+    track_norm : {'none', 'mean', 'meanvar'}
+        Per-track normalisation of the tiles (:func:`normalise_track`); the
+        study has none.
 
     Examples
     --------
@@ -106,6 +119,7 @@ class FeatureSettings(object):
     n_frames: int = 100
     hop: int = 100
     min_fraction: float = 0.5
+    track_norm: str = "none"
 
     def __post_init__(self):
         problems = []
@@ -134,6 +148,9 @@ class FeatureSettings(object):
             problems.append("ceplifter must be >= 0, got {!r}".format(self.ceplifter))
         if not 0 < self.min_fraction <= 1:
             problems.append("min_fraction must be in (0, 1], got {!r}".format(self.min_fraction))
+        if self.track_norm not in TRACK_NORMS:
+            problems.append("track_norm must be one of {}, got {!r}".format(TRACK_NORMS,
+                                                                            self.track_norm))
         if problems:
             raise InputError("invalid FeatureSettings: " + "; ".join(problems))
 
@@ -175,8 +192,22 @@ class FeatureSettings(object):
         return 1 + (n_samples - self.window_samples) // self.step_samples
 
     def to_dict(self):
-        """The settings as a JSON-friendly dict."""
-        return dataclasses.asdict(self)
+        """The settings as a JSON-friendly dict (``track_norm`` only when not 'none').
+
+        Leaving out the option at its default keeps the records of stores
+        and models made before it existed equal to today's.
+
+        Examples
+        --------
+        >>> "track_norm" in FeatureSettings().to_dict()
+        False
+        >>> FeatureSettings(track_norm="mean").to_dict()["track_norm"]
+        'mean'
+        """
+        values = dataclasses.asdict(self)
+        if self.track_norm == "none":
+            del values["track_norm"]
+        return values
 
     @classmethod
     def from_dict(cls, values):
@@ -305,6 +336,45 @@ def tile(frames, settings=FeatureSettings()):
     return tiles
 
 
+def normalise_track(tiles, settings=FeatureSettings()):
+    """One track's tiles, normalised over the track as ``settings.track_norm`` says.
+
+    The statistics are taken over every frame of every tile given, so the
+    tiles of the whole track must be given at once: the streaming extractor
+    gives the same tiles as :func:`signal_to_tiles` before this step, and
+    ``normalise_track(np.concatenate(list(stream_tiles(path, settings))),
+    settings)`` equals ``signal_to_tiles`` after it.
+
+    Parameters
+    ----------
+    tiles : ndarray, shape (n_tiles, 1, n_mfcc, n_frames)
+        All tiles of one track, as :func:`tile` cuts them.
+    settings : FeatureSettings
+
+    Returns
+    -------
+    tiles : ndarray of float32
+        The tiles themselves with ``track_norm='none'``; otherwise a copy with
+        each coefficient's track mean removed ('mean') and its track standard
+        deviation divided out ('meanvar'; a constant coefficient is divided by 1).
+
+    Examples
+    --------
+    >>> tiles = np.arange(2 * 3, dtype=np.float32).reshape(2, 1, 1, 3)  # frames 0..5
+    >>> normalise_track(tiles, FeatureSettings(track_norm="mean"))[:, 0, 0].tolist()
+    [[-2.5, -1.5, -0.5], [0.5, 1.5, 2.5]]
+    """
+    if settings.track_norm == "none" or len(tiles) == 0:
+        return tiles
+    values = np.asarray(tiles, np.float64)
+    mean = values.mean(axis=(0, 1, 3), keepdims=True)
+    values = values - mean
+    if settings.track_norm == "meanvar":
+        std = np.sqrt((values ** 2).mean(axis=(0, 1, 3), keepdims=True))
+        values = values / np.where(std > 0, std, 1.0)
+    return values.astype(np.float32)
+
+
 def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     """Tiles of a mono signal at ``settings.sr``.
 
@@ -318,7 +388,8 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     Returns
     -------
     tiles : ndarray of float32, shape (n_tiles, 1, n_mfcc, n_frames)
-        At least one tile.
+        At least one tile, normalised over the track if
+        ``settings.track_norm`` says so (:func:`normalise_track`).
 
     Raises
     ------
@@ -328,7 +399,7 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
         learn from, and the normalised tiles would be constant).
     """
     check_usable(signal, settings, name)
-    return tile(mfcc(signal, settings), settings)
+    return normalise_track(tile(mfcc(signal, settings), settings), settings)
 
 
 def check_usable(signal, settings=FeatureSettings(), name="signal"):

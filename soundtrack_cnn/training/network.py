@@ -46,12 +46,14 @@ patience = 30
 # --- Options beyond the study (its choices are the defaults) ----------------
 monitor = 'valid_loss'   # what EarlyStopping keeps: lowest loss, or 'valid_auc'
 shuffle = 'none'         # training order: as stored, or 'once' / 'epoch' / 'balanced'
+augment = None           # training tiles as stored, or e.g. {'hop': 25, 'time_mask': 20}
 
 STUDY_HYPERPARAMETERS = dict(
     epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=dropout3,
     dropout4=dropout4, dropout5=dropout5, c1=c1, c2=c2, c3=c3, c4=c4, h5=h5, h6=h6,
     batch=batch, rate=rate, rate_stop=rate_stop, momentum=momentum,
-    momentum_stop=momentum_stop, patience=patience, monitor=monitor, shuffle=shuffle)
+    momentum_stop=momentum_stop, patience=patience, monitor=monitor, shuffle=shuffle,
+    augment=augment)
 
 LAYERS = [
     ('input', layers.InputLayer),
@@ -78,7 +80,7 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
               dropout4=dropout4, dropout5=dropout5, c1=c1, c2=c2, c3=c3, c4=c4, h5=h5, h6=h6,
               batch=batch, rate=rate, rate_stop=rate_stop, momentum=momentum,
               momentum_stop=momentum_stop, patience=patience, monitor=monitor, shuffle=shuffle,
-              n_outputs=1, input_shape=(None, 1, 40, 100), train_split=None,
+              augment=augment, n_outputs=1, input_shape=(None, 1, 40, 100), train_split=None,
               validation_data=None, seed=0, label="net", verbose=0):
     """Build (uncompiled) the study's specialist network.
 
@@ -97,6 +99,10 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     shuffle : {'none', 'once', 'epoch', 'balanced'}
         Order of the training tiles (see :mod:`soundtrack_cnn.training.batches`); the
         study's listing uses nolearn's plain ``BatchIterator`` ('none').
+    augment : dict or None
+        Augmentation of the training tiles (keyword arguments of
+        :class:`~soundtrack_cnn.training.batches.AugmentingBatchIterator`);
+        the study has none.
     n_outputs : int
         Sigmoid outputs: 1 for a specialist, K for the single multi-label
         baseline net.
@@ -156,7 +162,7 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
             early_stopping,
         ],
         on_training_finished=[early_stopping.restore_best],
-        batch_iterator_train=make_batch_iterator(batch, shuffle, seed),
+        batch_iterator_train=make_batch_iterator(batch, shuffle, seed, augment),
         batch_iterator_test=BatchIterator(batch_size=batch),
         regression=True,
         max_epochs=epochs,

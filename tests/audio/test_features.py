@@ -8,8 +8,9 @@ import soundfile
 
 from soundtrack_cnn.audio.io import write_audio
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.audio.features import (FeatureSettings, Normalizer, audio_to_tiles, check_usable,
-                                     compression_figures, mfcc, signal_to_tiles, tile)
+from soundtrack_cnn.audio.features import (FeatureSettings, Normalizer, audio_to_tiles,
+                                           check_usable, compression_figures, mfcc,
+                                           normalise_track, signal_to_tiles, tile)
 
 
 def noise(seconds, sr=22050, seed=0):
@@ -25,6 +26,7 @@ def test_settings_round_trip_through_json():
 
 @pytest.mark.parametrize("changes, field", [
     ({"nfft": 2048}, "nfft"),
+    ({"track_norm": "cmvn"}, "track_norm"),
     ({"nfft": 3000}, "nfft"),
     ({"nfilt": 26}, "nfilt"),
     ({"highfreq": 20000}, "highfreq"),
@@ -203,3 +205,37 @@ def test_compression_figures():
     assert figures["mfcc_bytes"] == 40 * 100 * 4
     assert figures["saved_vs_pcm16_percent"] == pytest.approx(100 * (1 - 16000 / 441000.0))
     assert figures["saved_vs_spectrogram_percent"] > figures["saved_vs_pcm16_percent"]
+
+
+def test_track_norm_is_recorded_only_when_used():
+    # Stores and models made before the option existed keep equal records.
+    assert "track_norm" not in FeatureSettings().to_dict()
+    settings = FeatureSettings(track_norm="meanvar")
+    assert FeatureSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    with pytest.raises(InputError, match="track_norm"):
+        FeatureSettings().check_same(settings)
+
+
+@pytest.mark.parametrize("track_norm", ["mean", "meanvar"])
+def test_track_norm_standardises_each_coefficient_over_the_track(track_norm):
+    settings = FeatureSettings(track_norm=track_norm)
+    raw = signal_to_tiles(noise(35), FeatureSettings())
+    tiles = signal_to_tiles(noise(35), settings)
+    np.testing.assert_array_equal(tiles, normalise_track(raw, settings))
+    values = tiles[:, 0].transpose(1, 0, 2).reshape(40, -1).astype(np.float64)
+    assert np.allclose(values.mean(axis=1), 0, atol=1e-4)
+    spread = raw[:, 0].transpose(1, 0, 2).reshape(40, -1).std(axis=1)
+    expected = np.ones(40) if track_norm == "meanvar" else spread
+    assert np.allclose(values.std(axis=1), expected, rtol=1e-3)
+
+
+def test_track_mean_removes_the_level_and_keeps_the_rest():
+    settings = FeatureSettings(track_norm="mean")
+    quiet, loud = noise(25), 4 * noise(25)
+    raw_quiet, raw_loud = signal_to_tiles(quiet), signal_to_tiles(loud)
+    # A gain moves c0 (the log energy) only, by 2 ln 4 ...
+    assert np.allclose(raw_loud[:, :, 0] - raw_quiet[:, :, 0], 2 * np.log(4), atol=1e-4)
+    assert np.allclose(raw_loud[:, :, 1:], raw_quiet[:, :, 1:], atol=1e-3)
+    # ... which the track's mean takes away.
+    assert np.allclose(signal_to_tiles(loud, settings), signal_to_tiles(quiet, settings), atol=1e-3)
+    assert normalise_track(raw_quiet, FeatureSettings()) is raw_quiet
