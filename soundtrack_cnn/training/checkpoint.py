@@ -96,7 +96,16 @@ class _Unpickler(pickle.Unpickler):
         return super().find_class(MOVED_MODULES.get(module, module), name)
 
 
-__all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights"]
+def unpickle(stream):
+    """Unpickle from a binary stream, classes of the flat layout found where they live now.
+
+    Unpickling runs code: only for files whose checksum the run recorded.
+    """
+    return _Unpickler(stream).load()
+
+
+__all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights", "unpickle",
+           "MOVED_MODULES"]
 
 
 def fingerprint(y, valid):
@@ -272,4 +281,4 @@ class ModelFolder(object):
                              "or damaged after training; refusing to unpickle it"
                              .format(path, self.metadata_path))
         with open(path, "rb") as stream:
-            return _Unpickler(stream).load(), entry
+            return unpickle(stream), entry

@@ -16,3 +16,33 @@ def test_run_records_every_specialist_with_checksums(two_tag_run):
         assert np.isfinite(entry["best_valid_loss"])
     assert metadata["training"]["n_train_tiles"] > 0 and metadata["versions"]["Theano"] == "1.0.5"
     assert os.path.exists(os.path.join(two_tag_run, "multilabel.pkl"))
+
+
+FLAT_LAYOUT_PICKLE = os.path.join(os.path.dirname(__file__), "fixtures", "net-objects-0.2.pkl.xz")
+
+
+def test_objects_pickled_by_the_flat_layout_load_as_todays_classes():
+    import importlib
+    import lzma
+
+    from soundtrack_cnn.collection.splits import TrackSplit
+    from soundtrack_cnn.training.batches import ShufflingBatchIterator
+    from soundtrack_cnn.training.callbacks import EarlyStopping, ValidationTrackAUC
+    from soundtrack_cnn.training.checkpoint import MOVED_MODULES, unpickle
+    with lzma.open(FLAT_LAYOUT_PICKLE) as stream:
+        fixture = unpickle(stream)
+    # Every class a whole net's pickle named in 0.2 exists under its new module.
+    for entry in fixture["classes"]:
+        module, name = entry.split()
+        assert module in MOVED_MODULES
+        assert hasattr(importlib.import_module(MOVED_MODULES[module]), name), entry
+    kinds = {type(handler) for handler in fixture["handlers"]}
+    assert EarlyStopping in kinds and ValidationTrackAUC in kinds
+    assert isinstance(fixture["iterator"], ShufflingBatchIterator)
+    split = fixture["train_split"]
+    assert isinstance(split, TrackSplit)
+    X_train, X_valid, _, _ = split(np.arange(40), np.arange(40), None)
+    assert len(X_train) == 36 and len(X_valid) == 4
+    names = [name for name, _ in fixture["ops"]]
+    assert names == ["MaxPool2x2", "MaxPool2x2Grad", "ParallelMRGUniform"]
+    assert all(type(op).__module__.startswith("soundtrack_cnn.stack.") for _, op in fixture["ops"])
