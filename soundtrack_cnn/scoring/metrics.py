@@ -11,7 +11,7 @@ from scipy.special import logit
 
 from ..errors import InputError
 
-__all__ = ["aggregate_tracks", "mean_by_group", "normalise_scores", "top_k", "choose_thresholds",
+__all__ = ["aggregate_tracks", "normalise_scores", "top_k", "choose_thresholds",
            "safe_logit", "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores",
            "METRICS", "metric_value", "markdown_table", "metrics_table"]
 
@@ -44,21 +44,6 @@ def aggregate_tracks(tile_scores, ranges):
             [r for r in ranges if r[1] <= r[0]][:3]))
     return np.array([tile_scores[start:stop].mean(axis=0) for start, stop in ranges]
                     ).reshape(len(ranges), tile_scores.shape[1])
-
-
-def mean_by_group(values, groups):
-    """Mean row of ``values`` per group, groups in sorted order.
-
-    Examples
-    --------
-    >>> mean_by_group(np.array([[1.], [3.], [5.]]), ["b", "b", "a"]).ravel().tolist()
-    [5.0, 2.0]
-    """
-    values = np.asarray(values, dtype=float).reshape(len(groups), -1)
-    _, index = np.unique(np.asarray(groups), return_inverse=True)
-    sums = np.zeros((index.max() + 1, values.shape[1]))
-    np.add.at(sums, index, values)
-    return sums / np.bincount(index)[:, None]
 
 
 def normalise_scores(scores):

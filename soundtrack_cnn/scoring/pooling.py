@@ -15,8 +15,8 @@ from scipy.special import logsumexp, softmax
 from ..errors import InputError
 from .metrics import aggregate_tracks, safe_logit
 
-__all__ = ["mean_pool", "max_pool", "log_mean_exp_pool", "pool_tracks", "AttentionPooling",
-           "POOLINGS"]
+__all__ = ["mean_pool", "max_pool", "log_mean_exp_pool", "pool_tracks", "track_ranges",
+           "AttentionPooling", "POOLINGS"]
 
 # Pooled probabilities are clipped this far from 0 and 1 in the attention's
 # log-loss, so that its gradient stays finite.
@@ -86,6 +86,33 @@ def log_mean_exp_pool(tile_scores, temperature=0.1):
 
 
 POOLINGS = {"mean": mean_pool, "max": max_pool, "lme": log_mean_exp_pool}
+
+
+def track_ranges(groups):
+    """Each track's ``[start, stop)`` rows, from each row's track (``groups``).
+
+    The package says which tiles belong to which track with ``ranges``;
+    ``groups`` (scikit-learn's word) are accepted at an estimator's edge and
+    turned into ranges here.  A track's rows must be consecutive.
+
+    Examples
+    --------
+    >>> track_ranges(["b", "b", "a", "c", "c", "c"])
+    [(0, 2), (2, 3), (3, 6)]
+    >>> track_ranges(["a", "b", "a"])
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: the rows of track 'a' are not consecutive
+    """
+    groups = np.asarray(groups)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if len(groups) else []
+    stops = list(starts[1:]) + [len(groups)]
+    seen = set()
+    for start in starts:
+        if groups[start] in seen:
+            raise InputError("the rows of track {!r} are not consecutive".format(groups[start].item()))
+        seen.add(groups[start])
+    return [(int(start), int(stop)) for start, stop in zip(starts, stops)]
 
 
 def _check_ranges(ranges):

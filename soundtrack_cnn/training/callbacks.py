@@ -11,7 +11,8 @@ ranks best.
 import numpy as np
 
 from ..errors import InputError, TrainingError
-from ..scoring.metrics import macro_roc_auc, mean_by_group
+from ..scoring.metrics import macro_roc_auc
+from ..scoring.pooling import pool_tracks
 
 __all__ = ["AdjustVariable", "EarlyStopping", "ValidationTrackAUC", "RaiseOnNonFiniteLoss",
            "NonFiniteLossError", "MONITORS", "early_stopping_of"]
@@ -159,8 +160,8 @@ class ValidationTrackAUC(object):
         The validation tiles (normalised, e.g. a TileView).
     y : array, shape (n_tiles, n_outputs)
         Their targets.
-    groups : array, shape (n_tiles,)
-        Each tile's track.
+    ranges : sequence of (int, int)
+        Each validation track's ``[start, stop)`` rows in ``X``.
 
     Examples
     --------
@@ -168,26 +169,26 @@ class ValidationTrackAUC(object):
     >>> net = types.SimpleNamespace(predict_proba=lambda X: X)
     >>> X = np.array([[.9], [.7], [.2], [.4]])
     >>> history = [{"epoch": 1}]
-    >>> ValidationTrackAUC(X, np.array([[1], [1], [0], [0]]), [0, 0, 1, 1])(net, history)
+    >>> ValidationTrackAUC(X, np.array([[1], [1], [0], [0]]), [(0, 2), (2, 4)])(net, history)
     >>> history[0]["valid_auc"]
     1.0
     """
 
-    def __init__(self, X, y, groups):
+    def __init__(self, X, y, ranges):
         self.X = X
         self.y = np.asarray(y)
-        self.groups = np.asarray(groups)
+        self.ranges = ranges
 
     def __call__(self, nn, train_history):
         if self.X is None:
             return
         scores = np.asarray(nn.predict_proba(self.X)).reshape(len(self.y), -1)
-        y_tracks = mean_by_group(self.y, self.groups)
-        auc = macro_roc_auc(y_tracks > 0.5, mean_by_group(scores, self.groups))
+        y_tracks = pool_tracks(self.y, self.ranges)
+        auc = macro_roc_auc(y_tracks > 0.5, pool_tracks(scores, self.ranges))
         train_history[-1]['valid_auc'] = np.nan if auc is None else auc
 
     def __getstate__(self):
-        return dict(self.__dict__, X=None, y=np.zeros((0, 1)), groups=np.zeros(0))
+        return dict(self.__dict__, X=None, y=np.zeros((0, 1)), ranges=[])
 
 
 def early_stopping_of(net):

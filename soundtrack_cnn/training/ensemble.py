@@ -30,6 +30,7 @@ from ..errors import InputError
 from ..scoring.metrics import aggregate_tracks
 from ..audio.features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
+from ..scoring.pooling import track_ranges
 from ..scoring.prediction import TrackPrediction, predict_tracks
 from ..collection.splits import TrackSplit
 from ..collection.store import FeatureStore
@@ -91,9 +92,13 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
         y = np.asarray(y).astype(np.float32)
         valid = np.asarray(valid, dtype=bool)
         groups = np.asarray(groups)
+        # Each validation track's tiles together (a stable sort keeps their order):
+        # the validation-track AUC pools them by ranges.
         valid_rows = np.flatnonzero(valid)
+        valid_rows = valid_rows[np.argsort(groups[valid_rows], kind="stable")]
         net = build_net(n_outputs=y.shape[1], train_split=TrackSplit(valid), label=name,
-                        validation_data=(view[valid_rows], y[valid_rows], groups[valid_rows]),
+                        validation_data=(view[valid_rows], y[valid_rows],
+                                         track_ranges(groups[valid_rows])),
                         seed=seed, verbose=verbose,
                         input_shape=(None, 1) + tuple(view.shape[2:]), **hyperparameters)
         net.fit(view, y)

@@ -111,7 +111,7 @@ def build_net(epochs=epochs, dropout1=dropout1, dropout2=dropout2, dropout3=drop
     train_split : callable or None
         nolearn ``train_split``; None keeps nolearn's default (20% of the
         rows, in order).  The ensemble passes a split by whole tracks.
-    validation_data : (X, y, groups) or None
+    validation_data : (X, y, ranges) or None
         The validation tiles, targets and tracks: each epoch's history then
         carries ``valid_auc`` (:class:`~soundtrack_cnn.training.callbacks.ValidationTrackAUC`).
     seed : int
