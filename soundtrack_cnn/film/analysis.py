@@ -1,0 +1,173 @@
+"""``analyse_film``: a whole input in, its segments, verdict and evidence out.
+
+The steps, each in its own module: stream and score the input
+(:mod:`.source`), flag the tiles unlike the training collection
+(:mod:`.novelty`), cut segments (:mod:`.segments`), rank the genres
+(:mod:`.verdict`), then write ``cues.csv`` (:mod:`.cuesheet`),
+``verdict.json`` and ``film.html`` (:mod:`.page`).
+"""
+import os
+import time
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..files import check_writable, write_json
+from ..inference.model import load_model
+from .cuesheet import check_fps, write_cues
+from .novelty import Novelty
+from .page import write_film_page
+from .segments import find_segments
+from .source import expand_film_inputs, read_source
+from .verdict import film_verdict
+
+__all__ = ["FilmAnalysis", "analyse_film", "CALIBRATED"]
+
+#: ``calibrated`` choices: auto (Platt when the run has it), none, or a method.
+CALIBRATED = ("auto", "none", "platt", "isotonic")
+
+
+class FilmAnalysis(object):
+    """The analysis of one input.
+
+    Attributes
+    ----------
+    run : str
+    genres : list of str
+    source : FilmSource
+    distance : ndarray, shape (n_tiles,)
+        Each tile's novelty (:meth:`Novelty.distance`).
+    in_distribution : ndarray of bool, shape (n_tiles,)
+        Under the novelty threshold and not in a silence.
+    segments : list of Segment
+    gaps : list of (float, float)
+        Silences on the input's timeline.
+    verdict : dict
+        :func:`~soundtrack_cnn.film.verdict.film_verdict`.
+    settings : dict
+        The options it was made with.
+    novelty : Novelty
+    seconds : float
+        Wall time of the analysis.
+    """
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+    def to_dict(self):
+        """Everything ``verdict.json`` holds."""
+        return {
+            "run": os.path.abspath(self.run), "package": "soundtrack_cnn",
+            "version": __version__, "settings": self.settings,
+            "feature_settings": self.source.settings.to_dict(),
+            "inputs": [f.to_dict() for f in self.source.files],
+            "duration_s": round(self.source.duration, 3),
+            "genres": list(self.genres), "verdict": self.verdict,
+            "novelty": self.novelty.to_dict(),
+            "segments": [s.to_dict(self.genres) for s in self.segments],
+            "silences": [[round(a, 3), round(b, 3)] for a, b in self.gaps],
+            "tiles": {"tile_seconds": self.source.tile_seconds,
+                      "starts": [round(float(s), 3) for s in self.source.starts],
+                      "in_distribution": self.in_distribution.astype(int).tolist(),
+                      "distance": [round(float(d), 3) for d in self.distance],
+                      "scores": np.round(self.source.scores, 4).tolist()},
+            "seconds": round(self.seconds, 2)}
+
+
+def _calibration(run, calibrated, pooling):
+    """The Calibration ``calibrated`` asks for (None for none)."""
+    if calibrated not in CALIBRATED:
+        raise InputError("calibrated must be one of {}, got {!r}".format(
+            ", ".join(CALIBRATED), calibrated))
+    if calibrated == "none":
+        return None
+    from ..evaluation.calibration import Calibration, calibration_path
+    if calibrated == "auto":
+        # Probabilities where the run has them; a calibration maps mean-pooled scores only.
+        if pooling != "mean" or not os.path.exists(calibration_path(run, "platt")):
+            return None
+        calibrated = "platt"
+    return Calibration.load(run, calibrated)
+
+
+def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", calibrated="auto",
+                 min_share=0.1, silence_db=-70.0, min_silence=2.0, n_boot=1000, seed=0, top=3,
+                 engine="numpy", quantile=0.99):
+    """Segments, in-distribution flags, genre verdict and provenance of a whole input.
+
+    Parameters
+    ----------
+    run : str
+        A run folder (its feature store calibrates the in-distribution flag).
+    inputs : str or list of str
+        One long file, or files and folders taken in order (a folder's audio
+        files in name order), laid end to end.
+    out : str, optional
+        Folder for ``cues.csv``, ``verdict.json`` and ``film.html``.
+    min_cue : float
+        Shortest segment, seconds.
+    fps : int
+        Frame rate of the timecodes.
+    pooling : {'mean', 'max', 'lme'}
+        Tile scores to the film's (the study's mean by default).
+    calibrated : {'auto', 'none', 'platt', 'isotonic'}
+        auto: Platt probabilities when the run has ``calibration-platt.json``
+        (written by ``compare``) and pooling is the mean.
+    min_share : float
+        Abstain when fewer of the tiles are in distribution.
+    silence_db, min_silence : float
+        Frames quieter than ``silence_db`` for ``min_silence`` seconds end a cue.
+    n_boot, seed : int
+        Resamples of the segments for the intervals.
+    top : int
+        Genres with a provenance, and per row of ``cues.csv``.
+    engine : {'numpy', 'theano'}
+    quantile : float
+        Share of validation tiles under the in-distribution threshold.
+
+    Returns
+    -------
+    analysis : FilmAnalysis
+
+    Examples
+    --------
+    >>> analysis = analyse_film("runs/demo", "film.flac", out="film")  # doctest: +SKIP
+    >>> analysis.verdict["genres"][0]["genre"]  # doctest: +SKIP
+    'Drama'
+    """
+    started = time.perf_counter()
+    fps = check_fps(fps)
+    for name, value in (("n_boot", n_boot), ("top", top)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise InputError("{} must be a whole number >= 0, got {!r}".format(name, value))
+    paths = expand_film_inputs([inputs] if isinstance(inputs, str) else list(inputs))
+    if out is not None:
+        check_writable(out)
+    model = load_model(run, engine=engine)
+    calibration = _calibration(run, calibrated, pooling)
+    novelty = Novelty.from_run(run, model.settings_, silence_db=silence_db, quantile=quantile)
+    source = read_source(model, paths, silence_db=silence_db)
+    distance = novelty.distance(source.statistics)
+    segments, silent, gaps = find_segments(source, distance <= novelty.threshold_,
+                                           min_cue=min_cue, silence_db=silence_db,
+                                           min_silence=min_silence)
+    in_distribution = (distance <= novelty.threshold_) & ~silent
+    verdict = film_verdict(source.scores, in_distribution, segments, model.genres_,
+                           pooling=pooling, calibration=calibration, min_share=min_share,
+                           n_boot=n_boot, seed=seed, top=top)
+    settings = {"min_cue_s": min_cue, "fps": fps, "pooling": pooling,
+                "calibrated": calibration.method if calibration else None,
+                "min_share": min_share, "silence_db": silence_db, "min_silence_s": min_silence,
+                "bootstrap": n_boot, "seed": seed, "top": top, "engine": engine,
+                "quantile": quantile}
+    analysis = FilmAnalysis(run=run, genres=list(model.genres_), source=source, distance=distance,
+                            in_distribution=in_distribution, segments=segments, gaps=gaps,
+                            verdict=verdict, settings=settings, novelty=novelty,
+                            seconds=time.perf_counter() - started)
+    if out is not None:
+        write_cues(os.path.join(out, "cues.csv"), segments, source.files, model.genres_,
+                   fps=fps, top=top)
+        write_json(os.path.join(out, "verdict.json"), analysis.to_dict())
+        write_film_page(os.path.join(out, "film.html"), analysis)
+    return analysis

