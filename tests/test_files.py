@@ -82,9 +82,9 @@ def test_a_full_disk_is_one_line_and_the_store_stays_valid(collection, tmp_path)
             np.testing.assert_array_equal(store.track_tiles(track.track_id),
                                           audio_to_tiles(track.path))
         subprocess.run(["mount", "-o", "remount,size=4m", disk], check=True)
-        summary = extract(str(collection / "m.csv"), out, jobs=1, progress=False)
+        summary = extract(str(collection / "m.csv"), out, progress=False)
         assert summary.already_done == len(store.ok_tracks) and summary.failed == 0
-        clean = extract(str(collection / "m.csv"), str(tmp_path / "clean"), jobs=1,
+        clean = extract(str(collection / "m.csv"), str(tmp_path / "clean"),
                         progress=False)
         assert clean.ok == 10
         np.testing.assert_array_equal(FeatureStore(out).tiles[:],
@@ -93,7 +93,7 @@ def test_a_full_disk_is_one_line_and_the_store_stays_valid(collection, tmp_path)
 
 def test_a_finished_store_in_a_read_only_folder_is_read_without_a_lock(collection, tmp_path):
     out = str(tmp_path / "rw" / "store")
-    extract(str(collection / "m.csv"), out, jobs=1, progress=False)
+    extract(str(collection / "m.csv"), out, progress=False)
     with mounted("--bind", "-o", "ro", str(tmp_path / "rw"), str(tmp_path / "ro")) as ro:
         store = os.path.join(ro, "store")
         result = _cli("features", str(collection / "m.csv"), "--out", store)

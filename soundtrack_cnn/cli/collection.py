@@ -2,15 +2,16 @@
 import json
 
 from ..collection.corpus import SIZES
+from ..collection.pool import STALL_SECONDS
 from ..errors import InputError
-from .common import add_scheduler, cluster
+from .common import Distinct, add_scheduler, cluster, n_jobs, positive_float, positive_int, seed
 
 __all__ = ["register"]
 
 
 def _corpus(args):
     from ..collection.corpus import generate_corpus
-    print(generate_corpus(args.out, size=args.size, seed=args.seed))
+    print(generate_corpus(args.out, size=args.size, seed=args.seed, n_jobs=args.jobs))
 
 
 def _features(args):
@@ -22,9 +23,15 @@ def _features(args):
     if not args.manifest or not args.out:
         raise InputError("features needs MANIFEST and --out STORE (or --compression)")
     with cluster(args) as client:
-        summary = extract(args.manifest, args.out, jobs=args.jobs, client=client)
+        summary = extract(args.manifest, args.out, n_jobs=args.jobs, client=client,
+                          stall_seconds=args.stall_timeout)
     if args.strict and summary.problems:
         raise InputError("{} file(s) could not be used (listed above)".format(len(summary.problems)))
+
+
+def _check(args):
+    from ..collection.store import check_store
+    print(check_store(args.store))
 
 
 def _compact(args):
@@ -42,20 +49,26 @@ def _label(args):
 def _collection(args):
     from ..reporting.collection_report import collection_report
     print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
-                            jobs=args.jobs))
+                            n_jobs=args.jobs))
 
 
 def register(commands):
     corpus = commands.add_parser("corpus", help="write the bundled synthetic corpus")
     corpus.add_argument("out")
     corpus.add_argument("--size", default="demo", choices=sorted(SIZES))
-    corpus.add_argument("--seed", type=int, default=0)
+    corpus.add_argument("--seed", type=seed, default=0)
+    corpus.add_argument("--jobs", type=n_jobs, default=-1,
+                        help="processes writing audio (default -1: every core)")
     corpus.set_defaults(func=_corpus)
 
     features = commands.add_parser("features", help="extract MFCC tiles into a feature store")
     features.add_argument("manifest", nargs="?")
     features.add_argument("--out")
-    features.add_argument("--jobs", type=int)
+    features.add_argument("--jobs", type=n_jobs, default=-1,
+                          help="worker processes (default -1: every core; 1: this process)")
+    features.add_argument("--stall-timeout", type=positive_float, default=STALL_SECONDS,
+                          metavar="SECONDS", help="a worker using no CPU this long is killed "
+                          "and its file retried (default %(default)g)")
     add_scheduler(features)
     features.add_argument("--strict", action="store_true",
                           help="exit with status 2 if any file was skipped")
@@ -69,6 +82,10 @@ def register(commands):
         "compact", help="rewrite the live tiles, reclaiming the space of dead ones")
     compact.add_argument("store")
     compact.set_defaults(func=_compact)
+    check = store_commands.add_parser(
+        "check", help="verify every chunk and checksum; name the damaged tracks (exit 2)")
+    check.add_argument("store")
+    check.set_defaults(func=_check)
 
     label = commands.add_parser("label", help="a folder of soundtracks -> manifest with IMDb "
                                 "genres (and a review file)")
@@ -78,8 +95,9 @@ def register(commands):
     label.add_argument("--out", required=True, help="the manifest CSV to write")
     label.add_argument("--review", help="review CSV (default: OUT with -review.csv)")
     label.add_argument("--overrides", help="CSV of corrections: folder,album,tconst,genres")
-    label.add_argument("--genres", nargs="+", help="keep only these genres ('study': its ten)")
-    label.add_argument("--min-tracks", type=int, help="drop genres with fewer tracks")
+    label.add_argument("--genres", nargs="+", action=Distinct,
+                       help="keep only these genres ('study': its ten)")
+    label.add_argument("--min-tracks", type=positive_int, help="drop genres with fewer tracks")
     label.add_argument("--tv-movies", action="store_true", help="also match tvMovie titles")
     label.set_defaults(func=_label)
 
@@ -87,7 +105,8 @@ def register(commands):
                                      "before training")
     collection.add_argument("manifest")
     collection.add_argument("--out", help="output folder (default: MANIFEST's folder/collection)")
-    collection.add_argument("--min-tracks", type=int, default=20,
+    collection.add_argument("--min-tracks", type=positive_int, default=20,
                             help="genres with fewer tracks are reported as too rare")
-    collection.add_argument("--jobs", type=int)
+    collection.add_argument("--jobs", type=n_jobs, default=-1,
+                            help="decoding processes (default -1: every core)")
     collection.set_defaults(func=_collection)

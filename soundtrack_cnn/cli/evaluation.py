@@ -2,6 +2,7 @@
 import os
 
 from ..inference.model import ENGINES
+from .common import positive_int, seed
 
 __all__ = ["register"]
 
@@ -46,8 +47,9 @@ def register(commands):
     compare = commands.add_parser("compare", help="the study's method beside its next steps, "
                                   "with bootstrap intervals")
     compare.add_argument("run")
-    compare.add_argument("--bootstrap", type=int, default=500, help="resamples of the test tracks")
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--bootstrap", type=positive_int, default=500,
+                         help="resamples of the test tracks")
+    compare.add_argument("--seed", type=seed, default=0)
     compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
                          help="what the GRU reads per tile")
     compare.set_defaults(func=_compare)

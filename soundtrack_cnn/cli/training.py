@@ -1,7 +1,7 @@
 """Commands that train: ``run`` (the whole study) and ``train``."""
 from ..collection.corpus import SIZES
 from ..experiment.profiles import PROFILES
-from .common import add_scheduler, cluster
+from .common import Distinct, add_scheduler, cluster, n_jobs, positive_int, seed
 
 __all__ = ["register"]
 
@@ -42,9 +42,10 @@ def register(commands):
                      help="size of the bundled corpus (default: the profile's)")
     run.add_argument("--equal-updates", action="store_true",
                      help="also train the single net with as many updates as all specialists")
-    run.add_argument("--genres", nargs="+", help="explicit vocabulary")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--jobs", type=int)
+    run.add_argument("--genres", nargs="+", action=Distinct, help="explicit vocabulary")
+    run.add_argument("--seed", type=seed, default=0)
+    run.add_argument("--jobs", type=n_jobs, help="feature extraction processes "
+                     "(default: every core)")
     add_scheduler(run)
     run.set_defaults(func=_run)
 
@@ -52,9 +53,9 @@ def register(commands):
     train.add_argument("store")
     train.add_argument("--out", required=True)
     train.add_argument("--profile", default="demo", choices=sorted(PROFILES))
-    train.add_argument("--genres", nargs="+")
-    train.add_argument("--max-epochs", type=int)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--genres", nargs="+", action=Distinct)
+    train.add_argument("--max-epochs", type=positive_int)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
     add_scheduler(train)

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..files import write_bytes
-from .store import CHUNK_TILES, FeatureStore, StoreWriter, _chunk_path
+from .store import CHUNK_TILES, FeatureStore, StoreWriter, _chunk_path, read_settings
 
 __all__ = ["compact_store", "CompactSummary"]
 
@@ -50,7 +50,9 @@ def compact_store(path):
     """Rewrite a store's live tiles into fresh chunk files and reclaim the rest.
 
     Takes the store's lock (an extraction cannot run meanwhile).  Tile
-    values, track records and the global tile numbering are unchanged.
+    values, track records and the global tile numbering are unchanged.  A
+    store with damaged tiles is refused (its damage would be copied): rerun
+    ``features`` first.
 
     Parameters
     ----------
@@ -69,19 +71,20 @@ def compact_store(path):
     >>> folder = tempfile.mkdtemp()
     >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
     >>> store = os.path.join(folder, "store")
-    >>> _ = extract(manifest, store, jobs=1, progress=False)
+    >>> _ = extract(manifest, store, progress=False)
     >>> with open(os.path.join(store, "chunks", "000000.f32"), "ab") as chunk:
     ...     _ = chunk.write(bytes(16000))   # a killed run's partial tile
     >>> summary = compact_store(store)
     >>> summary.tiles, summary.bytes_before - summary.bytes_after
     (4, 16000)
     """
-    FeatureStore(path)  # refuses a non-store with one line, before any lock file is made
+    read_settings(path)  # refuses a non-store with one line, before any lock file is made
     chunks = os.path.join(path, "chunks")
     with StoreWriter(path) as writer:
         if writer.read_only:
             raise writer.read_only
-        store = FeatureStore(path)  # as it is now that nothing else writes it
+        store = FeatureStore(path, partial=True)  # as it is now that nothing else writes it
+        store.verify()
         old_files = sorted(name for name in os.listdir(chunks) if name.endswith(".f32"))
         before = sum(os.path.getsize(os.path.join(chunks, name)) for name in old_files)
         records, chunk, rows, stream = [], writer.next_chunk, 0, None

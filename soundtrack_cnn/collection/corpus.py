@@ -16,15 +16,15 @@ Sizes (``SIZES``): ``small`` for tests (48 tracks of 12-25 s, seconds to
 write), ``demo`` for ``make train`` (200 tracks of 30-90 s, ~3.3 h), ``large``
 for benchmarks (4,000 tracks of 60-180 s, ~133 h).
 """
-import multiprocessing
 import os
 
 import numpy as np
 from scipy.signal import fftconvolve
 
 from ..audio.io import write_audio
-from ..errors import InputError
+from ..errors import ClusterError, InputError
 from .manifest import Track, write_manifest
+from .pool import Death, imap_unordered
 from .splits import split_by_rank
 
 __all__ = ["GENRES", "SIZES", "generate_corpus", "corpus_tracks", "synthesize", "draw_tags"]
@@ -199,7 +199,7 @@ def corpus_tracks(out_dir, size="small", seed=0, n_tracks=None):
     return sorted(tracks, key=lambda t: t.track_id)
 
 
-def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, progress=True):
+def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, progress=True):
     """Write the synthetic corpus and its manifest (skipping files already written).
 
     Parameters
@@ -210,8 +210,8 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
         Same seed, same audio and manifest.
     n_tracks : int, optional
         Fewer (or more) tracks than the size's default.
-    jobs : int, optional
-        Worker processes (default: all cores).
+    n_jobs : int, optional
+        Worker processes in scikit-learn's meaning (None: 1, -1: every core).
     progress : bool
         Print one line when done.
 
@@ -235,9 +235,10 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, jobs=None, pro
     jobs_todo = [(os.path.join(out_dir, name), tags, seconds, track_seed)
                  for name, tags, seconds, track_seed in plan]
     todo = [job for job in jobs_todo if not os.path.exists(job[0])]
-    if todo:
-        with multiprocessing.get_context("spawn").Pool(jobs or os.cpu_count()) as pool:
-            pool.map(_write_track, todo, chunksize=4)
+    for job, result in imap_unordered(_write_track, todo, n_jobs, name=lambda job: job[0]):
+        if isinstance(result, Death):
+            raise ClusterError("{}: the process writing it {}, twice (out of memory?); rerun to "
+                               "write the rest".format(job[0], result.cause))
     write_manifest(manifest, tracks)
     if progress:
         hours = sum(seconds for _, _, seconds, _ in plan) / 3600

@@ -69,7 +69,7 @@ def connect(scheduler, timeout=10):
 
     Raises
     ------
-    InputError
+    ClusterError
         If the scheduler cannot be reached (the message names the address).
 
     Examples
@@ -79,7 +79,7 @@ def connect(scheduler, timeout=10):
     >>> connect("tcp://127.0.0.1:1", timeout=1)
     Traceback (most recent call last):
     ...
-    soundtrack_cnn.errors.InputError: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (is `dask scheduler` running there, and the address right?)
+    soundtrack_cnn.errors.ClusterError: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (is `dask scheduler` running there, and the address right?)
     """
     if scheduler is None:
         return None

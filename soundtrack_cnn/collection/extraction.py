@@ -1,41 +1,48 @@
 """Feature extraction: a whole collection decoded and tiled into a feature store, resumably.
 
-Decoding and MFCC computation run in worker processes; the store keeps one
-writer (this process), so its journal and chunk files stay consistent (see
-:mod:`soundtrack_cnn.collection.store` for the format).  A track that cannot be used is
-recorded with its reason and the run goes on.
+Decoding and MFCC computation run in worker processes
+(:mod:`soundtrack_cnn.collection.pool`: a worker that dies or stops making
+progress is replaced, its file retried once, then recorded as failed while
+the rest of the collection goes on); the store keeps one writer (this
+process), so its journal and chunk files stay consistent (see
+:mod:`soundtrack_cnn.collection.store` for the format).  A track that cannot
+be used is recorded with its reason and the run goes on.
 
-Each worker talks to this process through a pipe of its own, so a worker
-that dies (a decoder crash, the out-of-memory killer) names the one file it
-was extracting: that file is retried once in a fresh worker and, if it kills
-that one too, recorded as failed while the rest of the collection goes on.
-On Ctrl-C the workers are killed at once (they hold nothing that is not
-recomputed by a rerun).
+A rerun extracts what is not finished: new or changed files, tracks whose
+tiles in the store are damaged (checked against their checksums), and files
+recorded as failed because their worker died (out of memory is not a
+property of the file); bad audio stays failed until the file changes.
+
+:func:`decode_file` is the one rule for what a file gives: ``ok`` (tiles),
+``skipped`` (valid audio without a tile: too short, digital silence) or
+``failed`` (missing, not audio, damaged); the collection report applies it
+too.
 
 Test hook (tests only, never set it otherwise): if the environment variable
 ``SOUNDTRACK_CNN_TEST_KILL_WORKER`` names a track's path, the process
 extracting that track kills itself with SIGKILL, as a crashing decoder would.
 """
-import collections
 import contextlib
 import dataclasses
-import multiprocessing
-import multiprocessing.connection
 import os
 import signal
-import subprocess
 import sys
 
 import tqdm
 
 from ..audio.io import load_audio
 from ..errors import InputError
-from ..audio.features import FeatureSettings, signal_to_tiles
+from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..files import sha256_file
 from .manifest import check_manifest
-from .store import StoreWriter, create_store
+from .pool import STALL_SECONDS, Death, imap_unordered
+from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
 
-__all__ = ["extract", "ExtractSummary"]
+__all__ = ["extract", "ExtractSummary", "decode_file"]
+
+
+#: ``extract``'s ``jobs`` when not given (None there meant every core).
+_FORMER_DEFAULT = object()
 
 
 @dataclasses.dataclass
@@ -75,12 +82,15 @@ class ExtractSummary(object):
                     self.failed, self.already_done, self.hours, self.tiles))
 
 
-def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True, client=None):
+def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=True, client=None,
+            stall_seconds=STALL_SECONDS, jobs=_FORMER_DEFAULT):
     """Extract the tiles of a whole collection into a feature store, resumably.
 
     Tracks already in the store with an unchanged file (same size and mtime)
-    are skipped; a changed file is extracted again.  A track that cannot be
-    used is recorded with its reason, printed to stderr, and the run goes on.
+    and intact tiles are skipped; a changed file, a track whose tiles are
+    damaged and a file whose worker died are extracted again.  A track that
+    cannot be used is recorded with its reason, printed to stderr, and the
+    run goes on.  The store is marked complete at the end.
 
     Parameters
     ----------
@@ -90,15 +100,23 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True,
         Store directory; created if needed.  An existing store must have the
         same ``settings``.
     settings : FeatureSettings
-    jobs : int, optional
-        Worker processes (default: all cores); 1 extracts in this process
-        (faster to start, but a crashing decoder then ends the command).
+    n_jobs : int, optional
+        Worker processes, in scikit-learn's meaning: None or 1 extracts in
+        this process (faster to start, but a crashing decoder then ends the
+        command), -1 uses every core.
     progress : bool
         Show a tqdm bar on stderr (tracks and hours of audio done) if stderr
         is a terminal.
     client : distributed.Client or str, optional
-        Decode on the workers of a Dask cluster instead of ``jobs`` local
+        Decode on the workers of a Dask cluster instead of ``n_jobs`` local
         processes; they return the tiles and this process writes them.
+    stall_seconds : float
+        A worker whose CPU time does not advance this long is killed and
+        counts as dead (None: wait for ever).
+    jobs : int or None, optional
+        The former name of ``n_jobs``, with its former meaning (None: every
+        core); kept only until ``experiment.pipeline``, ``tests/conftest.py``
+        and the benchmarks pass ``n_jobs``.  Given, it overrides ``n_jobs``.
 
     Returns
     -------
@@ -112,13 +130,12 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True,
     >>> from soundtrack_cnn.collection.store import FeatureStore
     >>> folder = tempfile.mkdtemp()
     >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
-    >>> summary = extract(manifest, os.path.join(folder, "store"), jobs=1, progress=False)
+    >>> summary = extract(manifest, os.path.join(folder, "store"), progress=False)
     >>> summary.ok, summary.failed, FeatureStore(os.path.join(folder, "store")).tiles.shape
     (2, 0, (4, 1, 40, 100))
     """
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if not isinstance(jobs, int) or jobs < 1:
-        raise InputError("jobs must be a positive integer, got {!r}".format(jobs))
+    if jobs is not _FORMER_DEFAULT:
+        n_jobs = -1 if jobs is None else jobs
     summary = ExtractSummary(store=out)
     if isinstance(manifest, (str, os.PathLike)):
         tracks, bad_rows = check_manifest(manifest)
@@ -140,7 +157,8 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True,
         # whenever the generator is collected.
         with tqdm.tqdm(total=len(todo), unit="track", file=sys.stderr, desc="features",
                        disable=not (progress and sys.stderr.isatty())) as bar, \
-                contextlib.closing(_run(todo, settings, jobs, client)) as results:
+                contextlib.closing(_run(todo, settings, n_jobs, client, stall_seconds)) \
+                as results:
             for record, tiles in results:
                 writer.append(record, tiles)
                 summary.hours += record["duration"] / 3600.0
@@ -152,17 +170,26 @@ def extract(manifest, out, settings=FeatureSettings(), jobs=None, progress=True,
                     _report(record["status"], record["reason"], bar)
                 bar.update()
                 bar.set_postfix_str("{:.2f} h of audio".format(summary.hours), refresh=False)
+        if not writer.read_only:
+            mark_complete(out)
     print(str(summary), file=sys.stderr, flush=True)
     return summary
 
 
 def _pending(tracks, writer, summary):
     """The tracks still to extract; finished ones are counted (and re-tagged if needed)."""
+    damaged = damaged_tracks(writer.out, writer.records, read_settings(writer.out))
     todo = []
     for track in tracks:
         done = writer.records.get(track.track_id)
         source = (track.path,) + _stat(track.path)
-        if not done or (done["path"], done["size"], done["mtime_ns"]) != source:
+        if not done or (done["path"], done["size"], done["mtime_ns"]) != source or \
+                done.get("crashed"):
+            todo.append(track)
+            continue
+        if track.track_id in damaged:
+            _report("damaged", "{}: {}; extracting it again".format(
+                track.path, damaged[track.track_id]))
             todo.append(track)
             continue
         summary.already_done += 1
@@ -183,11 +210,6 @@ def _report(status, reason, bar=None):
         bar.write(line, file=sys.stderr)
 
 
-def _notice(line):
-    """Print a line between progress-bar updates (tqdm's class-level write)."""
-    tqdm.tqdm.write(line, file=sys.stderr)
-
-
 def _stat(path):
     try:
         info = os.stat(path)
@@ -196,7 +218,7 @@ def _stat(path):
     return info.st_size, info.st_mtime_ns
 
 
-def _run(tracks, settings, jobs, client=None):
+def _run(tracks, settings, n_jobs, client, stall_seconds):
     """Yield ``(record, tiles)`` per track, in completion order."""
     work = [(track, settings) for track in tracks]
     if client is not None and work:
@@ -207,119 +229,15 @@ def _run(tracks, settings, jobs, client=None):
                                        progress=False):
                 yield result
         return
-    if jobs == 1:
-        yield from map(_extract_track, work)
-        return
-    n_workers = min(jobs, len(work))
-    queue = collections.deque((job, 0) for job in work)  # (job, earlier worker deaths)
-    idle, running = [], {}  # running: worker -> (job, deaths)
-    try:
-        while queue or running:
-            while queue and len(running) < n_workers:
-                job, deaths = queue.popleft()
-                running[_submit(idle, job)] = (job, deaths)
-            # A worker's pipe is readable when its result is complete or when it
-            # died (end of file), so a death mid-result is noticed too.
-            ready = multiprocessing.connection.wait([w.connection for w in running])
-            for worker in [w for w in running if w.connection in ready]:
-                job, deaths = running.pop(worker)
-                try:
-                    result = worker.connection.recv()
-                except (EOFError, OSError):
-                    cause = worker.death()
-                    path = job[0].path
-                    if deaths == 0:
-                        _notice("worker died: {}: the process extracting it {}; retrying it "
-                                "once in a fresh worker".format(path, cause))
-                        queue.appendleft((job, 1))
-                    else:
-                        yield dict(_record(job[0]), status="failed", reason=(
-                            "{}: the process extracting it {}, twice (a decoder crash or "
-                            "out of memory?)".format(path, cause))), None
-                    continue
-                idle.append(worker)
-                yield result
-    finally:
-        # Ctrl-C or an error in this process: kill the workers rather than wait
-        # for their tracks (nothing of theirs is written yet).
-        for worker in running:
-            worker.kill()
-        for worker in idle:
-            worker.close()
-
-
-def _submit(idle, job):
-    """Give ``job`` to an idle worker still alive, else to a new one; returns the worker."""
-    while idle:
-        worker = idle.pop()
-        try:
-            worker.connection.send(job)
-            return worker
-        except OSError:  # died between jobs: nothing was lost
-            worker.kill()
-    worker = _Worker()
-    worker.connection.send(job)
-    return worker
-
-
-def _serve(fd):
-    """A worker's loop: extract each job received on pipe ``fd``, send back its result."""
-    connection = multiprocessing.connection.Connection(fd)
-    try:
-        for job in iter(connection.recv, None):
-            connection.send(_extract_track(job))
-    except (EOFError, OSError):
-        pass  # the parent is gone (interrupted): nothing to report to
-
-
-class _Worker(object):
-    """One worker process and the pipe that is its only link to this process.
-
-    Each worker has a pipe of its own (a result queue shared by all workers
-    can hang its reader for good when a worker dies in the middle of a
-    message), so a death is seen as the end of that pipe and names the
-    worker's one track.  A worker is a fresh interpreter (nothing inherited:
-    threads, OpenMP, Theano) in a session of its own: Ctrl-C at the terminal
-    reaches this process only, which kills the workers, so no worker prints a
-    KeyboardInterrupt traceback and no Ctrl-C is lost while one starts.
-    """
-
-    def __init__(self):
-        self.connection, child = multiprocessing.Pipe()
-        code = ("import sys; sys.path[:0] = {!r}; from soundtrack_cnn.collection.extraction import _serve; "
-                "_serve({})".format(sys.path, child.fileno()))
-        try:
-            self.process = subprocess.Popen([sys.executable, "-c", code],
-                                            pass_fds=[child.fileno()], start_new_session=True)
-        finally:
-            # Only the worker holds the other end now: its death ends the pipe.
-            child.close()
-
-    def death(self):
-        """How the worker's process ended (after its pipe ended)."""
-        try:
-            code = self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self.connection.close()
-        if code < 0:
-            return "was killed by {}".format(signal.Signals(-code).name)
-        return "ended with exit status {}".format(code)
-
-    def kill(self):
-        self.process.kill()
-        self.process.wait()
-        self.connection.close()
-
-    def close(self):
-        try:
-            self.connection.send(None)
-            self.process.wait(5)
-        except (OSError, subprocess.TimeoutExpired):
-            self.process.kill()
-            self.process.wait()
-        self.connection.close()
+    for (track, _), result in imap_unordered(_extract_track, work, n_jobs,
+                                              name=lambda job: job[0].path,
+                                              stall_seconds=stall_seconds):
+        if isinstance(result, Death):
+            # Recorded as crashed, not as bad audio: a rerun tries it again.
+            result = dict(_record(track), status="failed", crashed=True, reason=(
+                "{}: the process extracting it {}, twice (a decoder crash or out of "
+                "memory?); a rerun tries it again".format(track.path, result.cause))), None
+        yield result
 
 
 def _record(track):
@@ -330,22 +248,56 @@ def _record(track):
             "size": size, "mtime_ns": mtime_ns, "sha256": None, "film": track.film}
 
 
+def decode_file(path, settings=FeatureSettings(), tiles=True):
+    """Decode one file as the feature store does and say what it gives: ok, skipped or failed.
+
+    Parameters
+    ----------
+    path : str
+    settings : FeatureSettings
+    tiles : bool
+        Also compute the tiles of an ok file (the collection report only
+        needs the outcome).
+
+    Returns
+    -------
+    outcome : dict
+        ``status`` (``'ok'``; ``'skipped'``: decodes but gives no tile;
+        ``'failed'``: does not decode), ``reason`` (one line naming the file,
+        None if ok), ``seconds`` decoded, ``sha256`` of the file (None if it
+        did not decode) and ``tiles`` (an array if ok and asked for, else
+        None).  Never raises for bad audio.
+
+    Examples
+    --------
+    >>> decode_file("missing.flac")["reason"]
+    'missing.flac: no such file'
+    """
+    outcome = {"status": "ok", "reason": None, "seconds": 0.0, "sha256": None, "tiles": None}
+    try:
+        samples = load_audio(path, settings.sr)
+    except InputError as error:
+        return dict(outcome, status="failed", reason=str(error))
+    except Exception as error:  # a decoder bug must not end a run of hundreds of hours
+        return dict(outcome, status="failed", reason="{}: {}: {}".format(
+            path, type(error).__name__, error))
+    outcome.update(seconds=len(samples) / float(settings.sr), sha256=sha256_file(path))
+    try:
+        if tiles:
+            outcome["tiles"] = signal_to_tiles(samples, settings, name=path)
+        else:
+            check_usable(samples, settings, name=path)
+    except InputError as error:
+        return dict(outcome, status="skipped", reason=str(error))
+    return outcome
+
+
 def _extract_track(job):
-    """Decode and tile one track; never raises for bad input."""
+    """Decode and tile one track into its journal record and tiles; never raises for bad input."""
     track, settings = job
     if track.path == os.environ.get("SOUNDTRACK_CNN_TEST_KILL_WORKER"):
         os.kill(os.getpid(), signal.SIGKILL)  # test hook: see the module docstring
-    record = _record(track)
-    try:
-        samples = load_audio(track.path, settings.sr)
-    except InputError as error:
-        return dict(record, status="failed", reason=str(error)), None
-    except Exception as error:  # a decoder bug must not end a run of hundreds of hours
-        return dict(record, status="failed", reason="{}: {}: {}".format(
-            track.path, type(error).__name__, error)), None
-    record.update(sha256=sha256_file(track.path), duration=len(samples) / float(settings.sr))
-    try:
-        tiles = signal_to_tiles(samples, settings, name=track.path)
-    except InputError as error:
-        return dict(record, status="skipped", reason=str(error)), None
-    return record, tiles
+    outcome = decode_file(track.path, settings)
+    record = dict(_record(track), status=outcome["status"], reason=outcome["reason"],
+                  duration=outcome["seconds"], sha256=outcome["sha256"])
+    return record, outcome["tiles"]

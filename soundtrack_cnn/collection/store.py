@@ -8,6 +8,18 @@ Layout of a store directory::
       chunks/000003.f32 raw float32 tiles, C order, shape (rows, 1, n_mfcc, n_frames)
       lock              held (flock) by the one extraction writing the store
                         (a finished store in a read-only folder is read without it)
+      complete          written when an extraction has gone through its whole
+                        manifest; removed when one starts adding tracks
+
+A store verifies itself: each ``ok`` track's journal line holds the chunk,
+row and count of its tiles and the sha256 of their bytes (``tiles_sha256``).
+Opening a store for training (:class:`FeatureStore`) refuses one that an
+extraction is writing (its lock is held) or never finished (no ``complete``),
+a malformed ``store.json`` or journal line, and a chunk too short for the
+tiles the journal puts in it, each in one line; :func:`damaged_tracks` also
+compares every checksum (``soundtrack-cnn store check``, a resumed
+extraction, which extracts the damaged tracks again, and the start of
+training).  Tiles that are not finite are refused when written.
 
 Crash safety: a track's tiles are appended to the run's chunk file and
 fsync'd, and only then is its journal line appended and fsync'd.  A journal
@@ -25,7 +37,9 @@ state and reproducible across machines.
 import dataclasses
 import errno
 import fcntl
+import hashlib
 import json
+import numbers
 import os
 
 import numpy as np
@@ -34,7 +48,8 @@ from ..errors import InputError
 from ..audio.features import FeatureSettings
 from ..files import write_json
 
-__all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store"]
+__all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store",
+           "damaged_tracks", "check_store", "mark_complete"]
 
 FORMAT = "soundtrack_cnn feature store"
 VERSION = 1
@@ -88,7 +103,7 @@ def create_store(out, settings):
     """Make ``out`` a store with ``settings``, or check the one already there."""
     header = os.path.join(out, "store.json")
     if os.path.exists(header):
-        FeatureStore(out).settings.check_same(settings, what="feature store {}".format(out))
+        read_settings(out).check_same(settings, what="feature store {}".format(out))
         return
     if os.path.isdir(out) and os.listdir(out):
         raise InputError("{}: exists and is not a feature store (no store.json); "
@@ -124,6 +139,7 @@ class StoreWriter(object):
             raise InputError("{}: another extraction is writing this store".format(self.out))
         path = os.path.join(self.out, "journal.jsonl")
         self.records = _latest_records(path)
+        self.complete = os.path.exists(os.path.join(self.out, COMPLETE))
         self.journal = open(path, "ab")
         # Cut a torn last line off, so the next line starts on a line of its own.
         self.journal.truncate(_complete_length(path))
@@ -134,19 +150,35 @@ class StoreWriter(object):
         return self
 
     def append(self, record, tiles=None):
-        """Write ``tiles`` (if any) durably, then the record that points at them."""
+        """Write ``tiles`` (if any) durably, then the record that points at them.
+
+        Raises
+        ------
+        InputError
+            If ``tiles`` hold NaN or infinite values (nothing is written).
+        """
         if self.read_only:
             raise self.read_only
         record = dict({"chunk": None, "row": 0, "n_tiles": 0}, **record)
+        if tiles is not None:
+            data = np.ascontiguousarray(tiles, np.float32)
+            if not np.isfinite(data).all():
+                raise InputError("{}: its tiles hold NaN or infinite values; not written to {}"
+                                 .format(record["path"], self.out))
         try:
+            if self.complete:
+                # From now until the extraction ends, the store lacks tracks.
+                os.unlink(os.path.join(self.out, COMPLETE))
+                self.complete = False
             if tiles is not None:
                 if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
                     self._next_chunk()
-                self.chunk_file.write(np.ascontiguousarray(tiles, np.float32).tobytes())
+                self.chunk_file.write(data.tobytes())
                 self.chunk_file.flush()
                 os.fsync(self.chunk_file.fileno())
-                record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(tiles))
-                self.chunk_rows += len(tiles)
+                record.update(chunk=self.chunk, row=self.chunk_rows, n_tiles=len(data),
+                              tiles_sha256=hashlib.sha256(data.tobytes()).hexdigest())
+                self.chunk_rows += len(data)
             self.journal.write((json.dumps(record, sort_keys=True) + "\n").encode())
             self.journal.flush()
             os.fsync(self.journal.fileno())
@@ -180,7 +212,13 @@ def _complete_length(path):
 
 
 def _latest_records(path):
-    """``{track_id: record}`` from the journal; the latest line of a track wins."""
+    """``{track_id: record}`` from the journal; the latest line of a track wins.
+
+    Raises
+    ------
+    InputError
+        Naming the line, if a complete line is not a well-formed record.
+    """
     records = {}
     if not os.path.exists(path):
         return records
@@ -191,9 +229,187 @@ def _latest_records(path):
             try:
                 record = json.loads(line)
             except ValueError:
-                raise InputError("{} line {}: corrupt journal entry".format(path, number))
+                record = None
+            problem = _record_problem(record)
+            if problem:
+                raise InputError("{} line {}: corrupt journal entry ({}); the store is damaged: "
+                                 "extract into a new store".format(path, number, problem))
             records[record["track_id"]] = record
     return records
+
+
+def _is_int(value, low=0):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
+#: Each field of a journal record and the test its value must pass.
+_FIELDS = {
+    "track_id": lambda v: isinstance(v, str) and v != "",
+    "path": lambda v: isinstance(v, str),
+    "tags": lambda v: isinstance(v, list) and all(isinstance(tag, str) for tag in v),
+    "split": lambda v: v is None or isinstance(v, str),
+    "status": lambda v: v in STATUSES,
+    "reason": lambda v: v is None or isinstance(v, str),
+    "duration": lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0,
+    "size": lambda v: v is None or _is_int(v),
+    "mtime_ns": lambda v: v is None or _is_int(v, low=-2 ** 63),
+    "sha256": lambda v: v is None or isinstance(v, str),
+    "chunk": lambda v: v is None or _is_int(v),
+    "row": _is_int,
+    "n_tiles": _is_int,
+}
+
+
+def _record_problem(record):
+    """Why ``record`` is not a well-formed journal record, or None."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    for field, valid in _FIELDS.items():
+        if field not in record:
+            return "no {!r}".format(field)
+        if not valid(record[field]):
+            return "bad {!r}: {!r}".format(field, record[field])
+    if record["status"] == "ok" and record["n_tiles"] and record["chunk"] is None:
+        return "tiles in no chunk"
+    if record["status"] != "ok" and record["n_tiles"]:
+        return "a {} track with tiles".format(record["status"])
+    return None
+
+
+def read_settings(path):
+    """The :class:`FeatureSettings` of the store at ``path``, from a checked ``store.json``.
+
+    Raises
+    ------
+    InputError
+        If ``store.json`` is missing, not JSON, of another format or version,
+        or its settings are incomplete or wrong; one line naming the file.
+    """
+    header = os.path.join(path, "store.json")
+    try:
+        with open(header, encoding="utf-8") as stream:
+            meta = json.load(stream)
+    except (OSError, ValueError):
+        raise InputError("{}: not a feature store (no readable store.json)".format(path)) \
+            from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or \
+            meta.get("version") != VERSION:
+        raise InputError("{}: not a version {} feature store".format(path, VERSION))
+    try:
+        settings = FeatureSettings.from_dict(meta["settings"])
+        if list(settings.tile_shape) != meta["tile_shape"]:
+            raise ValueError("tile_shape {} is not the settings' {}".format(
+                meta["tile_shape"], list(settings.tile_shape)))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError("{}: damaged store.json ({}: {})".format(
+            header, type(error).__name__, error)) from None
+    return settings
+
+
+#: The file an extraction writes when it has gone through its whole manifest.
+COMPLETE = "complete"
+
+
+def mark_complete(path):
+    """Record that an extraction went through its whole manifest (see the module)."""
+    write_json(os.path.join(path, COMPLETE), {"tracks": len(_latest_records(
+        os.path.join(path, "journal.jsonl")))})
+
+
+def _check_not_being_written(path):
+    """Raise :class:`InputError` if an extraction holds the lock of the store, or never finished."""
+    lock = os.path.join(path, "lock")
+    if os.path.exists(lock):
+        with open(lock) as stream:
+            try:
+                fcntl.flock(stream, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError("{}: an extraction is writing this store (it holds {}); wait "
+                                 "until `features` ends, then rerun".format(path, lock)) from None
+    if not os.path.exists(os.path.join(path, COMPLETE)):
+        raise InputError("{}: its extraction did not finish (interrupted?); rerun `soundtrack-cnn "
+                         "features MANIFEST --out {}` to complete it".format(path, path))
+
+
+def damaged_tracks(path, records, settings, checksums=True):
+    """The ok tracks whose tiles are not what the journal says, with the reason.
+
+    Parameters
+    ----------
+    path : str
+        The store.
+    records : dict
+        ``{track_id: record}`` (the journal's latest lines).
+    settings : FeatureSettings
+    checksums : bool
+        Also read every track's tiles and compare their sha256 with the
+        journal's (tracks written before checksums existed are only
+        length-checked); False checks only that each chunk holds the rows.
+
+    Returns
+    -------
+    damaged : dict
+        ``{track_id: reason}``; the reason names the chunk file.
+    """
+    tile_bytes = 4 * int(np.prod(settings.tile_shape))
+    sizes, damaged = {}, {}
+    for track_id in sorted(records):
+        record = records[track_id]
+        if record["status"] != "ok" or not record["n_tiles"]:
+            continue
+        chunk = _chunk_path(path, record["chunk"])
+        if chunk not in sizes:
+            sizes[chunk] = os.path.getsize(chunk) if os.path.exists(chunk) else -1
+        start, stop = record["row"] * tile_bytes, (record["row"] + record["n_tiles"]) * tile_bytes
+        if sizes[chunk] < 0:
+            damaged[track_id] = "{} is missing".format(chunk)
+        elif sizes[chunk] < stop:
+            damaged[track_id] = "{} holds {} bytes, its tiles end at byte {}".format(
+                chunk, sizes[chunk], stop)
+        elif checksums and record.get("tiles_sha256"):
+            with open(chunk, "rb") as stream:
+                stream.seek(start)
+                data = stream.read(stop - start)
+            if hashlib.sha256(data).hexdigest() != record["tiles_sha256"]:
+                damaged[track_id] = "its tiles in {} do not match their checksum".format(chunk)
+            elif not np.isfinite(np.frombuffer(data, np.float32)).all():
+                damaged[track_id] = "its tiles in {} hold NaN or infinite values".format(chunk)
+    return damaged
+
+
+def check_store(path):
+    """Verify a whole store: ``store.json``, every journal line, chunk and checksum.
+
+    Parameters
+    ----------
+    path : str
+
+    Returns
+    -------
+    report : str
+        One line saying what was verified.
+
+    Raises
+    ------
+    InputError
+        Naming every damaged track (and what to do), or the malformed file.
+    """
+    settings = read_settings(path)
+    records = _latest_records(os.path.join(path, "journal.jsonl"))
+    damaged = damaged_tracks(path, records, settings)
+    ok = [record for record in records.values() if record["status"] == "ok"]
+    unchecked = sum(1 for record in ok if record["n_tiles"] and not record.get("tiles_sha256"))
+    if damaged:
+        raise InputError("{}: {} damaged track(s): {}; rerun `soundtrack-cnn features` on its "
+                         "manifest to extract them again".format(path, len(damaged), "; ".join(
+                             "{}: {}".format(track_id, reason)
+                             for track_id, reason in sorted(damaged.items()))))
+    state = "complete" if os.path.exists(os.path.join(path, COMPLETE)) else \
+        "extraction not finished"
+    return ("{}: ok: {} tracks ({} with tiles), {} tiles verified against their checksums{}; {}"
+            .format(path, len(records), len(ok), sum(r["n_tiles"] for r in ok),
+                    " ({} tracks extracted before checksums: lengths only)".format(unchecked)
+                    if unchecked else "", state))
 
 
 class FeatureStore(object):
@@ -203,6 +419,16 @@ class FeatureStore(object):
     ----------
     path : str
         A directory written by :func:`extract`.
+    partial : bool
+        Also open a store an extraction is writing or never finished (for
+        maintenance: compaction, checks); training never does.
+
+    Raises
+    ------
+    InputError
+        One line: not a store, a damaged ``store.json`` or journal line, a
+        chunk shorter than its tiles, or (unless ``partial``) a store being
+        written or never finished.
 
     Attributes
     ----------
@@ -221,24 +447,20 @@ class FeatureStore(object):
     >>> from soundtrack_cnn.collection.extraction import extract
     >>> folder = tempfile.mkdtemp()
     >>> manifest = generate_corpus(folder, n_tracks=2, progress=False)
-    >>> _ = extract(manifest, os.path.join(folder, "store"), jobs=1, progress=False)
+    >>> _ = extract(manifest, os.path.join(folder, "store"), progress=False)
     >>> store = FeatureStore(os.path.join(folder, "store"))
     >>> store.tiles[:4].shape, store.track_tiles("track0001").dtype
     ((4, 1, 40, 100), dtype('float32'))
     """
 
-    def __init__(self, path):
+    def __init__(self, path, partial=False):
         self.path = path
-        header = os.path.join(path, "store.json")
-        try:
-            with open(header) as stream:
-                meta = json.load(stream)
-        except (OSError, ValueError):
-            raise InputError("{}: not a feature store (no readable store.json)".format(path))
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise InputError("{}: not a version {} feature store".format(path, VERSION))
-        self.settings = FeatureSettings.from_dict(meta["settings"])
+        self.settings = read_settings(path)
+        if not partial:
+            _check_not_being_written(path)
         records = _latest_records(os.path.join(path, "journal.jsonl"))
+        _refuse_damaged(path, damaged_tracks(path, records, self.settings, checksums=False))
+        self.records = records
         self.tracks, self._by_id, locations, start = [], {}, [], 0
         for track_id in sorted(records):
             record = records[track_id]
@@ -255,12 +477,25 @@ class FeatureStore(object):
         self.ok_tracks = [track for track in self.tracks if track.status == "ok"]
         self.tiles = StoreTiles(path, self.settings, locations, start)
 
+    def verify(self):
+        """Compare every track's tiles with its checksum; raise :class:`InputError` if any differs."""
+        _refuse_damaged(self.path, damaged_tracks(self.path, self.records, self.settings))
+
     def track_tiles(self, track_id):
         """The tiles of one track, shape (n, 1, n_mfcc, n_frames)."""
         if track_id not in self._by_id:
             raise InputError("{}: no track {!r} in the store".format(self.path, track_id))
         track = self._by_id[track_id]
         return self.tiles[track.start:track.stop]
+
+
+def _refuse_damaged(path, damaged):
+    """One line for the first of the damaged tracks of a store, if any."""
+    if damaged:
+        track_id = min(damaged)
+        raise InputError("{}: damaged: track {}: {} ({} damaged track(s); `soundtrack-cnn store "
+                         "check` lists them, `features` extracts them again)".format(
+                             path, track_id, damaged[track_id], len(damaged)))
 
 
 class StoreTiles(object):

@@ -1,7 +1,8 @@
 """A one-page report on a collection before any training: what is there, and what will not work.
 
 :func:`collection_report` reads a manifest, decodes every file once (in
-parallel, with the decoder the feature store uses), and writes into one
+parallel, with :func:`~soundtrack_cnn.collection.extraction.decode_file`,
+the rule the feature store uses), and writes into one
 folder::
 
     collection.md        the page: counts, tables, figures, problems
@@ -15,80 +16,41 @@ which files are the same audio (same sha256), and which files will fail to
 decode or give no tile.
 """
 import collections
-import concurrent.futures
-import multiprocessing
+import functools
 import os
 
 from . import figures
-from ..audio.io import load_audio
-from ..errors import ClusterError, InputError
-from ..audio.features import FeatureSettings, check_usable
+from ..errors import InputError
+from ..audio.features import FeatureSettings
+from ..collection.extraction import decode_file
 from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
-from ..files import sha256_file, write_bytes, write_json
+from ..collection.pool import Death, imap_unordered
+from ..files import write_bytes, write_json
 
-__all__ = ["collection_report", "inspect_file", "MIN_FILMS"]
+__all__ = ["collection_report", "MIN_FILMS"]
 
 #: With fewer films than this, a genre cannot have a film in each of train,
 #: valid and test once splits keep films together.
 MIN_FILMS = 3
 
 
-def inspect_file(job):
-    """Decode one file as the feature store will: duration, sha256 and what goes wrong.
-
-    Parameters
-    ----------
-    job : (str, FeatureSettings)
-        Path and the feature settings (sampling rate, shortest usable audio).
-
-    Returns
-    -------
-    info : dict
-        ``path``, ``status`` (``'ok'``, ``'skipped'``: decodes but gives no
-        tile, ``'failed'``: does not decode), ``reason``, ``seconds``,
-        ``sha256``.  Never raises for bad audio.
-
-    Examples
-    --------
-    >>> inspect_file(("missing.flac", FeatureSettings()))["reason"]
-    'missing.flac: no such file'
-    """
-    path, settings = job
-    info = {"path": path, "status": "ok", "reason": None, "seconds": 0.0, "sha256": None}
-    try:
-        signal = load_audio(path, settings.sr)
-    except InputError as error:
-        return dict(info, status="failed", reason=str(error))
-    except Exception as error:  # a decoder bug must not end a report on hundreds of files
-        return dict(info, status="failed", reason="{}: {}: {}".format(
-            path, type(error).__name__, error))
-    info.update(seconds=len(signal) / float(settings.sr), sha256=sha256_file(path))
-    try:
-        check_usable(signal, settings, name=path)
-    except InputError as error:
-        return dict(info, status="skipped", reason=str(error))
-    return info
+def _inspect_all(paths, settings, n_jobs):
+    """:func:`decode_file`'s outcome (without tiles) for every path, in the order given."""
+    inspect = functools.partial(decode_file, settings=settings, tiles=False)
+    outcomes = {}
+    for path, outcome in imap_unordered(inspect, paths, n_jobs):
+        if isinstance(outcome, Death):
+            # A file that kills its decoder twice will fail extraction too.
+            outcome = {"status": "failed", "seconds": 0.0, "sha256": None, "reason": (
+                "{}: the process decoding it {}, twice (a decoder crash or out of memory?)"
+                .format(path, outcome.cause))}
+        outcomes[path] = dict(outcome, path=path)
+    return [outcomes[path] for path in paths]
 
 
-def _inspect_all(paths, settings, jobs):
-    work = [(path, settings) for path in paths]
-    if jobs == 1 or len(work) <= 1:
-        return list(map(inspect_file, work))
-    # spawn: workers start clean whatever the parent holds (threads, OpenMP, Theano).
-    # An executor, not multiprocessing.Pool: a Pool waits forever for the result
-    # of a worker the out-of-memory killer took; the executor reports it.
-    context = multiprocessing.get_context("spawn")
-    try:
-        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(work)),
-                                                    mp_context=context) as pool:
-            return list(pool.map(inspect_file, work, chunksize=4))
-    except concurrent.futures.process.BrokenProcessPool:
-        raise ClusterError("a worker process died while decoding the collection (out of memory, "
-                         "or a decoder crash); `soundtrack-cnn features` names the file")
-
-
-def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=FeatureSettings()):
+def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
+                      settings=FeatureSettings()):
     """Write the collection's one-page report (Markdown and PNG figures).
 
     Parameters
@@ -100,8 +62,9 @@ def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=Fea
     min_tracks : int
         Genres with fewer tracks are listed as too rare for a specialist
         (as are genres of fewer than ``MIN_FILMS`` films when films are known).
-    jobs : int, optional
-        Decoding processes (default: all cores).
+    n_jobs : int, optional
+        Decoding processes in scikit-learn's meaning (None: 1, -1: every core);
+        a worker that dies is replaced (:mod:`soundtrack_cnn.collection.pool`).
     settings : FeatureSettings
         Sampling rate and shortest usable audio, as extraction will use them.
 
@@ -120,9 +83,6 @@ def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=Fea
     >>> collection_report("data/small/manifest.csv")  # doctest: +SKIP
     'data/small/collection/collection.md'
     """
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if not isinstance(jobs, int) or jobs < 1:
-        raise InputError("jobs must be a positive integer, got {!r}".format(jobs))
     if not isinstance(min_tracks, int) or min_tracks < 1:
         raise InputError("min_tracks must be a positive integer, got {!r}".format(min_tracks))
     tracks, bad_rows = check_manifest(manifest)
@@ -131,7 +91,7 @@ def collection_report(manifest, out=None, min_tracks=20, jobs=None, settings=Fea
                                                                              len(bad_rows)))
     out = out or os.path.join(os.path.dirname(os.path.abspath(manifest)), "collection")
     os.makedirs(out, exist_ok=True)
-    files = _inspect_all([track.path for track in tracks], settings, jobs)
+    files = _inspect_all([track.path for track in tracks], settings, n_jobs)
     tag_lists = [track.tags for track in tracks]
     genres = vocabulary(tag_lists, k=len({tag for tags in tag_lists for tag in tags}))
     stats = label_statistics(tag_lists, genres)

@@ -13,7 +13,7 @@ import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
-from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.errors import ClusterError, InputError
 from soundtrack_cnn.files import read_json, sha256_file
 from soundtrack_cnn.collection.store import FeatureStore
 
@@ -112,7 +112,7 @@ def test_workers_compile_into_caches_of_their_own(cluster):
 
 def test_an_unreachable_scheduler_is_one_clear_error():
     port = _free_port()
-    with pytest.raises(InputError, match="tcp://127.0.0.1:{}".format(port)):
+    with pytest.raises(ClusterError, match="tcp://127.0.0.1:{}".format(port)):
         connect("tcp://127.0.0.1:{}".format(port), timeout=1)
 
 
@@ -163,7 +163,7 @@ def test_extraction_on_a_cluster_writes_the_same_store(mixed_manifest, cluster, 
     from soundtrack_cnn.collection.extraction import extract
     from soundtrack_cnn.audio.features import FeatureSettings
     settings = FeatureSettings(hop=25)
-    here = extract(mixed_manifest, str(tmp_path / "here"), settings=settings, jobs=1,
+    here = extract(mixed_manifest, str(tmp_path / "here"), settings=settings,
                    progress=False)
     reported_here = sorted(capsys.readouterr().err.splitlines()[:-1])
     spread = extract(mixed_manifest, str(tmp_path / "spread"), settings=settings,

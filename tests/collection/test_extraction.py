@@ -61,7 +61,7 @@ def collection(tmp_path_factory):
 @pytest.fixture(scope="module")
 def extracted(collection, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("stores") / "store")
-    summary = extract(str(collection / "manifest.csv"), out, jobs=1, progress=False)
+    summary = extract(str(collection / "manifest.csv"), out, progress=False)
     return out, summary
 
 
@@ -84,7 +84,7 @@ def test_summary_counts_every_outcome(extracted, collection):
 
 
 def test_problems_are_printed_one_line_each(collection, tmp_path, capfd):
-    extract(str(collection / "manifest.csv"), str(tmp_path / "s"), jobs=1, progress=False)
+    extract(str(collection / "manifest.csv"), str(tmp_path / "s"), progress=False)
     lines = capfd.readouterr().err.splitlines()
     for name in ("silence.wav", "clip.wav", "zero.wav", "text.wav", "corrupt.flac", "missing.wav"):
         assert sum(name in line for line in lines) == 1
@@ -136,16 +136,16 @@ def test_rerun_extracts_nothing_new_and_a_changed_file_again(collection, tmp_pat
     manifest = folder / "m.csv"
     manifest.write_text("path,tags\nmono.wav,Drama\ndeep.wav,Drama\n")
     out = str(tmp_path / "store")
-    extract(str(manifest), out, jobs=1, progress=False)
-    again = extract(str(manifest), out, jobs=1, progress=False)
+    extract(str(manifest), out, progress=False)
+    again = extract(str(manifest), out, progress=False)
     assert (again.ok, again.skipped, again.failed, again.already_done) == (0, 0, 0, 2)
     manifest.write_text("path,tags\nmono.wav,Drama|Crime\ndeep.wav,Drama\n")
-    retagged = extract(str(manifest), out, jobs=1, progress=False)
+    retagged = extract(str(manifest), out, progress=False)
     assert retagged.already_done == 2 and retagged.ok == 0
     assert FeatureStore(out).ok_tracks[1].tags == ("Drama", "Crime")
     os.unlink(str(folder / "deep.wav"))
     soundfile.write(str(folder / "deep.wav"), music(31, 22050, seed=9), 22050)
-    changed = extract(str(manifest), out, jobs=1, progress=False)
+    changed = extract(str(manifest), out, progress=False)
     assert (changed.ok, changed.already_done) == (1, 1)
     store = FeatureStore(out)
     assert [t.stop - t.start for t in store.ok_tracks] == [3, 2]
@@ -156,7 +156,7 @@ def test_rerun_extracts_nothing_new_and_a_changed_file_again(collection, tmp_pat
 def test_parallel_extraction_gives_the_same_store(collection, extracted, tmp_path, capfd):
     tracks = [Track(str(collection / name), ("Drama",), name, None) for name in sorted(GOOD)]
     out = str(tmp_path / "parallel")
-    summary = extract(tracks, out, jobs=2, progress=True)
+    summary = extract(tracks, out, n_jobs=2, progress=True)
     assert summary.ok == 7
     assert "\r" not in capfd.readouterr().err  # no bar: stderr is not a terminal here
     serial, parallel = FeatureStore(extracted[0]), FeatureStore(out)
@@ -179,20 +179,20 @@ def test_a_store_being_written_is_locked(extracted, collection):
     with open(os.path.join(out, "lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with pytest.raises(InputError, match="another extraction"):
-            extract(str(collection / "manifest.csv"), out, jobs=1, progress=False)
+            extract(str(collection / "manifest.csv"), out, progress=False)
 
 
 def test_torn_journal_line_is_ignored_and_repaired(collection, tmp_path):
     tracks = [Track(str(collection / "mono.wav"), ("Drama",), "mono", None)]
     out = str(tmp_path / "store")
-    extract(tracks, out, jobs=1, progress=False)
+    extract(tracks, out, progress=False)
     with open(os.path.join(out, "journal.jsonl"), "ab") as journal:
         journal.write(b'{"track_id": "deep", "pa')
     with open(os.path.join(out, "chunks", "000000.f32"), "ab") as chunk:
         chunk.write(b"\0" * 1000)
     assert [t.track_id for t in FeatureStore(out).tracks] == ["mono"]
     tracks.append(Track(str(collection / "deep.wav"), ("Drama",), "deep", None))
-    summary = extract(tracks, out, jobs=1, progress=False)
+    summary = extract(tracks, out, progress=False)
     assert (summary.ok, summary.already_done) == (1, 1)
     store = FeatureStore(out)
     np.testing.assert_array_equal(store.track_tiles("deep"), audio_to_tiles(tracks[1].path))
@@ -213,7 +213,7 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path):
     out = str(tmp_path / "store")
     journal = os.path.join(out, "journal.jsonl")
     code = ("import sys; from soundtrack_cnn.collection.extraction import extract; "
-            "extract(sys.argv[1], sys.argv[2], jobs=1, progress=False)")
+            "extract(sys.argv[1], sys.argv[2], progress=False)")
     child = subprocess.Popen([sys.executable, "-c", code, manifest, out],
                              stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
@@ -225,11 +225,13 @@ def test_sigkill_mid_run_loses_nothing_and_resumes(tmp_path):
     child.wait()
     assert child.returncode == -signal.SIGKILL
     expected = audio_to_tiles(source)
-    survived = FeatureStore(out)
+    with pytest.raises(InputError, match="its extraction did not finish"):
+        FeatureStore(out)  # training on a killed extraction's subset is refused
+    survived = FeatureStore(out, partial=True)
     assert 3 <= len(survived.ok_tracks) < 24
     for track in survived.ok_tracks:
         np.testing.assert_array_equal(survived.track_tiles(track.track_id), expected)
-    summary = extract(manifest, out, jobs=1, progress=False)
+    summary = extract(manifest, out, progress=False)
     assert summary.already_done == len(survived.ok_tracks)
     assert summary.ok == 24 - len(survived.ok_tracks) and summary.failed == 0
     store = FeatureStore(out)
@@ -262,7 +264,7 @@ def _journal_lines(store):
 
 def _workers_of(pid):
     """Pids of the extraction worker processes of ``pid``."""
-    return children(pid, b"soundtrack_cnn.collection.extraction import _serve")
+    return children(pid, b"soundtrack_cnn.collection.pool import _serve")
 
 
 def _same_store(path_a, path_b):
@@ -298,7 +300,7 @@ def test_sigkill_of_a_worker_retries_its_file_and_the_store_equals_a_clean_run(t
     assert child.returncode == 0, err
     assert "worker died" in err and "killed by SIGKILL" in err and "retrying" in err
     clean = str(tmp_path / "clean")
-    summary = extract(manifest, clean, jobs=1, progress=False)
+    summary = extract(manifest, clean, progress=False)
     assert summary.ok == n_tracks
     _same_store(out, clean)
 
@@ -308,7 +310,7 @@ def test_a_file_that_kills_its_worker_twice_is_failed_and_the_rest_extracted(
     names = ["mono.wav", "low.wav", "deep.wav"]
     tracks = [Track(str(collection / name), ("Drama",), name, None) for name in names]
     monkeypatch.setenv("SOUNDTRACK_CNN_TEST_KILL_WORKER", tracks[1].path)
-    summary = extract(tracks, str(tmp_path / "store"), jobs=2, progress=False)
+    summary = extract(tracks, str(tmp_path / "store"), n_jobs=2, progress=False)
     assert (summary.ok, summary.failed) == (2, 1)
     (path, reason), = summary.problems
     assert path == tracks[1].path and "killed by SIGKILL, twice" in reason
@@ -351,11 +353,11 @@ def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tm
         assert child.returncode == 130, (attempt, err)
         assert "rerun the same command to resume" in err and "Traceback" not in err, err
         interrupted += 1
-        store = FeatureStore(out)
+        store = FeatureStore(out, partial=True)
         for track in store.ok_tracks:
             np.testing.assert_array_equal(store.track_tiles(track.track_id), expected)
     assert interrupted >= 10
-    summary = extract(manifest, out, jobs=1, progress=False)
+    summary = extract(manifest, out, progress=False)
     assert summary.ok + summary.already_done == n_tracks and summary.failed == 0
     assert len(FeatureStore(out).tiles) == n_tracks * len(expected)
 
@@ -378,11 +380,11 @@ def test_compaction_reclaims_dead_space_and_keeps_every_tile(collection, tmp_pat
     manifest.write_text("path,tags\nmono.wav,Drama\ndeep.wav,Drama\nlow.wav,Drama\n"
                         "silence.wav,Drama\n")
     out = str(tmp_path / "store")
-    extract(str(manifest), out, jobs=1, progress=False)
+    extract(str(manifest), out, progress=False)
     # Dead space: a re-extracted track, a killed run's partial tiles.
     os.unlink(str(folder / "deep.wav"))
     soundfile.write(str(folder / "deep.wav"), music(31, 22050, seed=9), 22050)
-    extract(str(manifest), out, jobs=1, progress=False)
+    extract(str(manifest), out, progress=False)
     with open(os.path.join(out, "chunks", "000001.f32"), "ab") as chunk:
         chunk.write(b"\0" * 20000)
     before = FeatureStore(out)
@@ -399,12 +401,12 @@ def test_compaction_reclaims_dead_space_and_keeps_every_tile(collection, tmp_pat
     np.testing.assert_array_equal(after.tiles[:], tiles)
     with open(os.path.join(out, "journal.jsonl")) as journal:
         assert len(journal.readlines()) == 4
-    again = extract(str(manifest), out, jobs=1, progress=False)
+    again = extract(str(manifest), out, progress=False)
     assert (again.ok, again.already_done) == (0, 4)
     soundfile.write(str(folder / "new.wav"), music(12, 22050, seed=3), 22050)
     with open(str(manifest), "a") as stream:
         stream.write("new.wav,Drama\n")
-    assert extract(str(manifest), out, jobs=1, progress=False).ok == 1
+    assert extract(str(manifest), out, progress=False).ok == 1
     np.testing.assert_array_equal(FeatureStore(out).track_tiles("new"),
                                   audio_to_tiles(str(folder / "new.wav")))
 
