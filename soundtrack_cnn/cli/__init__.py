@@ -21,7 +21,9 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
-with status 130 and a note that rerunning resumes.
+with status 130 and SIGTERM (``kill``, a batch system's time limit) with 143,
+both with a note that rerunning resumes.  File names that are not UTF-8 are
+printed as their bytes.
 
 One module per group of commands, each with a ``register(commands)``:
 
@@ -35,6 +37,7 @@ One module per group of commands, each with a ``register(commands)``:
 """
 import argparse
 import errno
+import signal
 import sys
 
 from ..errors import SoundtrackCNNError
@@ -80,8 +83,22 @@ def build_parser():
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so it unwinds as Ctrl-C does (workers killed, files closed)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None):
+    # A file name of any bytes is printed as those bytes (Python holds the
+    # ones that are not UTF-8 as surrogate escapes), not as a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args.func(args)
     except SoundtrackCNNError as error:
@@ -92,7 +109,11 @@ def main(argv=None):
         # one line naming the path; whatever was written before stays valid.
         print("soundtrack-cnn: error: {}".format(describe_os_error(error)), file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("\nsoundtrack-cnn: interrupted; finished work is saved, rerun the same command "
-              "to resume.", file=sys.stderr)
-        sys.exit(130)
+    except KeyboardInterrupt as interrupt:
+        # Both signals unwind the same way; 128 + the signal number, as a shell reports them.
+        terminated = isinstance(interrupt, Terminated)
+        print("\nsoundtrack-cnn: {}; finished work is saved, rerun the same command to resume."
+              .format("terminated (SIGTERM)" if terminated else "interrupted"), file=sys.stderr)
+        sys.exit(143 if terminated else 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -41,3 +41,29 @@ def test_features_needs_a_manifest(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["features"])
     assert stop.value.code == 2 and "MANIFEST" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "s", "--out", "r", "--max-epochs", "0"], "--max-epochs: must be a positive integer, got 0"),
+    (["train", "s", "--out", "r", "--max-epochs", "-3"], "--max-epochs: must be a positive integer"),
+    (["train", "s", "--out", "r", "--seed", "-5"], "--seed: a seed must be between 0 and 4294967295"),
+    (["train", "s", "--out", "r", "--genres", "Drama", "Drama"], "--genres: Drama is given twice"),
+    (["run", "--seed", "x"], "--seed: 'x' is not an integer"),
+    (["run", "--jobs", "0"], "--jobs: must be a number of processes, or -1"),
+    (["compare", "r", "--bootstrap", "0"], "--bootstrap: must be a positive integer, got 0"),
+    (["features", "m.csv", "--out", "s", "--jobs", "0"], "--jobs: must be a number of processes"),
+    (["features", "m.csv", "--out", "s", "--stall-timeout", "0"], "--stall-timeout: must be a positive"),
+    (["corpus", "c", "--seed", "-1"], "--seed: a seed must be between"),
+    (["collection", "m.csv", "--min-tracks", "0"], "--min-tracks: must be a positive integer"),
+    (["label", "d", "--imdb", "b.tsv.gz", "--out", "m.csv", "--genres", "Drama", "Drama"],
+     "--genres: Drama is given twice"),
+])
+def test_numeric_and_list_arguments_are_checked_before_anything_runs(argv, message, capsys,
+                                                                     monkeypatch,
+                                                                     tmp_path):
+    monkeypatch.chdir(str(tmp_path))  # nothing may be created, whatever the command
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and message in err and "Traceback" not in err, err
+    assert os.listdir(str(tmp_path)) == []
