@@ -319,6 +319,65 @@ def test_a_file_that_kills_its_worker_twice_is_failed_and_the_rest_extracted(
     store = FeatureStore(str(tmp_path / "store"))
     assert [t.status for t in store.tracks] == ["ok", "failed", "ok"]
     np.testing.assert_array_equal(store.track_tiles("mono.wav"), audio_to_tiles(tracks[0].path))
+    # A killed worker says nothing about the file (out of memory is transient):
+    # the rerun extracts it, although the file did not change.
+    monkeypatch.delenv("SOUNDTRACK_CNN_TEST_KILL_WORKER")
+    again = extract(tracks, str(tmp_path / "store"), n_jobs=2, progress=False)
+    assert (again.ok, again.failed, again.already_done) == (1, 0, 2)
+    np.testing.assert_array_equal(FeatureStore(str(tmp_path / "store")).track_tiles("low.wav"),
+                                  audio_to_tiles(tracks[1].path))
+    # Bad audio, though, stays failed until the file changes.
+    bad = [Track(str(collection / "text.wav"), ("Drama",), "text", None)]
+    extract(bad, str(tmp_path / "store"), progress=False)
+    assert extract(bad, str(tmp_path / "store"), progress=False).already_done == 1
+
+
+def test_a_stopped_worker_is_treated_as_dead_after_the_stall_timeout(tmp_path):
+    manifest, source = _collection_of_copies(tmp_path, n_tracks=6, seconds=20)
+    out = str(tmp_path / "store")
+    child = subprocess.Popen(_features_command(manifest, out, jobs=2) + [
+        "--stall-timeout", "2"], stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    victims = []
+    while time.time() < deadline and child.poll() is None and not victims:
+        time.sleep(0.01)
+        victims = [pid for pid in _workers_of(child.pid) if process_state(pid) == "R"]
+    os.kill(victims[0], signal.SIGSTOP)   # as a hung network mount or a debugger would
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    assert "made no progress for 2 s (stopped, or hung?) and was killed; retrying it once" in err
+    assert process_state(victims[0]) is None
+    store = FeatureStore(out)
+    assert len(store.ok_tracks) == 6
+    for track in store.ok_tracks:
+        np.testing.assert_array_equal(store.track_tiles(track.track_id), audio_to_tiles(source))
+
+
+def test_sigterm_during_extraction_is_ctrl_c_exit_143_and_no_worker_left(tmp_path):
+    manifest, source = _collection_of_copies(tmp_path, n_tracks=40, seconds=6, sr=22050,
+                                             channels=1)
+    out = str(tmp_path / "store")
+    child = subprocess.Popen(_features_command(manifest, out, jobs=2), stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and child.poll() is None and (
+            len(_workers_of(child.pid)) < 2 or _journal_lines(out) < 2):
+        time.sleep(0.002)
+    workers = _workers_of(child.pid)
+    sent = time.time()
+    child.terminate()
+    _, err = child.communicate(timeout=30)
+    assert time.time() - sent < 5
+    assert child.returncode == 143, err
+    assert err.strip().splitlines()[-1] == ("soundtrack-cnn: terminated (SIGTERM); finished work "
+                                            "is saved, rerun the same command to resume.")
+    assert "Traceback" not in err
+    assert [pid for pid in workers if process_state(pid) not in (None, "Z")] == []
+    with pytest.raises(InputError, match="its extraction did not finish"):
+        FeatureStore(out)
+    summary = extract(manifest, out, progress=False)
+    assert summary.ok + summary.already_done == 40 and summary.already_done >= 2
+    assert len(FeatureStore(out).tiles) == 40 * len(audio_to_tiles(source))
 
 
 def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tmp_path):
