@@ -95,7 +95,7 @@ def two_tag_store(two_tag_corpus, tmp_path_factory):
     from soundtrack_cnn.audio.features import FeatureSettings
     from soundtrack_cnn.collection.extraction import extract
     out = str(tmp_path_factory.mktemp("store") / "features")
-    extract(two_tag_corpus, out, settings=FeatureSettings(hop=25), jobs=1, progress=False)
+    extract(two_tag_corpus, out, settings=FeatureSettings(hop=25), n_jobs=1, progress=False)
     return out
 
 

@@ -247,11 +247,9 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
                    n_test, n_boot, seed, format_table(table),
                    " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
                    ", ".join(details["clusters"]["ambiguous"]) or "none")
-    # JSON has no NaN: an undefined metric is written as null.
-    safe = {name: {key: [None if np.isnan(v) else v for v in values]
-                   for key, values in row.items()} for name, row in table.items()}
+    # An undefined metric (NaN) is written as null by write_json.
     write_json(os.path.join(run_dir, "compare.json"),
-               dict(details, metrics=[label for label, _ in METRICS], table=safe,
+               dict(details, metrics=[label for label, _ in METRICS], table=table,
                     n_boot=n_boot, seed=seed, embedding=embedding))
     write_bytes(os.path.join(run_dir, "compare.md"), markdown.encode())
     return markdown
