@@ -1,18 +1,45 @@
 """A run's record (``experiment.json``) and its tracks by split, with their store rows.
 
 ``experiment.json`` fixes which store, genres and track splits a run uses, so
-that a resumed or re-evaluated run sees exactly the same data.
+that a resumed or re-evaluated run sees exactly the same data.  This module
+is its one owner: :func:`write_run_record` seals it with a ``checksum``
+(sha256 of everything else, as the model records carry), and
+:func:`read_run_record` checks it field by field and against that checksum,
+so a record edited by hand (tracks moved between splits, a genre renamed) is
+refused in one line naming the file and the field, never used silently and
+never a traceback.  Records written before the checksum existed are checked
+field by field only.
 """
+import numbers
 import os
 
 import numpy as np
 
 from ..training.dataset import TileView
-from ..files import read_json
+from ..training.record import seal
+from ..errors import InputError
+from ..files import read_json, write_json
 from ..collection.labels import label_matrix
+from ..collection.splits import SPLITS
 from ..collection.store import FeatureStore
 
-__all__ = ["TrackSet", "read_run_record", "track_sets", "fit_data"]
+__all__ = ["TrackSet", "RECORD_FIELDS", "write_run_record", "read_run_record", "check_run_record",
+           "track_sets", "fit_data"]
+
+#: Every field of ``experiment.json``: what it holds, and the test its value passes.
+RECORD_FIELDS = {
+    "profile": ("an object with a 'name' and 'net_params'", lambda v: isinstance(v, dict) and
+                isinstance(v.get("name"), str) and isinstance(v.get("net_params"), dict)),
+    "store": ("a path", lambda v: isinstance(v, str) and v != ""),
+    "manifest": ("a path or null", lambda v: v is None or isinstance(v, str)),
+    "seed": ("an integer from 0", lambda v: isinstance(v, numbers.Integral) and
+             not isinstance(v, bool) and v >= 0),
+    "genres": ("a list of distinct non-empty strings", lambda v: isinstance(v, list) and v and
+               all(isinstance(g, str) and g for g in v) and len(set(v)) == len(v)),
+    "label_statistics": ("an object", lambda v: isinstance(v, dict)),
+    "splits": ("an object of track id -> {}".format("/".join(SPLITS)), lambda v: isinstance(
+        v, dict) and v and all(split in SPLITS for split in v.values())),
+}
 
 
 class TrackSet(object):
@@ -48,8 +75,64 @@ class TrackSet(object):
         return np.repeat(self.track_ids, [stop - start for start, stop in self.ranges])
 
 
+def _record_path(run_dir):
+    return os.path.join(run_dir, "experiment.json")
+
+
+def check_run_record(record, path):
+    """Raise :class:`InputError` naming ``path`` and the field, unless ``record`` is a sound run record.
+
+    Parameters
+    ----------
+    record : object
+        Parsed ``experiment.json``.
+    path : str
+        Its file, for the message.
+
+    Examples
+    --------
+    >>> check_run_record({}, "RUN/experiment.json")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: RUN/experiment.json is damaged: field 'profile' is missing; prepare the run again in a new folder
+    """
+    def damaged(problem):
+        return InputError("{} is damaged: {}; prepare the run again in a new folder".format(
+            path, problem))
+
+    if not isinstance(record, dict):
+        raise damaged("it holds {} instead of an object".format(type(record).__name__))
+    for field, (what, valid) in RECORD_FIELDS.items():
+        if field not in record:
+            raise damaged("field '{}' is missing".format(field))
+        if not valid(record[field]):
+            raise damaged("field '{}' must be {}".format(field, what))
+    if "checksum" in record and record["checksum"] != seal(
+            {key: value for key, value in record.items() if key != "checksum"})["checksum"]:
+        raise damaged("its content does not match its checksum (edited by hand? tracks moved "
+                      "between splits would mix training and test data)")
+
+
+def write_run_record(run_dir, record):
+    """Check ``record`` and write it, sealed with its checksum, as ``RUN/experiment.json``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> run_dir = tempfile.mkdtemp()
+    >>> write_run_record(run_dir, {"profile": {"name": "small", "net_params": {}},
+    ...     "store": "/data/store", "manifest": None, "seed": 0, "genres": ["Drama"],
+    ...     "label_statistics": {}, "splits": {"t1": "train", "t2": "valid"}})
+    >>> read_run_record(run_dir)["splits"]
+    {'t1': 'train', 't2': 'valid'}
+    """
+    path = _record_path(run_dir)
+    check_run_record(record, path)
+    write_json(path, seal(record))
+
+
 def read_run_record(run_dir):
-    """The contents of ``RUN/experiment.json``; a folder without one is an InputError.
+    """The checked contents of ``RUN/experiment.json``; missing or damaged is an InputError.
 
     Examples
     --------
@@ -58,13 +141,21 @@ def read_run_record(run_dir):
     ...
     soundtrack_cnn.errors.InputError: /nonexistent/experiment.json: cannot read this run record (No such file or directory)
     """
-    return read_json(os.path.join(run_dir, "experiment.json"), what="run record")
+    path = _record_path(run_dir)
+    record = read_json(path, what="run record")
+    check_run_record(record, path)
+    return record
 
 
 def track_sets(run_dir):
-    """Store, genres and ``{split: TrackSet}`` of a run folder."""
+    """Store, genres and ``{split: TrackSet}`` of a run folder.
+
+    The store is opened for training (refused while an extraction writes it
+    or if it never finished) and every tile checked against its checksum.
+    """
     record = read_run_record(run_dir)
     store = FeatureStore(record["store"])
+    store.verify()
     genres = record["genres"]
     by_split = {name: [t for t in store.ok_tracks if record["splits"].get(t.track_id) == name]
                 for name in ("train", "valid", "test")}
@@ -83,9 +174,23 @@ def fit_data(store, sets):
         Each tile's track.
     validation : sklearn.model_selection.PredefinedSplit
         The run's own validation tracks, as the estimators' ``validation``.
+
+    Raises
+    ------
+    InputError
+        If the run has no training or no validation track (early stopping
+        and calibration need held-out tracks).
     """
     from sklearn.model_selection import PredefinedSplit
     train, valid = sets["train"], sets["valid"]
+    for name, tracks in (("training", train), ("validation", valid)):
+        if not len(tracks.rows):
+            raise InputError("{}: the run has no {} track with tiles (splits: {}); give some "
+                             "tracks the split '{}' in the manifest, or leave the split column "
+                             "empty to have them drawn, and train into a new folder".format(
+                                 store.path, name, ", ".join("{} {}".format(
+                                     len(sets[split].track_ids), split) for split in SPLITS),
+                                 "train" if name == "training" else "valid"))
     X = TileView(store.tiles, np.concatenate([train.rows, valid.rows]))
     Y = np.concatenate([train.tile_labels(), valid.tile_labels()])
     groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
