@@ -26,7 +26,7 @@ import soundtrack_cnn  # noqa: F401  (compatibility shims first)
 from soundtrack_cnn.audio.features import FeatureSettings, normalise_track
 from soundtrack_cnn.experiment.profiles import get_profile
 from soundtrack_cnn.experiment.tracksets import track_sets
-from soundtrack_cnn.scoring.metrics import macro_roc_auc, mean_by_group
+from soundtrack_cnn.scoring.metrics import macro_roc_auc
 from soundtrack_cnn.training.dataset import TileView, hop_view
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 
@@ -42,6 +42,15 @@ CANDIDATES = {
     "meanvar": ({}, {}, "meanvar"),
     "e40": ({}, {"epochs": 40}, "none"),
 }
+
+
+def track_means(values, groups):
+    """Mean row of ``values`` per track (the study's pooling), tracks in sorted order."""
+    _, index = np.unique(groups, return_inverse=True)
+    values = np.asarray(values, dtype=float)
+    sums = np.zeros((index.max() + 1, values.shape[1]))
+    np.add.at(sums, index, values)
+    return sums / np.bincount(index)[:, None]
 
 
 def candidate(name, base):
@@ -95,7 +104,7 @@ def main():
         groups = X.groups
         start = time.perf_counter()
         model = SpecialistEnsemble(names, net_params=params, validation=validation,
-                                   settings=store.settings, random_state=args.seed)
+                                   settings=store.settings, random_state=args.seed, verbose=1)
         model.fit(X, Y, groups)
         seconds = time.perf_counter() - start
         best, last5 = [], []
@@ -112,8 +121,8 @@ def main():
         scored = {}
         for hop in (store.settings.n_frames, store.settings.n_frames // 4):
             tiles, rows = hop_view(valid_view, hop)
-            scores = mean_by_group(model.predict_tiles(tiles), valid_view.groups[rows])
-            truth = mean_by_group(Y[n_train:][rows], valid_view.groups[rows]) > .5
+            scores = track_means(model.predict_tiles(tiles), valid_view.groups[rows])
+            truth = track_means(Y[n_train:][rows], valid_view.groups[rows]) > .5
             scored[hop] = macro_roc_auc(truth, scores)
         print(json.dumps({"candidate": name, "params": params, "track_norm": track_norm,
                           "genres": names, "minutes": round(seconds / 60, 1),
