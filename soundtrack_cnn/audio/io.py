@@ -171,7 +171,9 @@ def check_source(path):
 
 
 def _decode_mono(path, sr, block_frames):
-    with _quiet_decoder(path), soundfile.SoundFile(path) as source:
+    # As bytes: soundfile encodes a str name strictly, so a name that is not
+    # UTF-8 (held as surrogate escapes) would not even open.
+    with _quiet_decoder(path), soundfile.SoundFile(os.fsencode(path)) as source:
         resampler = None
         if source.samplerate != sr:
             resampler = soxr.ResampleStream(source.samplerate, sr, 1, dtype="float32",

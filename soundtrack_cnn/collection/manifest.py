@@ -1,6 +1,7 @@
 """The collection's manifest: one CSV row per audio file with its genre tags.
 
-Format (UTF-8 CSV with a header row)::
+Format (UTF-8 CSV with a header row; a file name that is not UTF-8 is
+written as its own bytes and read back as the same name)::
 
     path,tags,track_id,split
     scores/heat.flac,Action|Crime|Drama,heat,train
@@ -16,16 +17,20 @@ Rows are named by their line number in the file (the header is line 1).
 """
 import csv
 import dataclasses
+import errno
 import io
 import os
+import re
 
 from ..errors import InputError
-from ..files import write_bytes
+from ..files import not_a_file, write_bytes
 from .splits import SPLITS
 
 __all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
 
 TAG_SEPARATOR = "|"
+#: Bytes that were not UTF-8, as Python's surrogate escapes hold them.
+_UNDECODED = re.compile("[\udc80-\udcff]")
 COLUMNS = ("path", "tags", "track_id", "split")
 
 
@@ -105,9 +110,11 @@ def check_manifest(path, vocabulary=None):
         if not raw_path:
             reason = "empty path"
         elif not os.path.isfile(full):
-            reason = "no such file {}".format(full)
+            reason = _not_a_file(full)
         elif not tags:
             reason = "no tags"
+        elif any(_UNDECODED.search(tag) for tag in tags):
+            reason = "tags {} are not UTF-8 text".format(list(tags))
         elif allowed is not None and not allowed.issuperset(tags):
             reason = "tags {} are not in the vocabulary {}".format(
                 [tag for tag in tags if tag not in allowed], sorted(allowed))
@@ -197,14 +204,18 @@ def write_manifest(path, tracks):
         shown = track.path if relative.startswith(os.pardir) else relative
         writer.writerow([shown, TAG_SEPARATOR.join(track.tags), track.track_id, track.split or ""]
                         + [track.film or ""] * films)
-    write_bytes(path, text.getvalue().encode("utf-8"))
+    # A file name that is not UTF-8 is held by Python as surrogate escapes; they
+    # are written back as the name's own bytes, so the manifest names the file.
+    write_bytes(path, text.getvalue().encode("utf-8", "surrogateescape"))
 
 
 def _rows(path):
     if not os.path.isfile(path):
         raise InputError("{}: no such manifest file".format(path))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as stream:
+        # surrogateescape: the bytes of a file name that is not UTF-8 (written
+        # by write_manifest, or by hand) come back as the same file name.
+        with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or ()
             missing = [column for column in ("path", "tags") if column not in header]
@@ -213,8 +224,18 @@ def _rows(path):
                     path, reader.fieldnames, missing))
             for row in reader:
                 yield reader.line_num, row
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise InputError("{}: not a UTF-8 CSV file ({})".format(path, error)) from error
+    except csv.Error as error:
+        raise InputError("{}: not a CSV file ({})".format(path, error)) from error
+
+
+def _not_a_file(path):
+    """Why ``path``, which is not a regular file, cannot be a track."""
+    try:
+        kind = not_a_file(os.stat(path).st_mode)
+    except OSError as error:
+        return "no such file {}".format(path) if error.errno == errno.ENOENT else \
+            "cannot read {} ({})".format(path, error.strerror)
+    return "{} is {}, not an audio file".format(path, kind)
 
 
 def _default_id(full, folder):

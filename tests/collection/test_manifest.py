@@ -83,3 +83,32 @@ def test_write_then_read_round_trips(collection, tmp_path_factory):
     write_manifest(elsewhere, tracks)
     assert read_manifest(elsewhere) == tracks
     assert sorted(os.listdir(os.path.dirname(elsewhere))) == ["m.csv"]
+
+
+def test_a_directory_or_fifo_in_a_manifest_is_named_for_what_it_is(tmp_path):
+    (tmp_path / "folder.wav").mkdir()
+    os.mkfifo(str(tmp_path / "pipe.wav"))
+    path = write(tmp_path, "folder.wav,Drama,,", "pipe.wav,Drama,,")
+    _, problems = check_manifest(path)
+    assert [reason.split(": ", 1)[1] for _, _, reason in problems] == [
+        "folder.wav: {} is a directory, not an audio file".format(tmp_path / "folder.wav"),
+        "pipe.wav: {} is a FIFO (named pipe), not an audio file".format(tmp_path / "pipe.wav")]
+
+
+def test_a_file_name_that_is_not_utf8_round_trips_and_is_extracted(tmp_path):
+    import numpy as np
+    import soundfile
+    from soundtrack_cnn.collection.extraction import extract
+    from soundtrack_cnn.collection.store import FeatureStore
+    raw = os.path.join(os.fsencode(str(tmp_path)), b"caf\xe9 theme.wav")   # Latin-1, not UTF-8
+    soundfile.write(raw, (np.random.RandomState(0).randn(12 * 22050) * 0.1).astype(np.float32), 22050)
+    name = os.fsdecode(raw)
+    tracks = [Track(name, ("Drama",), "cafe", None)]
+    manifest = str(tmp_path / "m.csv")
+    write_manifest(manifest, tracks)
+    assert b"caf\xe9 theme.wav,Drama,cafe," in open(manifest, "rb").read()
+    assert read_manifest(manifest) == tracks
+    summary = extract(manifest, str(tmp_path / "store"), progress=False)
+    assert summary.ok == 1
+    assert FeatureStore(str(tmp_path / "store")).tracks[0].path == name
+    assert extract(manifest, str(tmp_path / "store"), progress=False).already_done == 1
