@@ -35,7 +35,7 @@ $(STAMP): requirements.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	cd /tmp && $(CURDIR)/$(BIN)/python -c "import soundtrack_cnn, theano, lasagne, nolearn.lasagne"
+	cd /tmp && $(CURDIR)/$(BIN)/python -c "import soundtrack_cnn, theano, lasagne, nolearn.lasagne, onnx, onnxruntime"
 	touch $(STAMP)
 
 # The viewer test drives Debian's Chromium through Playwright (no browser download).

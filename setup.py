@@ -13,6 +13,10 @@ setup(
                       "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm",
                       "mutagen"],
     # Scale-out on a Dask cluster (soundtrack_cnn.collection.distributed); exact pins in requirements.txt.
-    extras_require={"dask": ["dask", "distributed"]},
+    # The ONNX Runtime engine and ONNX export (soundtrack_cnn.inference.onnx_engine), pinned as
+    # in requirements.txt (the releases measured with numpy 1.23.5); the
+    # numpy engine runs without them.
+    extras_require={"dask": ["dask", "distributed"],
+                    "onnx": ["onnx==1.23.2", "onnxruntime==1.32.0"]},
     entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
 )

@@ -2,11 +2,15 @@
 
 Prints, in one run: training and inference throughput (tiles/s) at batch
 1200 and at the demo profile's batch, the inference throughput of the numpy
-engine (what ``predict``, ``evaluate`` and ``report`` use) at batch 1200 on
-the same weights, the share of the machine's float32 GEMM
+engine and of the ONNX Runtime engine (what ``predict`` and ``evaluate``
+use) at batch 1200 on the same weights, the share of the machine's float32 GEMM
 rate that training reaches (the net's FLOPs counted from its layer shapes),
 the peak RSS of a batch-1200 training step (in a process of its own), and the
 compile time with a warm and with a cold Theano cache.
+
+``--onnx-layouts`` times the two ways an ensemble of ten specialists can be
+put in ONNX: one graph with every specialist side by side, or one graph per
+specialist, each in its own session (what ``onnx_export`` chose from).
 
 ``--export DIR`` (used by ``make bench-torch``) also writes the net's weights,
 a batch of real tiles and the net's outputs on them, and the throughput
@@ -92,6 +96,42 @@ def numpy_throughput(net, batch, repeats):
     return tiles_per_second(lambda: numpy_net.predict(X), batch, repeats)
 
 
+def _onnx_metadata(genres, n_outputs=1):
+    """A model description for the graph builder: identity normalisation."""
+    from soundtrack_cnn.audio.features import FeatureSettings
+    return {"kind": "ensemble" if n_outputs == 1 else "multilabel", "genres": list(genres),
+            "feature_settings": FeatureSettings().to_dict(),
+            "normalizer": {"mean": [0.0] * 40, "std": [1.0] * 40}}
+
+
+def onnx_throughput(net, batch, repeats, n_jobs=-1):
+    """Median tiles/s of the ONNX Runtime engine on the same weights, or None without it."""
+    from soundtrack_cnn.inference.onnx_engine import OnnxEnsemble, available
+    if not available():
+        return None
+    model = OnnxEnsemble.from_weights(_onnx_metadata(["net"]),
+                                      {"net": net.get_all_params_values()}, n_jobs=n_jobs)
+    X, _ = _tiles(batch)
+    return tiles_per_second(lambda: model.predict_tiles(X), batch, repeats)
+
+
+def onnx_layouts(net, batch, repeats, specialists=10):
+    """Ensemble tiles/s: one graph of ``specialists`` nets vs one session per specialist."""
+    from soundtrack_cnn.inference.onnx_engine import OnnxEnsemble
+    genres = ["g{}".format(i) for i in range(specialists)]
+    params = net.get_all_params_values()
+    one = OnnxEnsemble.from_weights(_onnx_metadata(genres), {g: params for g in genres})
+    each = [OnnxEnsemble.from_weights(_onnx_metadata([g]), {g: params}) for g in genres]
+    X, _ = _tiles(batch)
+    figures = {}
+    for _ in range(2):  # interleaved, so both see the same machine load
+        figures.setdefault("one graph", []).append(
+            tiles_per_second(lambda: one.predict_tiles(X), batch, repeats))
+        figures.setdefault("one per specialist", []).append(tiles_per_second(
+            lambda: np.hstack([model.predict_tiles(X) for model in each]), batch, repeats))
+    return {layout: max(values) for layout, values in figures.items()}
+
+
 def compile_net(batch):
     net = build_net(batch=batch)
     start = time.perf_counter()
@@ -136,6 +176,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per figure")
     parser.add_argument("--export", metavar="DIR",
                         help="also write weights, tiles and figures for bench_torch.py")
+    parser.add_argument("--onnx-layouts", action="store_true",
+                        help="only time one ONNX graph of 10 specialists against 10 graphs")
     parser.add_argument("--child", choices=["rss", "compile-cold", "compile-warm"],
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -150,12 +192,20 @@ def main(argv=None):
         print(compile_net(BATCH)[1])
         return
 
+    if args.onnx_layouts:
+        net, _ = compile_net(BATCH)
+        for layout, figure in onnx_layouts(net, BATCH, args.repeats).items():
+            print("network  ten specialists at batch {}, ONNX Runtime, {}: {:.0f} tiles/s".format(
+                BATCH, layout, figure))
+        return
+
     import theano
     demo_batch = PROFILES["demo"].net_params["batch"]
     figures = {"batch": BATCH, "demo_batch": demo_batch}
     net, _ = compile_net(BATCH)
     figures["train"], figures["predict"] = throughput(net, BATCH, args.repeats)
     figures["predict_numpy"] = numpy_throughput(net, BATCH, args.repeats)
+    figures["predict_onnx"] = onnx_throughput(net, BATCH, args.repeats)
     small, _ = compile_net(demo_batch)
     figures["train_demo"], figures["predict_demo"] = throughput(small, demo_batch, args.repeats * 4)
     forward, training = tile_flops(net)
@@ -175,6 +225,12 @@ def main(argv=None):
             batch, figures["train" + suffix], figures["predict" + suffix]))
     print("network  batch {:>4}: inference on the numpy engine {:6.0f} tiles/s".format(
         BATCH, figures["predict_numpy"]))
+    if figures["predict_onnx"] is None:
+        print("network  batch {:>4}: inference on the ONNX Runtime engine: onnxruntime is not "
+              "installed".format(BATCH))
+    else:
+        print("network  batch {:>4}: inference on the ONNX Runtime engine {:6.0f} tiles/s".format(
+            BATCH, figures["predict_onnx"]))
     print("network  float32 GEMM (1200x1200): {:.1f} GFLOPS; training at batch {} reaches "
           "{:.1f} GFLOPS = {:.0%} of it".format(figures["gemm_gflops"], BATCH,
                                                 figures["train"] * training / 1e9, share))

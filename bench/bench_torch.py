@@ -133,8 +133,13 @@ def main(argv=None):
     print("{:<25} {:>8.0f} {:>20} {:>15} {:>18.2f}".format(
         "inference, numpy engine", theano_figures["predict_numpy"], "", "",
         theano_figures["predict_numpy"] / predict_cl))
+    if theano_figures.get("predict_onnx"):
+        print("{:<25} {:>8.0f} {:>20} {:>15} {:>18.2f}".format(
+            "inference, ONNX Runtime", theano_figures["predict_onnx"], "", "",
+            theano_figures["predict_onnx"] / predict_cl))
     print("")
-    fastest = max(theano_figures["predict"], theano_figures["predict_numpy"])
+    onnx = theano_figures.get("predict_onnx") or 0
+    fastest = max(theano_figures["predict"], theano_figures["predict_numpy"], onnx)
     print("targets: training >= 0.5x PyTorch channels-last: {:.2f} ({}); inference >= 2500 tiles/s "
           "(the faster engine): {:.0f} ({}); peak RSS of a training step <= 3 GB: {:.0f} MB ({})".format(
               theano_figures["train"] / train_cl,
@@ -142,6 +147,9 @@ def main(argv=None):
               fastest, "met" if fastest >= 2500 else "not met",
               theano_figures["peak_rss_mb"],
               "met" if theano_figures["peak_rss_mb"] * 2 ** 20 <= 3e9 else "not met"))
+    print("target: ONNX Runtime inference >= 1.3x PyTorch channels-last: {}".format(
+        "{:.2f} ({})".format(onnx / predict_cl, "met" if onnx >= 1.3 * predict_cl else "not met")
+        if onnx else "onnxruntime is not installed"))
 
 
 if __name__ == "__main__":

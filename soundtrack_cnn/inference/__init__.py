@@ -1,8 +1,11 @@
-"""Using a trained run without Theano: the numpy engine and tagging.
+"""Using a trained run without Theano: the numpy and ONNX Runtime engines, ONNX export, tagging.
 
 .. autosummary::
 
     numpy_net     the study's network as a numpy forward pass
-    model         ``NumpyEnsemble`` and ``load_model``: a run loaded without Theano
-    tagging       a folder of audio -> one tags CSV
+    loaded        ``LoadedModel``: what a model loaded for inference has, on any engine
+    onnx_export   the model as one sealed ``.onnx`` graph (``soundtrack-cnn export``)
+    onnx_engine   ``OnnxEnsemble``: the graph run by ONNX Runtime (optional dependency)
+    model         ``NumpyEnsemble`` and ``load_model``: a run loaded on any engine
+    tagging       a whole collection -> one resumable tags CSV, decoding beside scoring
 """

@@ -1,55 +1,91 @@
-"""Trained models scored by the numpy engine: loading them without Theano.
+"""Trained models for inference: loading them on the numpy or the ONNX Runtime engine, without Theano.
 
 :class:`NumpyEnsemble` is the inference half of ``SpecialistEnsemble`` /
 ``MultiLabelNet`` -- the same ``predict_tiles``, ``predict_track_scores`` and
 ``predict_tracks`` -- with every net replaced by an
-:class:`~soundtrack_cnn.inference.numpy_net.NumpyNet`.  Its weights come from plain
-``.npz`` files in the format of :func:`soundtrack_cnn.training.loading.export_weights`:
+:class:`~soundtrack_cnn.inference.numpy_net.NumpyNet`;
+:class:`~soundtrack_cnn.inference.onnx_engine.OnnxEnsemble` is the same with
+the nets as one ONNX graph.  Their weights come from plain ``.npz`` files
+(:func:`soundtrack_cnn.training.record.read_weights`):
 
 * a run folder's ``weights-<kind>.npz``, written beside the pickles when a run
-  is trained (or first loaded through Theano) and checksummed in
+  is trained (or by ``soundtrack-cnn upgrade``) and checksummed in
   ``<kind>.json`` like them;
-* any ``.npz`` a user exported with ``soundtrack-cnn export``.
+* any ``.npz`` a user exported with ``soundtrack-cnn export``;
 
-A run trained before the weights file existed is loaded once through its
-pickles (importing Theano, with a note on stderr), which also writes the file
-for next time.  Nothing in this module imports Theano, Lasagne or nolearn
-unless that fallback (or ``engine='theano'``) is taken.
+or, for the ONNX engine, from an exported ``.onnx`` alone.
+
+A run trained before the weights file existed is loaded through its pickles
+(importing Theano, with a note on stderr); nothing is written into it.
+Nothing in this module imports Theano, Lasagne or nolearn unless that
+fallback (or ``engine='theano'``) is taken.
+
+Which engine runs by default (:func:`default_engine`): ONNX Runtime where it
+is installed -- faster, and equal to Theano within 1e-5 of the scores' scale
+like the numpy engine (see the README's Benchmarks) -- else numpy.
 """
-import json
 import os
 import sys
 
 import numpy as np
 
+from . import onnx_engine
+from .loaded import CHUNK_TILES, LoadedModel
 from .numpy_net import BLOCK_TILES, NumpyNet, predict_nets
 from ..errors import InputError
-from ..scoring.metrics import aggregate_tracks
-from ..audio.features import FeatureSettings, Normalizer
-from ..scoring.prediction import predict_tracks
 from ..training.checkpoint import ModelFolder
+from ..training.record import net_names, read_weights
 
-__all__ = ["NumpyEnsemble", "load_weights", "load_numpy_run", "load_model", "ENGINES"]
+__all__ = ["NumpyEnsemble", "load_weights", "read_model", "load_model", "default_engine", "describe_engine",
+           "ENGINES"]
 
-#: Inference engines: numpy (default) or the original Theano nets.
-ENGINES = ("numpy", "theano")
-
-#: Tiles normalised at once by ``predict_tiles`` (16 MB of study tiles):
-#: enough blocks to keep every thread busy, a bounded slice of a large store.
-CHUNK_TILES = 1024
+#: Inference engines: numpy, ONNX Runtime (optional), or the original Theano nets.
+ENGINES = ("numpy", "onnx", "theano")
 
 
-class NumpyEnsemble(object):
+def default_engine():
+    """'onnx' if onnxruntime (and onnx) are installed, else 'numpy'.
+
+    Examples
+    --------
+    >>> default_engine() in ENGINES
+    True
+    """
+    return "onnx" if onnx_engine.available() else "numpy"
+
+
+def describe_engine(model):
+    """One line saying which engine scores ``model``, and why not ONNX Runtime if not.
+
+    Examples
+    --------
+    >>> class Model: engine, n_jobs = "numpy", -1
+    >>> describe_engine(Model()).startswith("scoring with the numpy engine")
+    True
+    """
+    engine = getattr(model, "engine", "theano")
+    if engine == "onnx":
+        return "scoring with the ONNX Runtime engine ({} thread(s))".format(
+            model.session_.get_session_options().intra_op_num_threads)
+    line = "scoring with the {} engine".format(engine)
+    if engine == "numpy" and not onnx_engine.available():
+        line += "; {}: the ONNX Runtime engine is faster".format(onnx_engine.MISSING)
+    return line
+
+
+class NumpyEnsemble(LoadedModel):
     """A trained ensemble (or single net) evaluated with numpy.
 
     Parameters
     ----------
     metadata : dict
-        As :func:`~soundtrack_cnn.training.checkpoint.write_weights` stores it: ``kind``,
+        As :func:`~soundtrack_cnn.training.record.read_weights` returns it: ``kind``,
         ``genres``, ``feature_settings``, ``normalizer``, ``summaries``, ...
     params : dict
         ``{net name: {layer name: [W, b]}}``; net names are the genres
         (``kind='ensemble'``) or ``'multilabel'``.
+    n_jobs : int or None
+        Threads that score when ``predict_tiles`` is not told (-1: one per core).
 
     Attributes
     ----------
@@ -59,14 +95,11 @@ class NumpyEnsemble(object):
     normalizer_ : Normalizer
     """
 
-    def __init__(self, metadata, params):
-        self.kind = metadata["kind"]
-        self.genres = self.genres_ = list(metadata["genres"])
-        self.settings_ = FeatureSettings.from_dict(metadata["feature_settings"])
-        self.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
-        self.summaries_ = metadata.get("summaries", {})
-        self.metadata = metadata
-        names = self.genres if self.kind == "ensemble" else ["multilabel"]
+    engine = "numpy"
+
+    def __init__(self, metadata, params, n_jobs=-1):
+        super().__init__(metadata, n_jobs=n_jobs)
+        names = net_names(self.kind, self.genres)
         missing = [name for name in names if name not in params]
         if missing:
             raise InputError("no weights for {}".format(", ".join(missing)))
@@ -76,12 +109,7 @@ class NumpyEnsemble(object):
             raise InputError("the nets have {} outputs for {} genres".format(
                 outputs, len(self.genres)))
 
-    @property
-    def mean_valid_loss_(self):
-        """Mean best validation loss of the nets (as the Theano estimators report it)."""
-        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
-
-    def predict_tiles(self, X, block_tiles=BLOCK_TILES, n_jobs=-1):
+    def predict_tiles(self, X, block_tiles=BLOCK_TILES, n_jobs="model"):
         """Score raw tiles (normalised here), ``block_tiles`` at a time per thread.
 
         Parameters
@@ -90,12 +118,14 @@ class NumpyEnsemble(object):
             Anything sliceable: an ndarray, a memmap, a ``TileView``.
         block_tiles : int
         n_jobs : int or None
-            Threads (-1: one per core; None: 1); the scores do not depend on it.
+            Threads (-1: one per core; None: 1; default the model's
+            ``n_jobs``); the scores do not depend on it.
 
         Returns
         -------
         scores : ndarray of float32, shape (n_tiles, K)
         """
+        n_jobs = self.n_jobs if n_jobs == "model" else n_jobs
         nets = list(self.nets_.values())
         scores = np.empty((len(X), len(self.genres)), np.float32)
         for start in range(0, len(X), CHUNK_TILES):
@@ -104,112 +134,115 @@ class NumpyEnsemble(object):
                                                             n_jobs=n_jobs)
         return scores
 
-    def predict_track_scores(self, X, ranges):
-        """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
-        return aggregate_tracks(self.predict_tiles(X), ranges)
-
-    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
-        """Audio files to ranked tags (see :func:`soundtrack_cnn.scoring.prediction.predict_tracks`)."""
-        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
-
-
-def _params(lookup, names):
-    """``{net: {layer: [W, b]}}`` from ``"net/layer/index"`` keys."""
-    params = {}
-    for key in names:
-        if key == "metadata":
-            continue
-        net, layer, index = key.rsplit("/", 2)
-        params.setdefault(net, {}).setdefault(layer, {})[int(index)] = lookup(key)
-    return {net: {layer: [values[i] for i in sorted(values)] for layer, values in layers.items()}
-            for net, layers in params.items()}
-
 
 def _check_settings(model, settings, where):
     if settings is not None:
         settings.check_same(model.settings_, what="the model in {}".format(where))
+    return model
 
 
-def load_weights(path, settings=None):
-    """A :class:`NumpyEnsemble` from an ``.npz`` of :func:`~soundtrack_cnn.training.loading.export_weights`.
+def load_weights(path, settings=None, n_jobs=-1, engine="numpy"):
+    """A model from an ``.npz`` of :func:`~soundtrack_cnn.training.loading.export_weights`.
 
     Parameters
     ----------
     path : str
     settings : FeatureSettings, optional
         The settings of the features it will score; a mismatch is an error.
+    n_jobs : int or None
+        Threads (-1: one per core; None: 1).
+    engine : {'numpy', 'onnx'}
+
+    Returns
+    -------
+    model : NumpyEnsemble or OnnxEnsemble
     """
+    metadata, params = read_weights(path)
+    return _check_settings(_build(engine, metadata, params, n_jobs, path), settings, path)
+
+
+def _build(engine, metadata, params, n_jobs, where):
+    if engine == "onnx":
+        return onnx_engine.OnnxEnsemble.from_weights(metadata, params, n_jobs=n_jobs, where=where)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            metadata = json.loads(str(archive["metadata"]))
-            model = NumpyEnsemble(metadata, _params(archive.__getitem__, archive.files))
-    except (OSError, ValueError, KeyError) as error:
-        if isinstance(error, InputError):
-            raise InputError("{}: {}".format(path, error)) from error
-        raise InputError("{}: not a weights file of soundtrack-cnn export ({})"
-                         .format(path, error)) from error
-    _check_settings(model, settings, path)
-    return model
+        return NumpyEnsemble(metadata, params, n_jobs=n_jobs)
+    except InputError as error:
+        raise InputError("{}: {}".format(where, error)) from None
 
 
 _NOTED = set()
 
 
-def load_numpy_run(run_dir, kind="ensemble", settings=None):
-    """A :class:`NumpyEnsemble` from a run folder, through its checksummed weights file.
+def read_model(path, kind="ensemble"):
+    """A model's metadata and weights from a run folder or an ``.npz`` export, without writing.
 
     A run without a current weights file (trained before there was one) is
-    loaded through its pickles -- importing Theano, said once on stderr -- and
-    the file is written then, so the next load is Theano-free.
+    read through its pickles -- importing Theano, said once on stderr -- and
+    nothing is written (``soundtrack-cnn upgrade RUN`` writes the file).
+
+    Returns
+    -------
+    metadata : dict
+    params : dict
+        ``{net name: {layer name: [W, b]}}``.
     """
-    run = ModelFolder(run_dir, kind)
+    if os.path.isfile(path):
+        return read_weights(path)
+    run = ModelFolder(path, kind)
     if run.read() is None:
         raise InputError("{} holds no trained {} ({} is missing)".format(
-            run_dir, kind, os.path.basename(run.metadata_path)))
-    path = run.weights_path()
-    if path is not None:
-        return load_weights(path, settings=settings)
-    if (run_dir, kind) not in _NOTED:
-        _NOTED.add((run_dir, kind))
+            path, kind, os.path.basename(run.metadata_path)))
+    weights = run.weights_path()
+    if weights is not None:
+        return read_weights(weights)
+    if (path, kind) not in _NOTED:
+        _NOTED.add((path, kind))
         print("soundtrack-cnn: {} has no current weights-{}.npz (a run trained before it "
-              "was written, or the file is damaged): loading the pickles through Theano "
-              "and writing it".format(run_dir, kind), file=sys.stderr)
-    from ..training.loading import load_run  # imports Theano: only on this fallback
-    theano_model = load_run(run_dir, kind, settings=settings)
-    metadata = dict(run.read(), summaries=theano_model.summaries_)
-    params = {name: net.get_all_params_values() for name, net in theano_model.models_.items()}
-    return NumpyEnsemble(metadata, params)
+              "was written, or the file is damaged): loading the pickles through Theano; "
+              "'soundtrack-cnn upgrade {}' writes it".format(path, kind, path), file=sys.stderr)
+    from ..training.loading import load_run, model_params  # imports Theano: only on this fallback
+    theano_model = load_run(path, kind)
+    return dict(run.read(), summaries=theano_model.summaries_), model_params(theano_model)
 
 
-def load_model(path, kind="ensemble", settings=None, engine="numpy"):
-    """A trained model from a run folder or an ``.npz`` export, on either engine.
+def load_model(path, kind="ensemble", settings=None, engine=None, n_jobs=-1):
+    """A trained model from a run folder, an ``.npz`` or an ``.onnx`` export, on any engine.
 
     Parameters
     ----------
     path : str
         A run folder or a file written by ``soundtrack-cnn export``.
     kind : {'ensemble', 'multilabel'}
-        Which model of a run folder (an ``.npz`` holds one).
+        Which model of a run folder (an exported file holds one).
     settings : FeatureSettings, optional
         The settings of the features it will score; a mismatch is an error.
-    engine : {'numpy', 'theano'}
-        numpy: :class:`NumpyEnsemble`; theano: the nolearn nets
-        (``SpecialistEnsemble`` / ``MultiLabelNet``), as trained.
+    engine : {'numpy', 'onnx', 'theano'}, optional
+        numpy: :class:`NumpyEnsemble`; onnx: :class:`OnnxEnsemble` (needs
+        onnxruntime); theano: the nolearn nets (``SpecialistEnsemble`` /
+        ``MultiLabelNet``), as trained.  Default :func:`default_engine`
+        (an ``.onnx`` file: onnx).
+    n_jobs : int or None
+        Threads of the numpy and onnx engines (-1: one per core; None: 1).
+        The scores are bit-identical for a given value.
 
     Returns
     -------
-    model : NumpyEnsemble, SpecialistEnsemble or MultiLabelNet
+    model : NumpyEnsemble, OnnxEnsemble, SpecialistEnsemble or MultiLabelNet
     """
+    onnx_file = os.path.isfile(path) and path.endswith(".onnx")
+    engine = engine or ("onnx" if onnx_file else default_engine())
     if engine not in ENGINES:
         raise InputError("engine must be one of {}, got {!r}".format(", ".join(ENGINES), engine))
     if not os.path.exists(path):
-        raise InputError("{}: no such run folder or weights file".format(path))
-    if os.path.isfile(path):
-        if engine == "numpy":
-            return load_weights(path, settings=settings)
-        from ..training.loading import import_weights
-        return import_weights(path, settings=settings)
-    if engine == "numpy":
-        return load_numpy_run(path, kind, settings=settings)
-    from ..training.loading import load_run
-    return load_run(path, kind, settings=settings)
+        raise InputError("{}: no such run folder or exported model".format(path))
+    if onnx_file:
+        if engine != "onnx":
+            raise InputError("{}: an .onnx model runs on the onnx engine, not {}".format(
+                path, engine))
+        return onnx_engine.load_onnx(path, settings=settings, n_jobs=n_jobs)
+    if engine == "theano":
+        from ..training.loading import import_weights, load_run
+        return import_weights(path, settings=settings) if os.path.isfile(path) else \
+            load_run(path, kind, settings=settings)
+    metadata, params = read_model(path, kind)
+    return _check_settings(_build(engine, metadata, params, n_jobs, path), settings, path)

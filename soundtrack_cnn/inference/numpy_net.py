@@ -36,12 +36,12 @@ thread with a 2-threaded BLAS.  Because the BLAS is single-threaded whatever
 ``n_jobs`` is, the scores are bit-identical for every ``n_jobs``.
 """
 import functools
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..collection.pool import effective_n_jobs
 from ..errors import InputError
 
 __all__ = ["NumpyNet", "predict_nets", "ARCHITECTURE", "BLOCK_TILES"]
@@ -284,19 +284,6 @@ def _check_tiles(X):
     return X
 
 
-def _workers(n_jobs):
-    """Threads for ``n_jobs`` (scikit-learn's convention: -1 all cores, None 1)."""
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, (int, np.integer)) and not isinstance(n_jobs, bool):
-        if n_jobs > 0:
-            return int(n_jobs)
-        if n_jobs < 0:
-            return max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))
-    raise InputError("n_jobs must be a positive integer, a negative one (-1: all cores) "
-                     "or None, got {!r}".format(n_jobs))
-
-
 # threadpoolctl's limit is process-wide: one scoring call at a time sets and
 # restores it (a second caller waits; each call already uses every core).
 _BLAS_LOCK = threading.Lock()
@@ -351,7 +338,7 @@ def predict_nets(nets, X, block_tiles=BLOCK_TILES, n_jobs=-1):
     X = _check_tiles(X)
     if not isinstance(block_tiles, (int, np.integer)) or block_tiles < 1:
         raise InputError("block_tiles must be a positive integer, got {!r}".format(block_tiles))
-    workers = _workers(n_jobs)
+    workers = effective_n_jobs(n_jobs)
     offsets = np.cumsum([0] + [net.n_outputs for net in nets])
     scores = np.empty((len(X), offsets[-1]), np.float32)
 

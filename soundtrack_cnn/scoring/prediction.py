@@ -2,7 +2,9 @@
 
 A model here is anything with ``genres_``, ``settings_`` and
 ``predict_tiles(X)`` -- the Theano-backed ``SpecialistEnsemble`` /
-``MultiLabelNet`` or the numpy ``NumpyEnsemble``.  A file is streamed
+``MultiLabelNet``, the numpy ``NumpyEnsemble`` or the ONNX Runtime
+``OnnxEnsemble``; :class:`TileScorer` gives each of them the same
+``predict_track_scores`` and ``predict_tracks``.  A file is streamed
 (:func:`~soundtrack_cnn.audio.streaming.stream_tiles`) and scored block by block,
 so a film of any length fits in memory; its tags are ranked by the mean of
 its tiles' scores, as in the study (or another pooling, optionally calibrated).
@@ -10,11 +12,13 @@ its tiles' scores, as in the study (or another pooling, optionally calibrated).
 import numpy as np
 
 from ..errors import InputError
-from .metrics import normalise_scores, top_k
+from .metrics import aggregate_tracks, normalise_scores, top_k
 from .pooling import pool_tracks
+from ..audio.features import normalise_track
 from ..audio.streaming import stream_tiles, tile_starts
 
-__all__ = ["TrackPrediction", "rank_genres", "predict_file", "predict_tracks"]
+__all__ = ["TrackPrediction", "TileScorer", "rank_genres", "predict_file", "score_tiles",
+           "predict_tracks"]
 
 
 class TrackPrediction(object):
@@ -84,10 +88,31 @@ def predict_file(model, path, k=5, block_tiles=64, pooling="mean", calibration=N
         With ``tile_scores`` and ``tile_starts``; ``error`` set (and no
         scores) if the file cannot be read or is too short.
     """
+    return score_tiles(model, path, stream_tiles(path, model.settings_, block_tiles=block_tiles),
+                       k=k, pooling=pooling, calibration=calibration)
+
+
+def score_tiles(model, path, blocks, k=5, pooling="mean", calibration=None):
+    """Like :func:`predict_file`, for the tiles of ``path`` decoded elsewhere.
+
+    Parameters
+    ----------
+    blocks : iterable of ndarray, shape (n, 1, n_mfcc, n_frames)
+        The file's raw tiles in order, e.g. from a decoding process; iterating
+        may raise :class:`InputError` (the file is unreadable), which becomes
+        the prediction's ``error``.
+
+    Returns
+    -------
+    prediction : TrackPrediction
+    """
     try:
-        tile_scores = np.concatenate([
-            np.asarray(model.predict_tiles(tiles), dtype=np.float64)
-            for tiles in stream_tiles(path, model.settings_, block_tiles=block_tiles)])
+        if model.settings_.track_norm != "none":
+            # Normalised over the whole track: its tiles are gathered first
+            # (a 2-hour film's are about 12 MB).
+            blocks = [normalise_track(np.concatenate(list(blocks)), model.settings_)]
+        tile_scores = np.concatenate([np.asarray(model.predict_tiles(tiles), dtype=np.float64)
+                                      for tiles in blocks])
     except InputError as error:
         return TrackPrediction(path, error=str(error))
     scores = pool_tracks(tile_scores, [(0, len(tile_scores))], pooling=pooling)
@@ -98,6 +123,48 @@ def predict_file(model, path, k=5, block_tiles=64, pooling="mean", calibration=N
         path, scores={g: float(s) for g, s in zip(model.genres_, scores)},
         top=rank_genres(scores, model.genres_, k), tile_scores=tile_scores,
         tile_starts=tile_starts(len(tile_scores), model.settings_))
+
+
+class TileScorer(object):
+    """Track-level scoring for a model that has ``predict_tiles``, ``genres_`` and ``settings_``.
+
+    The one definition of :meth:`predict_track_scores` and
+    :meth:`predict_tracks` for every engine; a model that can be unfitted
+    overrides :meth:`_check_fitted`.
+    """
+
+    def _check_fitted(self):
+        """Raise if the model cannot score yet (a loaded model always can)."""
+
+    def predict_track_scores(self, X, ranges):
+        """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
+        self._check_fitted()
+        return aggregate_tracks(self.predict_tiles(X), ranges)
+
+    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
+        """Audio files to ranked tags, end to end.
+
+        Parameters
+        ----------
+        paths : sequence of str
+            Audio files in any format ``load_audio`` reads.
+        k : int
+            How many tags to rank (the study looks at the top five).
+        pooling : {'mean', 'max', 'lme'}
+            How tile scores become the track's (see :mod:`soundtrack_cnn.scoring.pooling`);
+            the study's is the mean.
+        calibration : Calibration, optional
+            Maps the pooled scores to probabilities on one scale
+            (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
+
+        Returns
+        -------
+        predictions : list of TrackPrediction
+            One per path, in order; a file that cannot be read carries its
+            ``error`` instead of scores, and the others are still scored.
+        """
+        self._check_fitted()
+        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
 
 
 def predict_tracks(model, paths, k=5, pooling="mean", calibration=None):

@@ -1,21 +1,30 @@
 """Loading trained models: a run folder's pickles, or the pickle-free ``.npz`` export.
 
+Reading never writes: :func:`load_run` only reads the folder, and a run
+trained before it had a ``weights-<kind>.npz`` gets one only when asked, by
+:func:`upgrade_run` (``soundtrack-cnn upgrade RUN``).
+
+Only :func:`load_run`, :func:`upgrade_run` and :func:`import_weights` import
+Theano (when called); the weights file itself is read by
+:func:`soundtrack_cnn.training.record.read_weights`.
+
 .. warning:: Loading a pickle runs code.  Load only runs you trust; for
    anything else use :func:`export_weights` / :func:`import_weights`, which
    read plain arrays (no pickle) and rebuild the nets from ``network.py``.
 """
-import json
 import os
 
-import numpy as np
-
-from .checkpoint import ModelFolder, write_weights
-from .ensemble import MultiLabelNet, SpecialistEnsemble
+from .checkpoint import ModelFolder, model_metadata
+from .record import net_names, pack_weights, read_weights
 from ..errors import InputError
+from ..files import write_bytes
 
-__all__ = ["load_run", "export_weights", "import_weights"]
+__all__ = ["load_run", "upgrade_run", "export_weights", "import_weights", "model_params"]
 
-_KINDS = {"ensemble": SpecialistEnsemble, "multilabel": MultiLabelNet}
+
+def _estimator(kind):
+    from .ensemble import MultiLabelNet, SpecialistEnsemble  # imports Theano
+    return {"ensemble": SpecialistEnsemble, "multilabel": MultiLabelNet}[kind]
 
 
 def _check_settings(metadata, settings, where):
@@ -27,6 +36,8 @@ def _check_settings(metadata, settings, where):
 
 def load_run(run_dir, kind="ensemble", settings=None):
     """Load a trained ensemble (or baseline) from a run folder, checking every checksum.
+
+    Nothing is written into ``run_dir``.
 
     Parameters
     ----------
@@ -52,7 +63,7 @@ def load_run(run_dir, kind="ensemble", settings=None):
         raise InputError("{} holds no trained {} ({} is missing)".format(
             run_dir, kind, os.path.basename(folder.metadata_path)))
     _check_settings(metadata, settings, run_dir)
-    names = list(metadata["genres"]) if kind == "ensemble" else ["multilabel"]
+    names = net_names(kind, metadata["genres"])
     missing = [name for name in names if name not in metadata["models"]]
     if missing:
         raise InputError("the {} in {} is incomplete (no {}): run training again to resume"
@@ -60,15 +71,33 @@ def load_run(run_dir, kind="ensemble", settings=None):
     models, summaries = {}, {}
     for name in names:
         models[name], summaries[name] = folder.load_model(name)
-    model = _KINDS[kind]._from_metadata(metadata, models, summaries, run_dir=run_dir)
-    if folder.weights_path() is None:
-        # Runs trained before the weights file existed get it now, so that
-        # the numpy engine never needs Theano for them again.
-        try:
-            folder.save_weights(model)
-        except OSError:
-            pass  # a read-only run folder still loads
-    return model
+    return _estimator(kind)._from_metadata(metadata, models, summaries, run_dir=run_dir)
+
+
+def upgrade_run(run_dir, kind="ensemble"):
+    """Give a run its current ``weights-<kind>.npz`` (for runs trained before it existed).
+
+    The one function that writes into a trained run: the pickles are loaded
+    (checksums checked, through Theano) and their weights written beside
+    them, recorded in ``<kind>.json``.  A run whose file is already current
+    is left untouched.
+
+    Returns
+    -------
+    path : str
+        The weights file.
+    """
+    folder = ModelFolder(run_dir, kind)
+    current = folder.weights_path() if folder.read() is not None else None
+    if current is not None:
+        return current
+    folder.save_weights(load_run(run_dir, kind))
+    return folder.weights_path()
+
+
+def model_params(model):
+    """``{net name: {layer name: [W, b]}}`` of a fitted Theano model."""
+    return {name: net.get_all_params_values() for name, net in model.models_.items()}
 
 
 def export_weights(model, path):
@@ -81,7 +110,8 @@ def export_weights(model, path):
     model : SpecialistEnsemble or MultiLabelNet
     path : str
     """
-    write_weights(model, path)
+    metadata = dict(model_metadata(model), summaries=model.summaries_)
+    write_bytes(path, pack_weights(metadata, model_params(model)))
 
 
 def import_weights(path, settings=None):
@@ -94,19 +124,18 @@ def import_weights(path, settings=None):
         the saved hyperparameters and loaded with the saved weights.
     """
     from .network import build_net
-    with np.load(path, allow_pickle=False) as archive:
-        metadata = json.loads(str(archive["metadata"]))
-        _check_settings(metadata, settings, path)
-        genres, kind = metadata["genres"], metadata["kind"]
-        tile = metadata["feature_settings"]
-        input_shape = (None, 1, tile["n_mfcc"], tile["n_frames"])
-        models = {}
-        for name in (genres if kind == "ensemble" else ["multilabel"]):
-            net = build_net(n_outputs=len(genres) if kind == "multilabel" else 1,
-                            input_shape=input_shape, **metadata["hyperparameters"])
-            net.initialize()
-            for layer_name, layer in net.layers_.items():
-                for index, param in enumerate(layer.get_params()):
-                    param.set_value(archive["{}/{}/{}".format(name, layer_name, index)])
-            models[name] = net
-    return _KINDS[kind]._from_metadata(metadata, models, metadata["summaries"])
+    metadata, params = read_weights(path)
+    _check_settings(metadata, settings, path)
+    genres, kind = metadata["genres"], metadata["kind"]
+    tile = metadata["feature_settings"]
+    input_shape = (None, 1, tile["n_mfcc"], tile["n_frames"])
+    models = {}
+    for name in net_names(kind, genres):
+        net = build_net(n_outputs=len(genres) if kind == "multilabel" else 1,
+                        input_shape=input_shape, **metadata["hyperparameters"])
+        net.initialize()
+        for layer_name, layer in net.layers_.items():
+            for param, value in zip(layer.get_params(), params[name].get(layer_name, ())):
+                param.set_value(value)
+        models[name] = net
+    return _estimator(kind)._from_metadata(metadata, models, metadata.get("summaries", {}))

@@ -72,3 +72,98 @@ def test_calibration_choices_match_the_calibration_module():
     from soundtrack_cnn.cli.predict import CALIBRATIONS
     from soundtrack_cnn.evaluation.calibration import METHODS
     assert CALIBRATIONS == METHODS
+
+
+# -- engines, on a model of random weights (fast) ------------------------------------------
+
+def _random_weights(path):
+    """An export (.npz) of random weights with the study's layers and small widths."""
+    from soundtrack_cnn.audio.features import FeatureSettings
+    from soundtrack_cnn.files import write_bytes
+    from soundtrack_cnn.training.record import pack_weights
+    rng = np.random.RandomState(0)
+    shapes = {"conv1": (4, 1, 5, 5), "conv2": (4, 4, 4, 4), "conv3": (4, 4, 2, 2),
+              "conv4": (4, 4, 2, 2), "hidden5": (16, 3), "hidden6": (3, 3), "output": (3, 1)}
+    params = {genre: {layer: [(rng.randn(*shape) * .3).astype(np.float32), (rng.randn(
+        shape[0] if layer.startswith("conv") else shape[1]) * .3).astype(np.float32)]
+        for layer, shape in shapes.items()} for genre in ("Low", "High")}
+    metadata = {"kind": "ensemble", "genres": ["Low", "High"],
+                "feature_settings": FeatureSettings().to_dict(),
+                "normalizer": {"mean": [0.0] * 40, "std": [10.0] * 40}, "hyperparameters": {}}
+    write_bytes(path, pack_weights(metadata, params))
+    return path
+
+
+@pytest.fixture(scope="module")
+def random_export(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("random_export")
+    t = np.arange(22050 * 15) / 22050.0
+    soundfile.write(str(folder / "song.wav"), (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32),
+                    22050)
+    return _random_weights(str(folder / "random.npz")), str(folder / "song.wav")
+
+
+_WITHOUT_ONNXRUNTIME = """
+import sys
+sys.modules["onnxruntime"] = None  # how Python blocks an import: as if it were not installed
+from soundtrack_cnn.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_without_onnxruntime_predict_runs_on_numpy_and_says_so_in_one_line(random_export):
+    weights, song = random_export
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_ONNXRUNTIME, "predict", weights, song],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "numpy engine" in result.stderr and "onnxruntime is not installed" in result.stderr
+    assert result.stdout.startswith(song + ": ")
+    refused = subprocess.run([sys.executable, "-c", _WITHOUT_ONNXRUNTIME, "predict", weights, song,
+                              "--engine", "onnx"], capture_output=True, text=True)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "onnxruntime is not installed" in refused.stderr and weights in refused.stderr
+
+
+def test_predict_names_its_engine_and_both_engines_agree(random_export):
+    weights, song = random_export
+    found = {}
+    for engine in ("numpy", "onnx"):
+        result = _cli("predict", weights, song, "--json", "--engine", engine, "--jobs", "1")
+        assert result.returncode == 0, result.stderr
+        assert {"numpy": "numpy engine", "onnx": "ONNX Runtime engine (1 thread"}[engine] \
+            in result.stderr
+        found[engine] = json.loads(result.stdout)[0]
+    assert [g for g, _ in found["onnx"]["top"]] == [g for g, _ in found["numpy"]["top"]]
+    np.testing.assert_allclose([s for _, s in found["onnx"]["top"]],
+                               [s for _, s in found["numpy"]["top"]], atol=1e-5)
+
+
+def test_export_writes_onnx_or_npz_from_an_export_and_refuses_other_names(random_export,
+                                                                          tmp_path):
+    weights, song = random_export
+    for name in ("model.onnx", "copy.npz"):
+        result = _cli("export", weights, str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        tagged = _cli("predict", str(tmp_path / name), song, "--json")
+        assert tagged.returncode == 0, tagged.stderr
+    result = _cli("export", weights, str(tmp_path / "model.bin"))
+    assert result.returncode == 2 and "model.bin" in result.stderr
+    assert not (tmp_path / "model.bin").exists()
+
+
+def test_a_rerun_of_a_folder_skips_what_the_csv_holds(random_export, tmp_path):
+    weights, song = random_export
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("a.wav", "b.wav"):
+        shutil.copy(song, str(music / name))
+    out = str(tmp_path / "tags.csv")
+    first = _cli("predict", weights, str(music), "--csv", out)
+    assert first.returncode == 0 and "2 file(s) tagged" in first.stdout, first.stderr
+    shutil.copy(song, str(music / "c.wav"))
+    second = _cli("predict", weights, str(music), "--csv", out)
+    assert "1 file(s) tagged, 0 could not be read, 2 already there" in second.stdout
+    with open(out) as stream:
+        assert [os.path.basename(r["path"]) for r in csv.DictReader(stream)] == \
+            ["a.wav", "b.wav", "c.wav"]

@@ -10,9 +10,9 @@ import pytest
 
 from soundtrack_cnn.inference import numpy_net as engine
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.inference.model import NumpyEnsemble, load_model, load_numpy_run, load_weights
+from soundtrack_cnn.inference.model import NumpyEnsemble, load_model, load_weights
 from soundtrack_cnn.training.checkpoint import ModelFolder as RunDirectory
-from soundtrack_cnn.training.loading import export_weights, load_run
+from soundtrack_cnn.training.loading import export_weights, load_run, upgrade_run
 from soundtrack_cnn.collection.store import FeatureStore
 
 
@@ -130,7 +130,7 @@ def test_npz_export_on_numpy_scores_as_the_pickles_on_theano(two_tag_run, two_ta
 def test_both_engines_rank_the_held_out_tracks_identically(two_tag_run, two_tag_corpus):
     folder = os.path.dirname(two_tag_corpus)
     paths = [os.path.join(folder, "track{:02d}.wav".format(i)) for i in range(30, 36)]
-    numpy_top = [p.top for p in load_model(two_tag_run).predict_tracks(paths, k=2)]
+    numpy_top = [p.top for p in load_model(two_tag_run, engine="numpy").predict_tracks(paths, k=2)]
     theano_top = [p.top for p in load_model(two_tag_run, engine="theano").predict_tracks(paths, k=2)]
     assert [[g for g, _ in top] for top in numpy_top] == [[g for g, _ in top] for top in theano_top]
     np.testing.assert_allclose([[s for _, s in top] for top in numpy_top],
@@ -147,8 +147,8 @@ def test_trained_run_has_a_checksummed_weights_file(two_tag_run):
 
 
 @pytest.mark.slow
-def test_damaged_or_missing_weights_file_falls_back_to_the_pickles_and_heals(two_tag_run,
-                                                                           tmp_path, capfd):
+def test_damaged_weights_file_falls_back_to_the_pickles_without_writing(two_tag_run, tmp_path,
+                                                                        capfd):
     copy = str(tmp_path / "run")
     shutil.copytree(two_tag_run, copy)
     path = os.path.join(copy, "weights-ensemble.npz")
@@ -156,12 +156,17 @@ def test_damaged_or_missing_weights_file_falls_back_to_the_pickles_and_heals(two
     data[len(data) // 2] ^= 0xFF
     open(path, "wb").write(bytes(data))
     assert RunDirectory(copy, "ensemble").weights_path() is None
-    healed = load_numpy_run(copy)
+    before = {name: os.stat(os.path.join(copy, name)).st_mtime_ns for name in os.listdir(copy)}
+    fallback = load_model(copy, engine="numpy")
     assert "weights-ensemble.npz" in capfd.readouterr().err
-    assert RunDirectory(copy, "ensemble").weights_path() == path
-    expected = load_numpy_run(two_tag_run)
+    assert {name: os.stat(os.path.join(copy, name)).st_mtime_ns
+            for name in os.listdir(copy)} == before  # reading wrote nothing
+    assert upgrade_run(copy) == path and RunDirectory(copy, "ensemble").weights_path() == path
+    expected = load_model(two_tag_run, engine="numpy")
     X = np.random.RandomState(0).randn(3, 1, 40, 100).astype(np.float32)
-    np.testing.assert_array_equal(healed.predict_tiles(X), expected.predict_tiles(X))
+    np.testing.assert_array_equal(fallback.predict_tiles(X), expected.predict_tiles(X))
+    np.testing.assert_array_equal(load_model(copy, engine="numpy").predict_tiles(X),
+                                  expected.predict_tiles(X))
 
 
 def test_a_file_that_is_not_a_weights_file_is_one_clear_error(tmp_path):

@@ -1,4 +1,4 @@
-"""Loading runs: checksums checked, settings checked, the pickle-free export."""
+"""Loading runs: checksums checked, settings checked, nothing written, the pickle-free export."""
 import os
 import shutil
 
@@ -8,7 +8,10 @@ import pytest
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.audio.features import FeatureSettings
 from soundtrack_cnn.training.record import model_file
-from soundtrack_cnn.training.loading import export_weights, import_weights, load_run
+from soundtrack_cnn.files import read_json, write_json
+from soundtrack_cnn.training.checkpoint import ModelFolder
+from soundtrack_cnn.training.loading import export_weights, import_weights, load_run, upgrade_run
+from soundtrack_cnn.training.record import seal
 from soundtrack_cnn.collection.store import FeatureStore
 
 
@@ -36,3 +39,38 @@ def test_npz_export_round_trips_to_identical_predictions(two_tag_run, two_tag_st
 def test_load_refuses_other_feature_settings(two_tag_run):
     with pytest.raises(InputError, match="settings"):
         load_run(two_tag_run, settings=FeatureSettings(hop=50))
+
+
+def _old_run(run_dir, tmp_path):
+    """A copy of ``run_dir`` as trained before the weights file existed."""
+    copy = str(tmp_path / "old run")
+    shutil.copytree(run_dir, copy)
+    for kind in ("ensemble", "multilabel"):
+        os.remove(os.path.join(copy, "weights-{}.npz".format(kind)))
+        path = os.path.join(copy, "{}.json".format(kind))
+        record = read_json(path)
+        del record["weights"]
+        write_json(path, seal(record))
+    return copy
+
+
+def _files(folder):
+    return {name: (os.stat(os.path.join(folder, name)).st_mtime_ns,
+                   os.path.getsize(os.path.join(folder, name))) for name in os.listdir(folder)}
+
+
+def test_loading_an_old_run_writes_nothing_and_upgrading_is_explicit(two_tag_run, tmp_path):
+    from soundtrack_cnn.inference.model import load_model
+    copy = _old_run(two_tag_run, tmp_path)
+    before = _files(copy)
+    X = np.random.RandomState(0).randn(5, 1, 40, 100).astype(np.float32)
+    theano_scores = load_run(copy).predict_tiles(X)
+    numpy_scores = load_model(copy, engine="numpy").predict_tiles(X)
+    assert _files(copy) == before
+    assert ModelFolder(copy, "ensemble").weights_path() is None
+    path = upgrade_run(copy)
+    assert path == os.path.join(copy, "weights-ensemble.npz")
+    assert ModelFolder(copy, "ensemble").weights_path() == path
+    assert upgrade_run(copy) == path  # current: untouched
+    np.testing.assert_array_equal(load_model(copy, engine="numpy").predict_tiles(X), numpy_scores)
+    np.testing.assert_allclose(numpy_scores, theano_scores, rtol=0, atol=1e-5)

@@ -1,6 +1,7 @@
 """The model record: distinct pickle names, schema and checksum checked on every load."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import pytest
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.training.record import check_record, model_file, seal
+from soundtrack_cnn.files import write_bytes
+from soundtrack_cnn.training.record import (PARAM_LAYERS, check_record, model_file, net_names,
+                                            pack_weights, read_weights, seal)
 
 TINY = {"epochs": 1, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 #: Names that a plain sanitiser maps to one file name.
@@ -136,3 +139,84 @@ def test_every_field_is_checked(field, value, message):
 def test_a_record_without_checksum_loads_with_a_warning(capsys):
     check_record(_record(), "RUN/ensemble.json", "ensemble")
     assert "RUN/ensemble.json has no checksum" in capsys.readouterr().err
+
+
+# -- the weights file ----------------------------------------------------------------------
+
+def _weights(kind="ensemble", genres=("Low", "High")):
+    """Metadata and random weights with the study's shapes (small tiles: 40 x 100)."""
+    rng = np.random.RandomState(0)
+    shapes = {"conv1": (4, 1, 5, 5), "conv2": (4, 4, 4, 4), "conv3": (4, 4, 2, 2),
+              "conv4": (4, 4, 2, 2), "hidden5": (4 * 1 * 4, 3), "hidden6": (3, 3),
+              "output": (3, 1 if kind == "ensemble" else len(genres))}
+    params = {name: {layer: [rng.randn(*shape).astype(np.float32),
+                             rng.randn(shape[0] if layer.startswith("conv") else shape[1])
+                             .astype(np.float32)] for layer, shape in shapes.items()}
+              for name in net_names(kind, genres)}
+    from soundtrack_cnn.audio.features import FeatureSettings
+    metadata = {"kind": kind, "genres": list(genres), "feature_settings":
+                FeatureSettings().to_dict(), "normalizer": {"mean": [0.0] * 40, "std": [1.0] * 40},
+                "hyperparameters": {}, "summaries": {}}
+    return metadata, params
+
+
+def test_net_names_of_both_kinds():
+    assert net_names("ensemble", ["A", "B"]) == ["A", "B"]
+    assert net_names("multilabel", ["A", "B"]) == ["multilabel"]
+
+
+def test_param_layers_are_the_listing_s_layers_with_weights():
+    from lasagne import layers
+    from soundtrack_cnn.training.network import LAYERS
+    weighted = [(name, 4 if cls is layers.Conv2DLayer else 2) for name, cls in LAYERS
+                if cls in (layers.Conv2DLayer, layers.DenseLayer)]
+    assert weighted == list(PARAM_LAYERS)
+
+
+@pytest.mark.parametrize("kind", ["ensemble", "multilabel"])
+def test_weights_file_round_trips(tmp_path, kind):
+    metadata, params = _weights(kind)
+    path = str(tmp_path / "w.npz")
+    write_bytes(path, pack_weights(metadata, params))
+    read_metadata, read_params = read_weights(path)
+    assert read_metadata == metadata and list(read_params) == list(params)
+    for name in params:
+        for layer, (W, b) in params[name].items():
+            assert np.array_equal(read_params[name][layer][0], W)
+            assert np.array_equal(read_params[name][layer][1], b)
+
+
+def _damaged(edit):
+    metadata, params = _weights()
+    edit(metadata, params)
+    return metadata, params
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m, p: p["Low"]["conv2"][0].__setitem__((0, 0, 0, 0), np.nan), "conv2: W is not all finite"),
+    (lambda m, p: p["High"].__setitem__("conv3", [np.zeros((4, 4, 2)), np.zeros(4)]), "conv3: W"),
+    (lambda m, p: p["High"].__setitem__("output", [np.zeros((3, 2)), np.zeros(2)]), "output: W"),
+    (lambda m, p: p["Low"].__setitem__("hidden5", [np.zeros((17, 3)), np.zeros(3)]), "hidden5"),
+    (lambda m, p: p["Low"].pop("hidden6"), "hidden6: its W is missing"),
+    (lambda m, p: p.pop("High"), "'High' layer conv1: its W is missing"),
+    (lambda m, p: p.__setitem__("Drama", p["Low"]), "'Drama/conv1/0' is not a parameter"),
+    (lambda m, p: m.__setitem__("kind", "forest"), "'kind'"),
+    (lambda m, p: m.pop("genres"), "'genres'"),
+    (lambda m, p: m["normalizer"].__setitem__("std", [0.0] * 40), "normalizer.std"),
+    (lambda m, p: m["normalizer"].__setitem__("mean", [0.0] * 3), "normalizer.mean"),
+    (lambda m, p: m["feature_settings"].__setitem__("colour", 1), "feature_settings"),
+])
+def test_a_malformed_weights_file_is_refused_naming_it(tmp_path, edit, message):
+    path = str(tmp_path / "damaged.npz")
+    write_bytes(path, pack_weights(*_damaged(edit)))
+    with pytest.raises(InputError, match="damaged.npz is damaged: .*" + re.escape(message)):
+        read_weights(path)
+
+
+def test_a_truncated_weights_file_is_refused_naming_it(tmp_path):
+    data = pack_weights(*_weights())
+    path = tmp_path / "cut.npz"
+    for size in (len(data) // 3, len(data) - 30, 10):
+        path.write_bytes(data[:size])
+        with pytest.raises(InputError, match="cut.npz"):
+            read_weights(str(path))

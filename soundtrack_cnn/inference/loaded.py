@@ -1,0 +1,49 @@
+"""What every model loaded for inference has, whichever engine scores its tiles."""
+import numpy as np
+
+from ..audio.features import FeatureSettings, Normalizer
+from ..scoring.prediction import TileScorer
+
+__all__ = ["LoadedModel", "CHUNK_TILES"]
+
+#: Tiles normalised and scored at once by ``predict_tiles`` (16 MB of study
+#: tiles): enough to keep every thread busy, a bounded slice of a large store.
+CHUNK_TILES = 1024
+
+
+class LoadedModel(TileScorer):
+    """A trained model's description, as its weights file or ``.onnx`` metadata gives it.
+
+    Parameters
+    ----------
+    metadata : dict
+        ``kind``, ``genres``, ``feature_settings``, ``normalizer``,
+        ``summaries`` (optional), ... (:func:`soundtrack_cnn.training.record.read_weights`).
+    n_jobs : int or None
+        Threads that score (-1: one per core; None: 1).
+
+    Attributes
+    ----------
+    genres_ : list of str
+        The score columns, in order.
+    settings_ : FeatureSettings
+    normalizer_ : Normalizer
+    engine : str
+        'numpy' or 'onnx'.
+    """
+
+    engine = None
+
+    def __init__(self, metadata, n_jobs=-1):
+        self.kind = metadata["kind"]
+        self.genres = self.genres_ = list(metadata["genres"])
+        self.settings_ = FeatureSettings.from_dict(metadata["feature_settings"])
+        self.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
+        self.summaries_ = metadata.get("summaries", {})
+        self.metadata = metadata
+        self.n_jobs = n_jobs
+
+    @property
+    def mean_valid_loss_(self):
+        """Mean best validation loss of the nets (as the Theano estimators report it)."""
+        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
