@@ -34,6 +34,7 @@ One module per group of commands, each with a ``register(commands)``:
     training     run, train
     predict      predict, export
     evaluation   evaluate, report, compare, reconstruct
+    film         film
 """
 import argparse
 import errno
@@ -41,12 +42,12 @@ import signal
 import sys
 
 from ..errors import SoundtrackCNNError
-from . import collection, evaluation, predict, training
+from . import collection, evaluation, film, predict, training
 
 __all__ = ["main", "build_parser", "describe_os_error"]
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS = (training, collection, predict, evaluation)
+COMMANDS = (training, collection, predict, evaluation, film)
 
 
 #: What to do about the file-system errors a long run meets.

@@ -141,6 +141,9 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     for name, value in (("n_boot", n_boot), ("top", top)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
             raise InputError("{} must be a whole number >= 0, got {!r}".format(name, value))
+    if not os.path.isdir(run):
+        raise InputError("{}: not a run folder; film needs one (an export has no training tiles "
+                         "to tell music like them from the rest)".format(run))
     paths = expand_film_inputs([inputs] if isinstance(inputs, str) else list(inputs))
     if out is not None:
         check_writable(out)

@@ -13,6 +13,7 @@ for a segment without any).
 """
 import csv
 import io
+import math
 import os
 import re
 
@@ -53,7 +54,7 @@ def timecode(seconds, fps=24):
     fps = check_fps(fps)
     if seconds < 0:
         raise InputError("a timecode needs a time >= 0, got {!r}".format(seconds))
-    frames = int(round(seconds * fps))
+    frames = int(math.floor(seconds * fps + 0.5))  # half a frame up, as editors count
     total, frame = divmod(frames, fps)
     minutes, second = divmod(total, 60)
     hours, minute = divmod(minutes, 60)
