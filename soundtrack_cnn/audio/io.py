@@ -34,17 +34,21 @@ WRITE_BLOCK = 1 << 16
 BLOCK_FRAMES = 1 << 18
 
 
-def find_audio(folder):
+def find_audio(folder, extensions=AUDIO_EXTENSIONS):
     """Audio files under ``folder``, recursively, sorted; hidden files and folders skipped.
 
     Parameters
     ----------
     folder : str
+    extensions : collection of str
+        Lower-case extensions with their dot; by default the formats
+        libsndfile decodes.
 
     Returns
     -------
     paths : list of str
-        Files whose extension (any case) is in :data:`AUDIO_EXTENSIONS`.
+        Files whose extension (any case) is one of ``extensions``, each
+        folder's files (by name) before its subfolders' (by name).
 
     Examples
     --------
@@ -61,7 +65,7 @@ def find_audio(folder):
         folders[:] = sorted(f for f in folders if not f.startswith("."))
         found.extend(os.path.join(root, name) for name in sorted(files)
                      if not name.startswith(".")
-                     and os.path.splitext(name)[1].lower() in AUDIO_EXTENSIONS)
+                     and os.path.splitext(name)[1].lower() in extensions)
     return found
 
 

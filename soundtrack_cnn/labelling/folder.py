@@ -32,14 +32,14 @@ import mutagen
 from ..errors import InputError
 from .imdb import (IMDB_GENRES, STUDY_GENRES, Choice, choose_title, find_titles,
                    normalise_title, read_votes)
+from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..collection.manifest import TAG_SEPARATOR, Track, write_manifest
 from ..files import write_bytes
 
-__all__ = ["AUDIO_EXTENSIONS", "REVIEW_COLUMNS", "parse_name", "read_tags", "find_groups",
+__all__ = ["REVIEW_COLUMNS", "parse_name", "read_tags", "find_groups",
            "resolve_genres", "label_collection", "LabelSummary"]
 
-#: What libsndfile decodes (soundtrack_cnn.audio.io); other audio is reported, not listed.
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+#: Audio libsndfile cannot decode (what it decodes: audio.io.AUDIO_EXTENSIONS): reported, not listed.
 _UNDECODABLE = (".m4a", ".aac", ".wma", ".ape", ".alac", ".mp4", ".m4b", ".wv", ".mpc")
 REVIEW_COLUMNS = ("folder", "album", "files", "status", "confidence", "method", "tconst",
                   "title", "year", "genres", "looked_up", "candidates")
@@ -217,21 +217,14 @@ def find_groups(root):
     """
     if not os.path.isdir(root):
         raise InputError("{}: not a folder".format(root))
-    files, others = [], []
-    for folder, subfolders, names in os.walk(root):
-        subfolders.sort()
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            relative = os.path.relpath(os.path.join(folder, name), root).replace(os.sep, "/")
-            extension = os.path.splitext(name)[1].lower()
-            if extension in AUDIO_EXTENSIONS:
-                files.append(relative)
-            elif extension in _UNDECODABLE:
-                others.append(relative)
+
+    def relative(paths):
+        return [os.path.relpath(path, root).replace(os.sep, "/") for path in paths]
+
+    files, others = relative(find_audio(root)), relative(find_audio(root, _UNDECODABLE))
     if not files:
         raise InputError("{}: no audio files ({}) in it or its subfolders".format(
-            root, " ".join(AUDIO_EXTENSIONS)))
+            root, " ".join(sorted(AUDIO_EXTENSIONS))))
     by_folder = collections.defaultdict(list)
     for relative in files:
         by_folder[_film_folder(os.path.dirname(relative))].append(
@@ -541,7 +534,7 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
         review=review)
     if others:
         print("\n".join("{}: cannot be decoded (not {}); left out".format(
-            os.path.join(root, name), "/".join(AUDIO_EXTENSIONS)) for name in others),
+            os.path.join(root, name), "/".join(sorted(AUDIO_EXTENSIONS))) for name in others),
             file=sys.stderr)
     return summary
 
@@ -555,4 +548,5 @@ def _write_review(path, rows):
     writer = csv.DictWriter(text, REVIEW_COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    write_bytes(path, text.getvalue().encode("utf-8"))
+    # A folder name that is not UTF-8 is written as its own bytes, as in the manifest.
+    write_bytes(path, text.getvalue().encode("utf-8", "surrogateescape"))

@@ -235,3 +235,31 @@ def test_a_whole_name_that_matches_wins_over_its_sides(basics, tmp_path):
     assert (review[(name, "")]["tconst"], review[(name, "")]["confidence"]) == (
         "tt0120737", "medium")
     assert review[("Howard Shore - The Lord of the Rings", "")]["tconst"] == "tt0077869"
+
+
+def test_a_file_name_that_is_not_utf8_is_labelled_and_written_as_its_bytes(tmp_path, basics):
+    root = os.path.join(os.fsencode(str(tmp_path)), b"shelf", b"Heat (1995)")
+    os.makedirs(root)
+    t = np.arange(8000) / 8000.0
+    soundfile.write(os.path.join(root, b"01 Caf\xe9.flac"),
+                    (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8000)
+    out = str(tmp_path / "manifest.csv")
+    summary = label_collection(str(tmp_path / "shelf"), basics, out)
+    assert summary.tracks == 1 and summary.statuses == {"matched": 1}
+    assert b"Heat (1995)/01 Caf\xe9.flac,Action|Crime|Drama" in open(out, "rb").read()
+    track, = read_manifest(out)
+    assert os.fsencode(track.path) == os.path.join(root, b"01 Caf\xe9.flac")
+    assert os.path.exists(track.path)
+
+
+def test_the_label_command_prints_a_name_that_is_not_utf8_without_a_traceback(tmp_path, basics):
+    import subprocess
+    import sys
+    root = os.path.join(os.fsencode(str(tmp_path)), b"shelf", b"Caf\xe9 Noir")
+    os.makedirs(root)
+    soundfile.write(os.path.join(root, b"theme.flac"), np.full(8000, 0.1, np.float32), 8000)
+    result = subprocess.run([sys.executable, "-m", "soundtrack_cnn", "label",
+                             str(tmp_path / "shelf"), "--imdb", basics, "--out",
+                             str(tmp_path / "m.csv")], capture_output=True, timeout=120)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert b"Caf\xe9 Noir" in open(str(tmp_path / "m-review.csv"), "rb").read()
