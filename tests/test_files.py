@@ -123,7 +123,7 @@ def test_check_writable_refuses_a_read_only_folder(tmp_path):
 @pytest.mark.slow
 def test_evaluate_and_report_on_a_read_only_run_refuse_before_computing(two_tag_run, tmp_path):
     with mounted("--bind", "-o", "ro", two_tag_run, str(tmp_path / "ro")) as ro:
-        for command in (["evaluate", ro], ["report", ro]):
+        for command in (["evaluate", ro], ["report", ro], ["compare", ro]):
             line = _one_line(_cli(*command))
             assert "cannot write there (Read-only file system)" in line and ro in line
 

@@ -24,6 +24,8 @@ def _report(args):
 
 def _compare(args):
     from ..experiment.compare import compare_run
+    from ..files import check_writable
+    check_writable(args.run)  # compare.json and compare.md go there, after minutes of work
     print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
 
 

@@ -7,8 +7,11 @@ is its one owner: :func:`write_run_record` seals it with a ``checksum``
 :func:`read_run_record` checks it field by field and against that checksum,
 so a record edited by hand (tracks moved between splits, a genre renamed) is
 refused in one line naming the file and the field, never used silently and
-never a traceback.  Records written before the checksum existed are checked
-field by field only.
+never a traceback.  The record also keeps the checksum of every track's tiles
+(``tiles_sha256``): a track extracted again since (its file changed) would
+mix nets trained on its old tiles with nets trained on its new ones, so the
+run is refused, naming the tracks.  Records written before these checksums
+existed are checked field by field only.
 """
 import numbers
 import os
@@ -39,6 +42,12 @@ RECORD_FIELDS = {
     "label_statistics": ("an object", lambda v: isinstance(v, dict)),
     "splits": ("an object of track id -> {}".format("/".join(SPLITS)), lambda v: isinstance(
         v, dict) and v and all(split in SPLITS for split in v.values())),
+}
+#: Optional fields (absent from records written before them).
+OPTIONAL_FIELDS = {
+    "tiles_sha256": ("an object of track id -> sha256", lambda v: isinstance(v, dict) and all(
+        isinstance(digest, str) for digest in v.values())),
+    "checksum": ("a sha256", lambda v: isinstance(v, str)),
 }
 
 
@@ -107,6 +116,9 @@ def check_run_record(record, path):
             raise damaged("field '{}' is missing".format(field))
         if not valid(record[field]):
             raise damaged("field '{}' must be {}".format(field, what))
+    for field, (what, valid) in OPTIONAL_FIELDS.items():
+        if field in record and not valid(record[field]):
+            raise damaged("field '{}' must be {}".format(field, what))
     if "checksum" in record and record["checksum"] != seal(
             {key: value for key, value in record.items() if key != "checksum"})["checksum"]:
         raise damaged("its content does not match its checksum (edited by hand? tracks moved "
@@ -114,21 +126,27 @@ def check_run_record(record, path):
 
 
 def write_run_record(run_dir, record):
-    """Check ``record`` and write it, sealed with its checksum, as ``RUN/experiment.json``.
+    """Check ``record`` and write it as ``RUN/experiment.json`` with the checksums of its tiles and itself.
+
+    The checksum of every split track's tiles is read from the store the
+    record names (``tiles_sha256``), so :func:`track_sets` can tell when a
+    track was extracted again.
 
     Examples
     --------
-    >>> import tempfile
-    >>> run_dir = tempfile.mkdtemp()
-    >>> write_run_record(run_dir, {"profile": {"name": "small", "net_params": {}},
-    ...     "store": "/data/store", "manifest": None, "seed": 0, "genres": ["Drama"],
-    ...     "label_statistics": {}, "splits": {"t1": "train", "t2": "valid"}})
-    >>> read_run_record(run_dir)["splits"]
+    >>> write_run_record("runs/mine", {"profile": {"name": "small", "net_params": {}},
+    ...     "store": "data/store", "manifest": None, "seed": 0, "genres": ["Drama"],
+    ...     "label_statistics": {}, "splits": {"t1": "train", "t2": "valid"}})  # doctest: +SKIP
+    >>> read_run_record("runs/mine")["splits"]  # doctest: +SKIP
     {'t1': 'train', 't2': 'valid'}
     """
     path = _record_path(run_dir)
     check_run_record(record, path)
-    write_json(path, seal(record))
+    stored = FeatureStore(record["store"]).records
+    tiles = {track_id: stored[track_id].get("tiles_sha256") for track_id in record["splits"]
+             if track_id in stored}
+    write_json(path, seal(dict(record, tiles_sha256={
+        track_id: digest for track_id, digest in tiles.items() if digest})))
 
 
 def read_run_record(run_dir):
@@ -156,6 +174,14 @@ def track_sets(run_dir):
     record = read_run_record(run_dir)
     store = FeatureStore(record["store"])
     store.verify()
+    changed = sorted(track_id for track_id, digest in record.get("tiles_sha256", {}).items()
+                     if store.records.get(track_id, {}).get("tiles_sha256") != digest)
+    if changed:
+        raise InputError("{}: the tiles of {} track(s) changed since the run was prepared "
+                         "(their files changed and were extracted again): {}; nets trained on "
+                         "old and new tiles must not mix: train into a new folder".format(
+                             run_dir, len(changed), ", ".join(changed[:5]) +
+                             (", ..." if len(changed) > 5 else "")))
     genres = record["genres"]
     by_split = {name: [t for t in store.ok_tracks if record["splits"].get(t.track_id) == name]
                 for name in ("train", "valid", "test")}

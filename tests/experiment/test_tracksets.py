@@ -58,7 +58,8 @@ SPLITS = {"t0": "train", "t1": "valid", "t2": "test"}
 
 def test_a_written_record_reads_back_and_gives_the_track_sets(small_store, tmp_path):
     write_run_record(str(tmp_path), _record(small_store, SPLITS))
-    assert "checksum" in json.load(open(str(tmp_path / "experiment.json")))
+    written = json.load(open(str(tmp_path / "experiment.json")))
+    assert "checksum" in written and sorted(written["tiles_sha256"]) == ["t0", "t1", "t2"]
     _, genres, sets = track_sets(str(tmp_path))
     assert genres == ["Drama"] and [sets[s].track_ids for s in ("train", "valid", "test")] == \
         [["t0"], ["t1"], ["t2"]]
@@ -109,4 +110,23 @@ def test_a_damaged_store_is_refused_when_the_track_sets_are_read(small_store, tm
         chunk.write(b"\xff\xff\xff\x7f")
     write_run_record(str(tmp_path / "run"), _record(store, SPLITS))
     with pytest.raises(InputError, match="track t0: its tiles in .* do not match their checksum"):
+        track_sets(str(tmp_path / "run"))
+
+
+def test_a_track_extracted_again_since_the_run_was_prepared_is_refused(tmp_path):
+    rows = ["path,tags"]
+    for i in range(3):
+        noise = np.random.RandomState(i).randn(12 * 22050) * 0.1
+        soundfile.write(str(tmp_path / "t{}.wav".format(i)), noise.astype(np.float32), 22050)
+        rows.append("t{}.wav,Drama".format(i))
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    store = str(tmp_path / "store")
+    extract(str(tmp_path / "m.csv"), store, progress=False)
+    write_run_record(str(tmp_path / "run"), _record(store, SPLITS))
+    track_sets(str(tmp_path / "run"))
+    louder = np.random.RandomState(9).randn(12 * 22050) * 0.3   # the file was replaced
+    soundfile.write(str(tmp_path / "t1.wav"), louder.astype(np.float32), 22050)
+    assert extract(str(tmp_path / "m.csv"), store, progress=False).ok == 1
+    with pytest.raises(InputError, match=r"the tiles of 1 track\(s\) changed since the run was "
+                                         r"prepared .*: t1; nets trained on old and new tiles"):
         track_sets(str(tmp_path / "run"))
