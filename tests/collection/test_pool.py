@@ -1,0 +1,64 @@
+"""The one worker pool: results, n_jobs as in scikit-learn, dead and stuck workers."""
+import os
+import signal
+import time
+
+import pytest
+
+from soundtrack_cnn.collection.pool import Death, effective_n_jobs, imap_unordered
+from soundtrack_cnn.errors import InputError
+
+
+def work(argument):
+    """Workers import this by name: the argument says what to do."""
+    if argument == "die":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if argument == "stop":
+        os.kill(os.getpid(), signal.SIGSTOP)
+    if argument == "die once" and not os.path.exists(os.environ["POOL_TEST_MARK"]):
+        open(os.environ["POOL_TEST_MARK"], "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return argument * 2, os.getpid()
+
+
+def test_n_jobs_means_what_it_means_in_scikit_learn():
+    cores = os.cpu_count()
+    assert [effective_n_jobs(n) for n in (None, 1, 5, -1, -2)] == [
+        1, 1, 5, cores, max(1, cores - 1)]
+    for bad in (0, 1.5, "2", True):
+        with pytest.raises(InputError, match="n_jobs must be"):
+            effective_n_jobs(bad)
+
+
+def test_one_job_runs_here_and_more_run_in_fresh_processes():
+    here = list(imap_unordered(work, ["a", "b"]))
+    assert [result for _, (result, _) in here] == ["aa", "bb"]
+    assert {pid for _, (_, pid) in here} == {os.getpid()}
+    there = dict(imap_unordered(work, ["a", "b", "c", "d"], n_jobs=2))
+    assert {argument: result for argument, (result, _) in there.items()} == {
+        "a": "aa", "b": "bb", "c": "cc", "d": "dd"}
+    assert os.getpid() not in {pid for _, pid in there.values()}
+
+
+def test_an_argument_that_kills_its_worker_twice_is_a_death_the_rest_goes_on(capfd):
+    results = dict(imap_unordered(work, ["a", "die", "b"], n_jobs=2, name=lambda a: "<" + a + ">"))
+    assert results["die"] == Death("was killed by SIGKILL")
+    assert results["a"][0] == "aa" and results["b"][0] == "bb"
+    err = capfd.readouterr().err
+    assert err.count("worker died: <die>: the process working on it was killed by SIGKILL; "
+                     "retrying it once in a fresh worker") == 1
+
+
+def test_a_worker_that_dies_once_is_retried_and_its_result_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("POOL_TEST_MARK", str(tmp_path / "mark"))
+    results = dict(imap_unordered(work, ["die once", "x"], n_jobs=2))
+    assert results["die once"][0] == "die oncedie once" and results["x"][0] == "xx"
+
+
+def test_a_stopped_worker_is_killed_after_the_stall_time():
+    started = time.time()
+    results = dict(imap_unordered(work, ["stop", "a"], n_jobs=2, stall_seconds=1))
+    assert results["stop"] == Death("made no progress for 1 s (stopped, or hung?) and was killed")
+    assert results["a"][0] == "aa" and time.time() - started < 30
+    with pytest.raises(InputError, match="stall_seconds must be a positive"):
+        list(imap_unordered(work, ["a"], stall_seconds=0))
