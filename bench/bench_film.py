@@ -70,9 +70,7 @@ def test_tracks(run_dir):
     """Paths of the run's test tracks (held out from training and validation)."""
     record = read_json(os.path.join(run_dir, "experiment.json"), what="run record")
     store = FeatureStore(record["store"])
-    base = os.path.dirname(record["manifest"])
-    paths = [t.path if os.path.isabs(t.path) else os.path.join(base, t.path)
-             for t in store.ok_tracks if record["splits"].get(t.track_id) == "test"]
+    paths = [t.path for t in store.ok_tracks if record["splits"].get(t.track_id) == "test"]
     if not paths:
         sys.exit("{} has no test tracks".format(run_dir))
     return paths

@@ -70,7 +70,9 @@ class FilmAnalysis(object):
             "tiles": {"tile_seconds": self.source.tile_seconds,
                       "starts": [round(float(s), 3) for s in self.source.starts],
                       "in_distribution": self.in_distribution.astype(int).tolist(),
-                      "distance": [round(float(d), 3) for d in self.distance],
+                      # No sounding frame: infinitely far, which JSON cannot say.
+                      "distance": [round(float(d), 3) if np.isfinite(d) else None
+                                   for d in self.distance],
                       "scores": np.round(self.source.scores, 4).tolist()},
             "seconds": round(self.seconds, 2)}
 

@@ -22,7 +22,7 @@ import soundfile
 from ..audio.features import FeatureSettings, digital_silence
 from ..audio.streaming import stream_tiles
 from ..errors import InputError
-from ..inference.tagging import find_audio
+from ..audio.io import find_audio
 
 __all__ = ["FilmSource", "SourceFile", "expand_film_inputs", "read_source", "level_db",
            "tile_statistics"]

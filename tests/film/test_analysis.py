@@ -40,7 +40,8 @@ def test_two_tracks_around_silence_and_noise_give_two_cues(two_tag_run, joined_f
     with open(str(tmp_path / "cues.csv")) as stream:
         rows = list(csv.DictReader(stream))
     assert [r["genre_1"] for r in rows if r["kind"] == "cue"] == ["Low", "High"]
-    record = json.loads((tmp_path / "verdict.json").read_text())
+    # Strict JSON (no Infinity for the silent tiles' distance).
+    record = json.loads((tmp_path / "verdict.json").read_text(), parse_constant=pytest.fail)
     assert record["version"] and record["run"] == os.path.abspath(two_tag_run)
     assert not record["verdict"]["abstained"]
     assert os.path.getsize(str(tmp_path / "film.html")) > 1000
