@@ -35,7 +35,7 @@ def test_scores_are_the_models_tile_scores_on_every_split(run_copy):
     from soundtrack_cnn.training.dataset import TileView
     scores, record = read_scores(run_copy)
     store, genres, sets = track_sets(run_copy)
-    model = load_model(run_copy, "ensemble", settings=store.settings)
+    model = load_model(run_copy, "ensemble", settings=store.settings, engine=record["engine"])
     for split in ("train", "valid", "test"):
         expected = model.predict_tiles(TileView(store.tiles, sets[split].rows))
         assert np.array_equal(scores["specialists"][split], expected)
