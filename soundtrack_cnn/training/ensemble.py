@@ -283,9 +283,9 @@ class _TileModel(BaseEstimator):
             # Rows, mask and tracks are the same for every net: sent to the workers once,
             # to every one of them, so that losing a worker loses no input.
             rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
-            jobs = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
+            tasks = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_) for name in todo}
-            yield from run_tasks(client, train_net, jobs, what=self._net_label)
+            yield from run_tasks(client, train_net, tasks, what=self._net_label)
 
     @classmethod
     def _from_metadata(cls, metadata, models, summaries, run_dir=None):
