@@ -88,6 +88,9 @@ class OnnxEnsemble(LoadedModel):
     @classmethod
     def from_weights(cls, metadata, params, n_jobs=-1, where="model"):
         """Build the graph from ``{net: {layer: [W, b]}}`` and open a session on it."""
+        if not _installed("onnx"):  # an exported .onnx needs only onnxruntime; building needs onnx
+            raise InputError("{}: the onnx engine builds its graph with the onnx package, which "
+                             "is not installed (pip install 'soundtrack_cnn[onnx]')".format(where))
         data = build_onnx(metadata, params).SerializeToString()
         return cls(metadata, _session(data, n_jobs, where), n_jobs=n_jobs)
 

@@ -124,6 +124,27 @@ def test_without_onnxruntime_an_onnx_model_is_refused_in_one_line(exported):
     assert exported[0] in result.stderr
 
 
+_WITHOUT_ONNX = """
+import sys
+sys.modules["onnx"] = None  # onnxruntime alone: runs an exported .onnx, cannot build a graph
+from soundtrack_cnn.inference.model import default_engine, load_model
+print(default_engine(), load_model(sys.argv[1]).engine)
+load_model(sys.argv[2], engine="onnx")
+"""
+
+
+def test_with_onnxruntime_alone_an_export_runs_and_a_graph_cannot_be_built(exported, tmp_path):
+    from soundtrack_cnn.files import write_bytes
+    from soundtrack_cnn.training.record import pack_weights
+    _, metadata, params = exported
+    weights = str(tmp_path / "weights.npz")
+    write_bytes(weights, pack_weights(metadata, params))
+    result = _cli(exported[0], weights, code=_WITHOUT_ONNX)
+    assert result.stdout.split() == ["numpy", "onnx"]
+    assert result.returncode == 1 and "weights.npz: the onnx engine builds its graph with the " \
+        "onnx package, which is not installed" in result.stderr
+
+
 def test_a_model_needs_the_onnx_file_name(tmp_path):
     metadata, params = random_model()
     with pytest.raises(InputError, match="ends in .onnx"):
