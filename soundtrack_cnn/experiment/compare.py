@@ -29,7 +29,7 @@ from ..evaluation.calibration import Calibration
 from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..evaluation.sequence import SequenceModel, tile_embeddings
 from ..files import write_bytes, write_json
-from ..scoring import metrics as evaluate
+from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
 from ..training.loading import load_run
@@ -41,8 +41,8 @@ __all__ = ["METRICS", "point_metrics", "bootstrap_intervals", "variant_scores", 
 
 STUDY = "study: mean of tile scores"
 
-#: The table's columns: the ranking and F1 metrics of :data:`evaluate.METRICS`.
-METRICS = [(label, key) for label, key in evaluate.METRICS
+#: The table's columns: the ranking and F1 metrics of :data:`metrics.METRICS`.
+METRICS = [(label, key) for label, key in metrics.METRICS
            if key not in (("top_k_all", 5), "precision_at_3", "recall_at_3", "hamming_loss")]
 
 
@@ -55,8 +55,8 @@ def point_metrics(y_true, scores, genres, thresholds=None):
     >>> point_metrics(y, np.array([[.9, .1], [.2, .8], [.4, .6]]), ["a", "b"])[:3]
     [1.0, 1.0, 0.6666666666666666]
     """
-    result = evaluate.evaluate_scores(y_true, scores, genres, thresholds)
-    values = [evaluate.metric_value(result, key) for _, key in METRICS]
+    result = metrics.evaluate_scores(y_true, scores, genres, thresholds)
+    values = [metrics.metric_value(result, key) for _, key in METRICS]
     return [np.nan if value is None else value for value in values]
 
 
@@ -211,9 +211,9 @@ def format_table(table, digits=3):
               for name, row in table.items()]
     diffs = [[name] + [cell(*v, sign="+") for v in zip(row["diff"], row["diff_low"], row["diff_high"])]
              for name, row in list(table.items())[1:]]
-    return "\n\n".join([evaluate.markdown_table(header, points),
+    return "\n\n".join([metrics.markdown_table(header, points),
                         "Difference from the first row (same resampled tracks):",
-                        evaluate.markdown_table(header, diffs)])
+                        metrics.markdown_table(header, diffs)])
 
 
 def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
@@ -237,7 +237,7 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
     """
     variants, details = variant_scores(run_dir, embedding=embedding, seed=seed, verbose=verbose)
     genres, labels = details.pop("genres"), details.pop("labels")
-    thresholds = {name: evaluate.choose_thresholds(labels["valid"], scores["valid"])
+    thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
                   for name, scores in variants.items()}
     table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
                                 genres, thresholds, n_boot=n_boot, seed=seed)

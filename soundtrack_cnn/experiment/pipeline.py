@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from ..scoring import metrics as evaluate
+from ..scoring import metrics
 from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
 from ..training.budget import measure_step_seconds, plan_training
 from ..collection.corpus import generate_corpus
@@ -168,27 +168,27 @@ def evaluate_run(run_dir, engine="numpy"):
     scores, record = score_run(run_dir, engine=engine)
     for name, model_scores in scores.items():
         valid_tiles, tile_scores = model_scores["valid"], model_scores["test"]
-        thresholds = evaluate.choose_thresholds(
-            valid.labels, evaluate.aggregate_tracks(valid_tiles, valid.ranges))
-        track_scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
+        thresholds = metrics.choose_thresholds(
+            valid.labels, metrics.aggregate_tracks(valid_tiles, valid.ranges))
+        track_scores = metrics.aggregate_tracks(tile_scores, test.ranges)
         mse.update(_validation_mse(valid, valid_tiles, name))
         results[name] = {
             "mean_valid_loss": record["models"][name]["mean_valid_loss"],
-            "tracks": evaluate.evaluate_scores(test.labels, track_scores, genres, thresholds),
-            "tiles": evaluate.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
+            "tracks": metrics.evaluate_scores(test.labels, track_scores, genres, thresholds),
+            "tiles": metrics.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
     classical = _classical_baseline(store, sets)
-    results["MFCC mean+std, logistic"] = {"tracks": evaluate.evaluate_scores(
+    results["MFCC mean+std, logistic"] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
-        evaluate.choose_thresholds(valid.labels, classical["valid"]))}
-    baselines = {"label prior": evaluate.prior_scores(sets["train"].labels, n_test),
-                 "uniform random": evaluate.random_scores(n_test, len(genres), 0)}
+        metrics.choose_thresholds(valid.labels, classical["valid"]))}
+    baselines = {"label prior": metrics.prior_scores(sets["train"].labels, n_test),
+                 "uniform random": metrics.random_scores(n_test, len(genres), 0)}
     for name, baseline_scores in baselines.items():
-        results[name] = {"tracks": evaluate.evaluate_scores(test.labels, baseline_scores, genres)}
+        results[name] = {"tracks": metrics.evaluate_scores(test.labels, baseline_scores, genres)}
     results["validation MSE"] = mse
     write_json(os.path.join(run_dir, "evaluation.json"), results)
-    tracks = evaluate.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
-    tiles = evaluate.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
+    tracks = metrics.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
+    tiles = metrics.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
     write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(

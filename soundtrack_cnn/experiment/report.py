@@ -9,7 +9,7 @@ from ..audio.io import load_audio
 from ..audio.streaming import tile_starts
 from ..collection.labels import cooccurrence
 from ..reporting import figures, viewer
-from ..scoring import metrics as evaluate
+from ..scoring import metrics
 from ..training.checkpoint import ModelFolder
 from .scores import read_scores
 from .tracksets import track_sets
@@ -39,7 +39,7 @@ def report_run(run_dir, out=None):
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
-    scores = evaluate.aggregate_tracks(tile_scores, test.ranges)
+    scores = metrics.aggregate_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
     histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
                  for genre, summary in ModelFolder(run_dir, "ensemble").read()["models"].items()}
@@ -57,7 +57,7 @@ def report_run(run_dir, out=None):
             figures.plot_track_predictions(test.track_ids, scores, test.labels, genres)),
         png("roc_curves.png", figures.plot_roc_curves(test.labels, scores, genres)),
     ]
-    shares = evaluate.normalise_scores(scores)
+    shares = metrics.normalise_scores(scores)
     tracks = [{"name": track_id, "audio_path": path, "scores": [float(s) for s in row],
                "true_tags": [g for g in tags if g in genres],
                "timeline": {"starts": tile_starts(stop - start, store.settings),
