@@ -77,7 +77,10 @@ def test_tracks(run_dir):
 
 
 def write_film(path, tracks, hours, sr=44100):
-    """Test tracks, 3 s of silence and 20 s of quiet noise between them, up to ``hours``."""
+    """Test tracks, 3 s of silence and 20 s of quiet noise between them, up to ``hours``.
+
+    Returns the path and the number of tracks in it.
+    """
     import soxr
     rng = np.random.RandomState(0)
     music = [soxr.resample(load_audio(p, SR), SR, sr) for p in tracks]
@@ -91,7 +94,7 @@ def write_film(path, tracks, hours, sr=44100):
                 out.write(np.stack([block, 0.9 * block], axis=1))
                 left -= len(block)
             i += 1
-    return path
+    return path, i
 
 
 def film_command(run_dir, film, out):
@@ -207,14 +210,15 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_film:
             start = time.perf_counter()
-            film = write_film(os.path.join(folder, "film.flac"), tracks, args.hours)
+            film, n_tracks = write_film(os.path.join(folder, "film.flac"), tracks, args.hours)
             made = time.perf_counter() - start
             load = os.getloadavg()[0]
             seconds, peak, stdout = film_command(args.run, film, os.path.join(folder, "out"))
             print("film {:.1f} h FLAC (44.1 kHz stereo, made in {:.0f} s): {:.1f} s wall "
                   "(target < 60 s), peak RSS {:.0f} MB (target < 500 MB), on {} cores at load "
-                  "average {:.1f}; {}".format(args.hours, made, seconds, peak, os.cpu_count(),
-                                              load, stdout.splitlines()[0]))
+                  "average {:.1f}; {} (it holds {} tracks)".format(
+                      args.hours, made, seconds, peak, os.cpu_count(), load,
+                      stdout.splitlines()[0], n_tracks))
         if shutil.which("espeak-ng") is None:
             print("film speech flag: skipped (espeak-ng is not installed; "
                   "apt-get install espeak-ng)")

@@ -14,7 +14,7 @@
   there is no verdict: "not enough music like the training collection".
 * **Provenance.** For each top genre, the segments holding the largest share
   of the genre's summed in-distribution tile scores (the numerator of the
-  mean): where to listen to hear why.
+  mean; segments under 1% of it are left out): where to listen to hear why.
 """
 import numpy as np
 
@@ -138,10 +138,12 @@ def film_verdict(scores, in_distribution, segments, genres, pooling="mean", cali
         j = list(genres).index(genre)
         evidence = np.array([scores[g, j].sum() for _, g in used])
         total = evidence.sum()
-        ranked = np.argsort(-evidence, kind="stable")[:n_sources]
+        # A segment with next to none of the evidence explains nothing.
+        ranked = [i for i in np.argsort(-evidence, kind="stable")[:n_sources]
+                  if total > 0 and evidence[i] >= 0.01 * total]
         verdict["provenance"][genre] = [
             {"segment": used[i][0].number, "start_s": round(used[i][0].start, 3),
              "end_s": round(used[i][0].end, 3),
-             "share": float(evidence[i] / total) if total > 0 else 0.0,
+             "share": float(evidence[i] / total),
              "mean_score": float(scores[used[i][1], j].mean())} for i in ranked]
     return verdict
