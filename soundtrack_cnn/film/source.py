@@ -19,7 +19,7 @@ import os
 import numpy as np
 import soundfile
 
-from ..audio.features import FeatureSettings, digital_silence
+from ..audio.features import FeatureSettings, digital_silence, normalise_track
 from ..audio.streaming import stream_tiles
 from ..errors import InputError
 from ..audio.io import find_audio
@@ -190,19 +190,27 @@ def _read_file(model, path, silence_db, block_tiles):
     if duration is not None and duration < settings.min_seconds:
         return [], [], [], duration, "too short: {:.2f} s of audio, a tile needs {:.2f} s".format(
             duration, settings.min_seconds)
-    scores, statistics, c0 = [], [], []
+    scores, statistics, c0, raw = [], [], [], []
     try:
         for tiles in stream_tiles(path, settings, block_tiles=block_tiles):
-            scores.append(np.asarray(model.predict_tiles(tiles), dtype=np.float64))
             statistics.append(tile_statistics(tiles, silence_db, settings))
             c0.append(tiles[:, 0, 0, :].astype(np.float64))
+            if settings.track_norm == "none":
+                scores.append(np.asarray(model.predict_tiles(tiles), dtype=np.float64))
+            else:
+                raw.append(tiles)
+        if raw:
+            # A net trained on per-track normalised tiles scores a file's tiles
+            # normalised over the file, as predict does (2 hours: about 12 MB).
+            scores.append(np.asarray(model.predict_tiles(
+                normalise_track(np.concatenate(raw), settings)), dtype=np.float64))
     except InputError as error:
         # Digital silence is a stretch of the film like any other; a file
         # that cannot be decoded is an error the user must see.
         if str(error) != str(digital_silence(path)):
             raise
         return [], [], [], duration, "digital silence"
-    n_tiles = sum(len(block) for block in scores)
+    n_tiles = sum(len(block) for block in statistics)
     covered = ((n_tiles - 1) * settings.hop + settings.n_frames) * settings.winstep
     return scores, statistics, c0, duration if duration is not None else covered, None
 
@@ -251,7 +259,7 @@ def read_source(model, paths, silence_db=-70.0, block_tiles=64):
     for index, path in enumerate(paths):
         file_scores, file_statistics, c0, duration, skipped = _read_file(model, path, silence_db,
                                                                          block_tiles)
-        n_tiles = sum(len(block) for block in file_scores)
+        n_tiles = sum(len(block) for block in file_statistics)
         files.append(SourceFile(path, offset, duration, (row, row + n_tiles),
                                 _frame_levels(c0, duration, settings), skipped))
         starts.append(offset + np.arange(n_tiles) * settings.hop * settings.winstep)
