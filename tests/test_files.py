@@ -76,7 +76,7 @@ def test_a_full_disk_is_one_line_and_the_store_stays_valid(collection, tmp_path)
         out = os.path.join(disk, "store")
         line = _one_line(_cli("features", str(collection / "m.csv"), "--out", out, "--jobs", "1"))
         assert "No space left on device" in line and out in line and "rerun" in line
-        store = FeatureStore(out)
+        store = FeatureStore(out, partial=True)  # unfinished: training would refuse it
         assert 0 < len(store.ok_tracks) < 10
         for track in store.ok_tracks:
             np.testing.assert_array_equal(store.track_tiles(track.track_id),

@@ -3,10 +3,12 @@
 Subcommands mirror the steps of the study::
 
     soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
-    soundtrack-cnn corpus OUT [--size demo]                            # bundled audio
-    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--scheduler ADDRESS]
+    soundtrack-cnn corpus OUT [--size demo] [--jobs N]                 # bundled audio
+    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--stall-timeout SECONDS]
+                            [--scheduler ADDRESS] [--strict]
     soundtrack-cnn features --compression
     soundtrack-cnn store compact STORE
+    soundtrack-cnn store check STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
                          [--scheduler ADDRESS]
     soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
@@ -29,7 +31,7 @@ One module per group of commands, each with a ``register(commands)``:
 
 .. autosummary::
 
-    common       the ``--scheduler`` option and its Dask client
+    common       checked argument types (``positive_int``, ``seed``, ``n_jobs``...), ``--scheduler``
     collection   corpus, features, store, label, collection
     training     run, train
     predict      predict, export

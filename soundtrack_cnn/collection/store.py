@@ -397,8 +397,8 @@ def check_store(path):
     settings = read_settings(path)
     records = _latest_records(os.path.join(path, "journal.jsonl"))
     damaged = damaged_tracks(path, records, settings)
-    ok = [record for record in records.values() if record["status"] == "ok"]
-    unchecked = sum(1 for record in ok if record["n_tiles"] and not record.get("tiles_sha256"))
+    ok = [record for record in records.values() if record["status"] == "ok" and record["n_tiles"]]
+    summed = sum(1 for record in ok if record.get("tiles_sha256"))
     if damaged:
         raise InputError("{}: {} damaged track(s): {}; rerun `soundtrack-cnn features` on its "
                          "manifest to extract them again".format(path, len(damaged), "; ".join(
@@ -406,10 +406,10 @@ def check_store(path):
                              for track_id, reason in sorted(damaged.items()))))
     state = "complete" if os.path.exists(os.path.join(path, COMPLETE)) else \
         "extraction not finished"
-    return ("{}: ok: {} tracks ({} with tiles), {} tiles verified against their checksums{}; {}"
-            .format(path, len(records), len(ok), sum(r["n_tiles"] for r in ok),
-                    " ({} tracks extracted before checksums: lengths only)".format(unchecked)
-                    if unchecked else "", state))
+    return ("{}: ok: {} tracks, {} with {} tiles; {} verified against their checksums{}; {}"
+            .format(path, len(records), len(ok), sum(r["n_tiles"] for r in ok), summed,
+                    ", {} extracted before checksums existed (lengths only)".format(
+                        len(ok) - summed) if summed < len(ok) else "", state))
 
 
 class FeatureStore(object):
