@@ -29,6 +29,9 @@ from .splits import SPLITS
 __all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
 
 TAG_SEPARATOR = "|"
+#: Longest tag accepted: a genre name; a cell of text pasted by mistake (100k
+#: characters) would otherwise end in figures and tables (matplotlib: bad_alloc).
+MAX_TAG_LENGTH = 100
 #: Bytes that were not UTF-8, as Python's surrogate escapes hold them.
 _UNDECODED = re.compile("[\udc80-\udcff]")
 COLUMNS = ("path", "tags", "track_id", "split")
@@ -115,6 +118,9 @@ def check_manifest(path, vocabulary=None):
             reason = "no tags"
         elif any(_UNDECODED.search(tag) for tag in tags):
             reason = "tags {} are not UTF-8 text".format(list(tags))
+        elif max(len(tag) for tag in tags) > MAX_TAG_LENGTH:
+            reason = "a tag of {} characters (at most {}: a genre name, not a text)".format(
+                max(len(tag) for tag in tags), MAX_TAG_LENGTH)
         elif allowed is not None and not allowed.issuperset(tags):
             reason = "tags {} are not in the vocabulary {}".format(
                 [tag for tag in tags if tag not in allowed], sorted(allowed))

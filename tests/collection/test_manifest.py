@@ -112,3 +112,22 @@ def test_a_file_name_that_is_not_utf8_round_trips_and_is_extracted(tmp_path):
     assert summary.ok == 1
     assert FeatureStore(str(tmp_path / "store")).tracks[0].path == name
     assert extract(manifest, str(tmp_path / "store"), progress=False).already_done == 1
+
+
+def test_a_tag_of_a_hundred_thousand_characters_is_a_bad_row_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+    import numpy as np
+    import soundfile
+    for name in ("a.wav", "b.wav"):
+        soundfile.write(str(tmp_path / name),
+                        (np.random.RandomState(0).randn(22050) * 0.1).astype(np.float32), 22050)
+    path = write(tmp_path, "a.wav,Drama|{},,".format("x" * 100000), "b.wav,Drama,,")
+    tracks, problems = check_manifest(path)
+    assert [t.track_id for t in tracks] == ["b"]
+    assert problems[0][2].endswith("a tag of 100000 characters (at most 100: a genre name, not "
+                                   "a text)")
+    result = subprocess.run([sys.executable, "-m", "soundtrack_cnn", "collection", path,
+                             "--out", str(tmp_path / "report"), "--min-tracks", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
