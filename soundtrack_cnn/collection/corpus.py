@@ -24,7 +24,7 @@ from scipy.signal import fftconvolve
 from ..audio.io import write_audio
 from ..errors import ClusterError, InputError
 from .manifest import Track, write_manifest
-from .pool import Death, imap_unordered
+from .pool import Death, effective_n_jobs, imap_unordered
 from .splits import split_by_rank
 
 __all__ = ["GENRES", "SIZES", "generate_corpus", "corpus_tracks", "synthesize", "draw_tags"]
@@ -229,6 +229,7 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, p
     [('track0000', ('Drama', 'Action')), ('track0001', ('Drama', 'Horror'))]
     """
     tracks = corpus_tracks(out_dir, size, seed, n_tracks)
+    effective_n_jobs(n_jobs)  # a bad value is refused before the folder is made
     os.makedirs(out_dir, exist_ok=True)
     manifest = os.path.join(out_dir, "manifest.csv")
     plan = _plan(size, seed, n_tracks)

@@ -35,7 +35,7 @@ from ..errors import InputError
 from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..files import sha256_file
 from .manifest import check_manifest
-from .pool import STALL_SECONDS, Death, imap_unordered
+from .pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
 from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
 
 __all__ = ["extract", "ExtractSummary", "decode_file"]
@@ -136,6 +136,7 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     """
     if jobs is not _FORMER_DEFAULT:
         n_jobs = -1 if jobs is None else jobs
+    effective_n_jobs(n_jobs)  # a bad value is refused before the store is made
     summary = ExtractSummary(store=out)
     if isinstance(manifest, (str, os.PathLike)):
         tracks, bad_rows = check_manifest(manifest)

@@ -25,7 +25,7 @@ from ..audio.features import FeatureSettings
 from ..collection.extraction import decode_file
 from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
-from ..collection.pool import Death, imap_unordered
+from ..collection.pool import Death, effective_n_jobs, imap_unordered
 from ..files import write_bytes, write_json
 
 __all__ = ["collection_report", "MIN_FILMS"]
@@ -85,6 +85,7 @@ def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
     """
     if not isinstance(min_tracks, int) or min_tracks < 1:
         raise InputError("min_tracks must be a positive integer, got {!r}".format(min_tracks))
+    effective_n_jobs(n_jobs)  # a bad value is refused before anything is decoded
     tracks, bad_rows = check_manifest(manifest)
     if not tracks:
         raise InputError("{}: no usable track listed ({} bad rows)".format(manifest,

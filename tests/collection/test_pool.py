@@ -62,3 +62,17 @@ def test_a_stopped_worker_is_killed_after_the_stall_time():
     assert results["a"][0] == "aa" and time.time() - started < 30
     with pytest.raises(InputError, match="stall_seconds must be a positive"):
         list(imap_unordered(work, ["a"], stall_seconds=0))
+
+
+def test_a_bad_n_jobs_is_refused_before_anything_is_made(tmp_path):
+    from soundtrack_cnn.collection.corpus import generate_corpus
+    from soundtrack_cnn.collection.extraction import extract
+    from soundtrack_cnn.reporting.collection_report import collection_report
+    (tmp_path / "m.csv").write_text("path,tags\n")
+    for call in (lambda: generate_corpus(str(tmp_path / "corpus"), n_jobs=0),
+                 lambda: extract(str(tmp_path / "m.csv"), str(tmp_path / "store"), n_jobs=0),
+                 lambda: collection_report(str(tmp_path / "m.csv"), str(tmp_path / "report"),
+                                           n_jobs=2.5)):
+        with pytest.raises(InputError, match="n_jobs must be"):
+            call()
+    assert os.listdir(str(tmp_path)) == ["m.csv"]
