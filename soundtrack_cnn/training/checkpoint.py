@@ -209,8 +209,13 @@ class ModelFolder(object):
         metadata = self.read()
         return Normalizer.from_dict(metadata["normalizer"]) if metadata else None
 
-    def begin(self, model):
-        """Record a new fit, or check that a resumed one matches the saved run."""
+    def begin(self, model, defaults=None):
+        """Record a new fit, or check that a resumed one matches the saved run.
+
+        ``defaults`` are the hyperparameters' default values: an option added
+        to the package after a run was trained is absent from its record and
+        counts as its default (the study's choice), so the run still resumes.
+        """
         fresh = dict(model_metadata(model), models={})
         names = fresh["genres"] if self.kind == "ensemble" else ["multilabel"]
         files = {model_file(self.kind, name).lower() for name in names}
@@ -220,8 +225,14 @@ class ModelFolder(object):
         if saved is None:
             write_json(self.metadata_path, seal(fresh))
             return
-        differing = [key for key in ("genres", "feature_settings", "hyperparameters", "seed",
-                                     "training") if saved.get(key) != fresh[key]]
+        differing = [key for key in ("genres", "feature_settings", "seed", "training")
+                     if saved.get(key) != fresh[key]]
+        hyperparameters = dict(defaults or {}, **saved.get("hyperparameters", {}))
+        changed = ["{}: {!r} then, {!r} now".format(key, hyperparameters.get(key), value)
+                   for key, value in sorted(fresh["hyperparameters"].items())
+                   if hyperparameters.get(key) != value]
+        if changed:
+            differing.append("hyperparameters ({})".format(", ".join(changed)))
         if differing:
             raise InputError(
                 "{} holds a run with other {}; resume only with the same data and settings, "

@@ -239,7 +239,7 @@ class _TileModel(BaseEstimator):
             "fingerprint": fingerprint(y, valid),
         }
         if folder:
-            folder.begin(self)
+            folder.begin(self, defaults=STUDY_HYPERPARAMETERS)
         models, summaries = {}, {}
         names = self._model_names()
         todo = []

@@ -46,3 +46,25 @@ def test_objects_pickled_by_the_flat_layout_load_as_todays_classes():
     names = [name for name, _ in fixture["ops"]]
     assert names == ["MaxPool2x2", "MaxPool2x2Grad", "ParallelMRGUniform"]
     assert all(type(op).__module__.startswith("soundtrack_cnn.stack.") for _, op in fixture["ops"])
+
+
+def test_a_resumed_fit_names_each_changed_hyperparameter_and_accepts_options_added_later(tmp_path):
+    import types
+
+    import pytest
+
+    from soundtrack_cnn.audio.features import FeatureSettings, Normalizer
+    from soundtrack_cnn.errors import InputError
+
+    def model(**hyperparameters):
+        return types.SimpleNamespace(
+            kind="ensemble", genres_=["Drama"], settings_=FeatureSettings(),
+            normalizer_=Normalizer().fit(np.zeros((2, 1, 40, 100), np.float32)),
+            hyperparameters_=hyperparameters, random_state=0, training_={})
+
+    folder = ModelFolder(str(tmp_path), "ensemble")
+    folder.begin(model(epochs=20))
+    # An option the package gained later, at its default, resumes the run.
+    folder.begin(model(epochs=20, augment=None), defaults={"augment": None})
+    with pytest.raises(InputError, match=r"hyperparameters \(epochs: 20 then, 1 now\)"):
+        folder.begin(model(epochs=1), defaults={"augment": None})
