@@ -59,17 +59,13 @@ def test_a_collection_is_tagged_in_input_order_with_names_kept_byte_for_byte(
     paths, _ = expand_inputs([collection])
     out = str(tmp_path / "tags.csv")
     summary = tag_collection(model, paths, out, k=2, n_jobs=n_jobs)
-    assert (summary.tagged + summary.failed, summary.skipped) == (5, 0)
+    assert (summary.tagged, summary.failed, summary.skipped) == (4, 1, 0)
     rows = _rows(out)
     assert rows[0] == ["path", "tag_1", "score_1", "tag_2", "score_2", "error"]
     assert [os.fsencode(row[0]) for row in rows[1:]] == [
         os.path.join(os.fsencode(collection), name)
         for name in sorted(NAMES + [LATIN_1, b"broken.flac"])]
     for row in rows[1:]:
-        if os.fsencode(row[0]).endswith(LATIN_1):
-            # Whatever the decoder makes of it, the row names the same bytes.
-            assert row[-1] == "" or "caf\\xe9 latin-1.wav" in row[-1], row
-            continue
         if row[0].endswith("broken.flac"):
             assert "broken.flac" in row[-1] and row[1] == ""
             continue
@@ -90,12 +86,12 @@ def test_a_rerun_skips_the_tagged_files_and_retries_the_failed(collection, tmp_p
         stream.write(os.fsencode(paths[2]) + b",Lo")
     summary = tag_collection(model, paths, out, k=3, n_jobs=None)
     failed = summary.failed
-    assert (summary.tagged + failed, summary.skipped) == (3, 2) and failed >= 1
+    assert (summary.tagged, failed, summary.skipped) == (2, 1, 2)
     assert "already there" in summary.describe(out)
     rows = _rows(out)
     assert [row[0] for row in rows[1:]] == paths
     again = tag_collection(model, paths, out, k=3, n_jobs=None)
-    assert (again.tagged, again.failed, again.skipped) == (0, failed, 5 - failed)
+    assert (again.tagged, again.failed, again.skipped) == (0, 1, 4)
     assert _rows(out) == rows
     with pytest.raises(InputError, match="--top 2"):
         tag_collection(model, paths, out, k=2)
@@ -114,8 +110,6 @@ def test_a_folder_without_audio_is_one_error(tmp_path):
     assert read_tags(str(tmp_path / "absent.csv"), 5) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="audio.io hands soundfile a str path, which it encodes as "
-                   "strict UTF-8: os.fsencode(path) there would open any name")
 def test_a_file_whose_name_is_not_utf8_is_tagged(collection, tmp_path):
     path = os.fsdecode(os.path.join(os.fsencode(collection), LATIN_1))
     summary = tag_collection(_tiny_model(), [path], str(tmp_path / "tags.csv"), k=2)
