@@ -14,7 +14,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..files import check_writable, write_json
-from ..inference.model import default_engine, load_model
+from ..inference.model import load_model
 from .cuesheet import check_fps, write_cues
 from .novelty import Novelty
 from .page import write_film_page
@@ -95,7 +95,7 @@ def _calibration(run, calibrated, pooling):
 
 def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", calibrated="auto",
                  min_share=0.1, silence_db=-70.0, min_silence=2.0, n_boot=1000, seed=0, top=3,
-                 engine=None, quantile=0.99):
+                 engine="numpy", quantile=0.99):
     """Segments, in-distribution flags, genre verdict and provenance of a whole input.
 
     Parameters
@@ -124,9 +124,11 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
         Resamples of the segments for the intervals.
     top : int
         Genres with a provenance, and per row of ``cues.csv``.
-    engine : str, optional
-        One of :data:`~soundtrack_cnn.inference.model.ENGINES`; by default
-        the one ``predict`` uses (:func:`~soundtrack_cnn.inference.model.default_engine`).
+    engine : str
+        One of :data:`~soundtrack_cnn.inference.model.ENGINES`.  numpy by
+        default: over a 2-hour film ONNX Runtime's memory arena took the peak
+        from 374 MB to 448-543 MB (``bench/bench_film.py``), past the 500 MB
+        a film may take, for 10% less time.
     quantile : float
         Share of validation tiles under the in-distribution threshold.
 
@@ -151,7 +153,6 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     paths = expand_film_inputs([inputs] if isinstance(inputs, str) else list(inputs))
     if out is not None:
         check_writable(out)
-    engine = engine or default_engine()
     model = load_model(run, engine=engine)
     calibration = _calibration(run, calibrated, pooling)
     novelty = Novelty.from_run(run, model.settings_, silence_db=silence_db, quantile=quantile)

@@ -1,8 +1,8 @@
 """How unlike the training collection a tile is, and where "unlike" begins.
 
-A tile is summarised by the mean of each MFCC over its frames and the log
-of its standard deviation (its average timbre and how much it moves: 80
-numbers at the default settings; the log, because how much a coefficient
+A tile is summarised by the mean of each of its first 13 MFCCs over its
+sounding frames and the log of their standard deviations (its average timbre
+and how much it moves: 26 numbers; the log, because how much a coefficient
 moves varies over orders of magnitude between steady noise and music), and
 scored by its distance to the nearest of the run's training tiles'
 summaries.  The threshold is the distance that a given share
@@ -69,22 +69,30 @@ def run_tiles(run_dir):
     return store, rows, groups
 
 
+#: MFCCs a summary keeps: the spectral envelope (timbre).  The higher ones
+#: resolve pitch and differ from track to track; with all 40, synthesised speech
+#: sat inside the demo collection's music (bench/bench_film.py: recall 0 vs 1).
+COEFFICIENTS = 13
 # Keeps the log finite for a coefficient that does not move at all (digital silence).
 _MIN_STD = 1e-3
 
 
-def summaries(statistics):
-    """Tile summaries from :func:`~soundtrack_cnn.film.source.tile_statistics`: means, log stds.
+def summaries(statistics, n_coefficients=COEFFICIENTS):
+    """Tile summaries from :func:`~soundtrack_cnn.film.source.tile_statistics`.
+
+    The means of the first ``n_coefficients`` MFCCs and the logs of their
+    standard deviations.
 
     Examples
     --------
-    >>> summaries(np.array([[1.0, 2.0, 1.0, 0.0]])).round(3).tolist()
+    >>> summaries(np.array([[1.0, 2.0, 1.0, 0.0]]), n_coefficients=2).round(3).tolist()
     [[1.0, 2.0, 0.001, -6.908]]
     """
     statistics = np.asarray(statistics, dtype=np.float64)
     half = statistics.shape[1] // 2
-    return np.concatenate([statistics[:, :half],
-                           np.log(statistics[:, half:] + _MIN_STD)], axis=1)
+    n = min(n_coefficients, half)
+    return np.concatenate([statistics[:, :n],
+                           np.log(statistics[:, half:half + n] + _MIN_STD)], axis=1)
 
 
 def _statistics(tiles, rows, silence_db, settings):
@@ -232,7 +240,8 @@ class Novelty(object):
                                  groups=groups[train])
 
     def to_dict(self):
-        return {"summary": "mean and log std of each MFCC over the tile's frames, standardised",
+        return {"summary": "mean and log std of the first {} MFCCs over the tile's sounding "
+                           "frames, standardised".format(COEFFICIENTS),
                 "distance": "to the training tile with the {}th nearest summary".format(self.k),
                 "threshold": round(self.threshold_, 4), "quantile": self.quantile,
                 "calibrated_on": "validation tiles and training tiles against the other "
