@@ -7,6 +7,9 @@ import pytest
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.training.network import build_net
 
+#: Scripts that made test fixtures with earlier versions of the package (not tests).
+collect_ignore_glob = ["*/fixtures/*.py"]
+
 
 def sigint_default():
     """``preexec_fn`` for a child that a test will Ctrl-C: a shell running the

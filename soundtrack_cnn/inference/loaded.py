@@ -42,8 +42,3 @@ class LoadedModel(TileScorer):
         self.summaries_ = metadata.get("summaries", {})
         self.metadata = metadata
         self.n_jobs = n_jobs
-
-    @property
-    def mean_valid_loss_(self):
-        """Mean best validation loss of the nets (as the Theano estimators report it)."""
-        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))

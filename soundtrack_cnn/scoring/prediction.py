@@ -141,6 +141,11 @@ class TileScorer(object):
     def _check_fitted(self):
         """Raise if the model cannot score yet (a loaded model always can)."""
 
+    @property
+    def mean_valid_loss_(self):
+        """Mean best validation loss of the nets in ``summaries_`` (the study's 0.22)."""
+        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
+
     def predict_track_scores(self, X, ranges):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
         self._check_fitted()

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import InputError
 from ..audio.features import Normalizer
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
-from .record import check_record, model_file, seal
+from .record import check_record, model_file, net_names, pack_weights, seal
 
 
 #: Where each module of the flat layout (0.2, up to commit dd6f9ef) lives now.
@@ -154,10 +154,9 @@ def model_metadata(model):
 def write_weights(model, path):
     """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
 
-    The format: ``metadata`` (:func:`model_metadata` plus ``summaries``, as
-    JSON) and one array per parameter, named ``"<net>/<layer>/<index>"``.
-    ``loading.export_weights`` is this function; the numpy engine
-    (:mod:`soundtrack_cnn.inference.model`) and ``loading.import_weights`` read it.
+    The format is :func:`soundtrack_cnn.training.record.pack_weights`'s:
+    ``metadata`` (:func:`model_metadata` plus ``summaries``) and every
+    parameter of every net.
 
     Parameters
     ----------
@@ -165,14 +164,8 @@ def write_weights(model, path):
     path : str
     """
     metadata = dict(model_metadata(model), summaries=model.summaries_)
-    arrays = {"metadata": np.array(json.dumps(metadata))}
-    for name, net in model.models_.items():
-        for layer, values in net.get_all_params_values().items():
-            for index, value in enumerate(values):
-                arrays["{}/{}/{}".format(name, layer, index)] = value
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_bytes(path, buffer.getvalue())
+    write_bytes(path, pack_weights(metadata, {name: net.get_all_params_values()
+                                              for name, net in model.models_.items()}))
 
 
 class ModelFolder(object):
@@ -217,7 +210,7 @@ class ModelFolder(object):
         counts as its default (the study's choice), so the run still resumes.
         """
         fresh = dict(model_metadata(model), models={})
-        names = fresh["genres"] if self.kind == "ensemble" else ["multilabel"]
+        names = net_names(self.kind, fresh["genres"])
         files = {model_file(self.kind, name).lower() for name in names}
         if len(files) != len(names):  # lower(): some file systems ignore case
             raise InputError("genres {} would share a model file; rename one".format(names))

@@ -25,13 +25,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from .callbacks import early_stopping_of
 from .checkpoint import ModelFolder, fingerprint
+from .record import net_names
 from .dataset import TileView
 from ..errors import InputError
-from ..scoring.metrics import aggregate_tracks
 from ..audio.features import FeatureSettings, Normalizer
 from .network import STUDY_HYPERPARAMETERS, build_net
 from ..scoring.pooling import track_ranges
-from ..scoring.prediction import TrackPrediction, predict_tracks
+from ..scoring.prediction import TileScorer, TrackPrediction
 from ..collection.splits import TrackSplit
 from ..collection.store import FeatureStore
 
@@ -138,7 +138,7 @@ def describe_fit(summary):
         "" if auc is None else ", validation-track AUC {:.3f}".format(auc))
 
 
-class _TileModel(BaseEstimator):
+class _TileModel(TileScorer, BaseEstimator):
     """What the ensemble and the single net share: data preparation and scoring."""
 
     kind = None
@@ -158,8 +158,8 @@ class _TileModel(BaseEstimator):
         self.client = client
 
     # -- fitting -----------------------------------------------------------
-    def _model_names(self):
-        raise NotImplementedError
+    def _check_fitted(self):
+        check_is_fitted(self, "models_")
 
     def _targets(self, y, name):
         raise NotImplementedError
@@ -241,7 +241,7 @@ class _TileModel(BaseEstimator):
         if folder:
             folder.begin(self, defaults=STUDY_HYPERPARAMETERS)
         models, summaries = {}, {}
-        names = self._model_names()
+        names = net_names(self.kind, genres)
         todo = []
         for name in names:
             if folder and folder.has_model(name):
@@ -316,7 +316,7 @@ class _TileModel(BaseEstimator):
         scores : ndarray, shape (n_tiles, K)
             Sigmoid outputs in [0, 1], columns in ``genres_`` order.
         """
-        check_is_fitted(self, "models_")
+        self._check_fitted()
         view = TileView(X, normalizer=self.normalizer_)
         return np.column_stack([net.predict_proba(view) for net in self.models_.values()])
 
@@ -327,35 +327,6 @@ class _TileModel(BaseEstimator):
     def predict(self, X):
         """0/1 tags of each tile: scores at or above ``threshold``."""
         return (self.predict_tiles(X) >= self.threshold).astype(int)
-
-    def predict_track_scores(self, X, ranges):
-        """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
-        return aggregate_tracks(self.predict_tiles(X), ranges)
-
-    def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
-        """Audio files to ranked tags, end to end.
-
-        Parameters
-        ----------
-        paths : sequence of str
-            Audio files in any format ``load_audio`` reads.
-        k : int
-            How many tags to rank (the study looks at the top five).
-        pooling : {'mean', 'max', 'lme'}
-            How tile scores become the track's (see :mod:`soundtrack_cnn.scoring.pooling`);
-            the study's is the mean.
-        calibration : Calibration, optional
-            Maps the pooled scores to probabilities on one scale
-            (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
-
-        Returns
-        -------
-        predictions : list of TrackPrediction
-            One per path, in order; a file that cannot be read carries its
-            ``error`` instead of scores, and the others are still scored.
-        """
-        check_is_fitted(self, "models_")
-        return predict_tracks(self, paths, k=k, pooling=pooling, calibration=calibration)
 
 
 class SpecialistEnsemble(_TileModel):
@@ -426,17 +397,10 @@ class SpecialistEnsemble(_TileModel):
     kind = "ensemble"
     _net_label = "specialist"
 
-    def _model_names(self):
-        return list(self.genres_)
-
     def _targets(self, y, name):
         column = self.genres_.index(name)
         return y[:, column:column + 1]
 
-    @property
-    def mean_valid_loss_(self):
-        """Mean of the specialists' best validation losses (the study's 0.22)."""
-        return float(np.mean([s["best_valid_loss"] for s in self.summaries_.values()]))
 
 
 class MultiLabelNet(_TileModel):
@@ -449,13 +413,5 @@ class MultiLabelNet(_TileModel):
     kind = "multilabel"
     _net_label = "single net"
 
-    def _model_names(self):
-        return ["multilabel"]
-
     def _targets(self, y, name):
         return y
-
-    @property
-    def mean_valid_loss_(self):
-        """Best validation loss of the one net (mean over its K outputs)."""
-        return float(self.summaries_["multilabel"]["best_valid_loss"])
