@@ -34,7 +34,7 @@ def test_defaults_are_the_studys_hyperparameters():
         epochs=1000, dropout1=.1, dropout2=.2, dropout3=.3, dropout4=.4, dropout5=.5,
         c1=32, c2=64, c3=128, c4=256, h5=50, h6=50, batch=1200, rate=.01, rate_stop=.0001,
         momentum=.9, momentum_stop=.999, patience=30, monitor="valid_loss",
-        shuffle="none")
+        shuffle="none", augment=None)
     assert net.max_epochs == 1000 and net.regression is True
     assert net.input_shape == (None, 1, 40, 100)
     assert net.batch_iterator_train.batch_size == 1200
