@@ -98,7 +98,7 @@ def extraction_memory(folder, hours, jobs, file_minutes=10.0):
     manifest = make_collection(folder, hours, file_minutes)
     store = os.path.join(folder, "store-{:g}h".format(hours))
     code = ("import sys; from soundtrack_cnn.collection.store import extract; "
-            "extract(sys.argv[1], sys.argv[2], jobs=int(sys.argv[3]), progress=False)")
+            "extract(sys.argv[1], sys.argv[2], n_jobs=int(sys.argv[3]), progress=False)")
     start = time.time()
     child = subprocess.Popen([sys.executable, "-c", code, manifest, store, str(jobs)])
     peak = peak_tree_rss(child)

@@ -156,7 +156,7 @@ def export(net, folder):
     from soundtrack_cnn.collection.corpus import generate_corpus
     from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
     manifest = generate_corpus(os.path.join(folder, "corpus"), size="small", n_tracks=6,
-                               jobs=1, progress=False)
+                               n_jobs=1, progress=False)
     with open(manifest) as handle:
         paths = [os.path.join(os.path.dirname(manifest), row["path"])
                  for row in csv.DictReader(handle)]

@@ -16,7 +16,7 @@ def _run(args):
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
                        equal_updates=args.equal_updates or None,
                        seed=args.seed,
-                       jobs=args.jobs, genres=args.genres, client=client)
+                       n_jobs=args.jobs, genres=args.genres, client=client)
 
 
 def _train(args):
@@ -44,7 +44,7 @@ def register(commands):
                      help="also train the single net with as many updates as all specialists")
     run.add_argument("--genres", nargs="+", action=Distinct, help="explicit vocabulary")
     run.add_argument("--seed", type=seed, default=0)
-    run.add_argument("--jobs", type=n_jobs, help="feature extraction processes "
+    run.add_argument("--jobs", type=n_jobs, default=-1, help="feature extraction processes "
                      "(default: every core)")
     add_scheduler(run)
     run.set_defaults(func=_run)

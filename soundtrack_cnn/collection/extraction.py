@@ -41,10 +41,6 @@ from .store import StoreWriter, create_store, damaged_tracks, mark_complete, rea
 __all__ = ["extract", "ExtractSummary", "decode_file"]
 
 
-#: ``extract``'s ``jobs`` when not given (None there meant every core).
-_FORMER_DEFAULT = object()
-
-
 @dataclasses.dataclass
 class ExtractSummary(object):
     """What one :func:`extract` call did.
@@ -83,7 +79,7 @@ class ExtractSummary(object):
 
 
 def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=True, client=None,
-            stall_seconds=STALL_SECONDS, jobs=_FORMER_DEFAULT):
+            stall_seconds=STALL_SECONDS):
     """Extract the tiles of a whole collection into a feature store, resumably.
 
     Tracks already in the store with an unchanged file (same size and mtime)
@@ -113,10 +109,6 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     stall_seconds : float
         A worker whose CPU time does not advance this long is killed and
         counts as dead (None: wait for ever).
-    jobs : int or None, optional
-        The former name of ``n_jobs``, with its former meaning (None: every
-        core); kept only until ``experiment.pipeline``, ``tests/conftest.py``
-        and the benchmarks pass ``n_jobs``.  Given, it overrides ``n_jobs``.
 
     Returns
     -------
@@ -134,8 +126,6 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     >>> summary.ok, summary.failed, FeatureStore(os.path.join(folder, "store")).tiles.shape
     (2, 0, (4, 1, 40, 100))
     """
-    if jobs is not _FORMER_DEFAULT:
-        n_jobs = -1 if jobs is None else jobs
     effective_n_jobs(n_jobs)  # a bad value is refused before the store is made
     summary = ExtractSummary(store=out)
     if isinstance(manifest, (str, os.PathLike)):

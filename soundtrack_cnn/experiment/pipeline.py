@@ -35,7 +35,7 @@ from .runfolder import check_inputs
 from ..collection.splits import assign_splits
 from ..collection.store import FeatureStore
 from .scores import EQUAL_UPDATES_DIR, score_run
-from .tracksets import fit_data, read_run_record, track_sets
+from .tracksets import fit_data, read_run_record, track_sets, write_run_record
 
 __all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment"]
 
@@ -70,7 +70,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
               "manifest": manifest and os.path.abspath(manifest),
               "seed": seed, "genres": genres,
               "label_statistics": label_statistics(train_tags, genres), "splits": splits}
-    write_json(os.path.join(run_dir, "experiment.json"), record)
+    write_run_record(run_dir, record)
     return record
 
 
@@ -205,7 +205,7 @@ def _classical_baseline(store, sets):
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   equal_updates=None, genres=None, n_genres=10, seed=0, jobs=None, verbose=1,
+                   equal_updates=None, genres=None, n_genres=10, seed=0, n_jobs=-1, verbose=1,
                    client=None):
     """Run the whole study and return the path of the report page.
 
@@ -231,8 +231,9 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         Explicit vocabulary; default the ``n_genres`` most frequent training tags.
     seed : int
         Seed of the corpus, the track split and the nets.
-    jobs : int, optional
-        Feature-extraction processes (default: all cores).
+    n_jobs : int
+        Feature-extraction processes, as in scikit-learn (-1, the default:
+        one per core; None or 1: this process).
     verbose : int
         1 prints nolearn's line per epoch.
     client : distributed.Client or str, optional
@@ -250,7 +251,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         profile = dataclasses.replace(profile, equal_updates=equal_updates)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
-                                   seed=seed)
+                                   seed=seed, n_jobs=n_jobs)
     recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
                 and read_run_record(run_dir).get("manifest"))
     if recorded and recorded != os.path.abspath(manifest):
@@ -258,7 +259,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     print("== features: {} -> {}".format(manifest, store_dir), flush=True)
-    extract(manifest, store_dir, settings=profile.feature_settings(), jobs=jobs, client=client)
+    extract(manifest, store_dir, settings=profile.feature_settings(), n_jobs=n_jobs,
+            client=client)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
     train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client)

@@ -66,7 +66,7 @@ def test_film_goes_from_manifest_through_the_store_to_the_run_splits(tmp_path):
     assert open(manifest).readline().strip() == "path,tags,track_id,split,film"
     assert [t.film for t in read_manifest(manifest)] == [t.film for t in tracks]
     store = str(tmp_path / "store")
-    extract(manifest, store, jobs=1, progress=False)
+    extract(manifest, store, n_jobs=1, progress=False)
     assert {t.track_id: t.film for t in FeatureStore(store).tracks} == \
         {t.track_id: t.film for t in tracks}
     record = prepare_run(str(tmp_path / "run"), store, "small", seed=0)
@@ -77,7 +77,7 @@ def test_film_goes_from_manifest_through_the_store_to_the_run_splits(tmp_path):
     assert len(set.union(*by_film.values())) == 3
     # A corrected film column re-tags the store without extracting again.
     write_manifest(manifest, [Track(t.path, t.tags, t.track_id, None, "one") for t in tracks])
-    summary = extract(manifest, store, jobs=1, progress=False)
+    summary = extract(manifest, store, n_jobs=1, progress=False)
     assert summary.already_done == len(tracks) and summary.ok == 0
     assert {t.film for t in FeatureStore(store).tracks} == {"one"}
     with open(os.path.join(str(tmp_path / "run"), "experiment.json")) as stream:
