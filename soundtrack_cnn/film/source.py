@@ -150,14 +150,13 @@ class FilmSource(object):
     files : list of SourceFile
     starts : ndarray, shape (n_tiles,)
         Start of each tile on the input's timeline, in seconds.
-    file_of : ndarray of int, shape (n_tiles,)
     scores : ndarray of float64, shape (n_tiles, K)
     statistics : ndarray of float64, shape (n_tiles, 2 * n_mfcc)
     settings : FeatureSettings
     """
 
-    def __init__(self, files, starts, file_of, scores, statistics, settings):
-        self.files, self.starts, self.file_of = files, starts, file_of
+    def __init__(self, files, starts, scores, statistics, settings):
+        self.files, self.starts = files, starts
         self.scores, self.statistics, self.settings = scores, statistics, settings
 
     @property
@@ -255,15 +254,14 @@ def read_source(model, paths, silence_db=-70.0, block_tiles=64):
         Naming the file, if one cannot be decoded, or if no file gives a tile.
     """
     settings = model.settings_
-    files, starts, file_of, scores, statistics, offset, row = [], [], [], [], [], 0.0, 0
-    for index, path in enumerate(paths):
+    files, starts, scores, statistics, offset, row = [], [], [], [], 0.0, 0
+    for path in paths:
         file_scores, file_statistics, c0, duration, skipped = _read_file(model, path, silence_db,
                                                                          block_tiles)
         n_tiles = sum(len(block) for block in file_statistics)
         files.append(SourceFile(path, offset, duration, (row, row + n_tiles),
                                 _frame_levels(c0, duration, settings), skipped))
         starts.append(offset + np.arange(n_tiles) * settings.hop * settings.winstep)
-        file_of.append(np.full(n_tiles, index))
         scores.extend(file_scores)
         statistics.extend(file_statistics)
         offset += duration
@@ -272,5 +270,5 @@ def read_source(model, paths, silence_db=-70.0, block_tiles=64):
         raise InputError("{}: no file of the input gives a tile ({})".format(
             paths[0] if len(paths) == 1 else "{} files".format(len(paths)),
             "; ".join("{}: {}".format(os.path.basename(f.path), f.skipped) for f in files)))
-    return FilmSource(files, np.concatenate(starts), np.concatenate(file_of),
-                      np.concatenate(scores), np.concatenate(statistics), settings)
+    return FilmSource(files, np.concatenate(starts), np.concatenate(scores),
+                      np.concatenate(statistics), settings)

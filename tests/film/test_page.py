@@ -1,5 +1,4 @@
 """film.html in a real headless Chromium (Debian's, driven by Playwright), as the viewer's test does."""
-import os
 import shutil
 
 import numpy as np
