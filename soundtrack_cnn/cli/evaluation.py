@@ -37,7 +37,9 @@ def _reconstruct(args):
 def register(commands):
     evaluate = commands.add_parser("evaluate", help="metrics on the run's test tracks")
     evaluate.add_argument("run")
-    evaluate.add_argument("--engine", default="numpy", choices=ENGINES)
+    evaluate.add_argument("--engine", choices=ENGINES,
+                          help="what runs the nets (default: ONNX Runtime where installed, "
+                               "else numpy; the same scores within 1e-5)")
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer "

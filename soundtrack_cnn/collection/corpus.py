@@ -19,7 +19,6 @@ for benchmarks (4,000 tracks of 60-180 s, ~133 h).
 import os
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from ..audio.io import write_audio
 from ..errors import ClusterError, InputError
@@ -38,6 +37,13 @@ _LIGHT = ("Romance", "Comedy", "Musical")
 SIZES = {"small": (48, 12.0, 25.0), "demo": (200, 30.0, 90.0), "large": (4000, 60.0, 180.0)}
 SR = 22050
 
+
+
+def _fftconvolve(signal, kernel):
+    # scipy.signal takes about 0.4 s to import: only synthesis needs it, not
+    # every command that reads SIZES (the CLI builds its parser from it).
+    from scipy.signal import fftconvolve
+    return fftconvolve(signal, kernel)
 
 def draw_tags(rng):
     """2-3 tags: one or two from a cluster, Drama often, a cross-cluster tag rarely."""
@@ -81,7 +87,7 @@ def _hits(rng, n, period, kernel, jitter=0.0, probability=1.0):
     times = np.clip(times + (rng.randn(len(times)) * jitter * SR).astype(int), 0, n - 1)
     train = np.zeros(n)
     train[times] = 0.6 + 0.4 * rng.rand(len(times))
-    return fftconvolve(train, kernel)[:n]
+    return _fftconvolve(train, kernel)[:n]
 
 
 def _decay(seconds, rate):
@@ -127,10 +133,10 @@ def _layer(tag, rng, n, tempo):
     if tag == "Crime":       # walking bass and swung hi-hats
         f, pos = _melody(rng, n, rng.uniform(55, 82), 165, beat)
         hat = rng.randn(int(.04 * SR)) * _decay(.04, 120)
-        hats = fftconvolve(_hits(rng, n, beat * 2 / 3, hat), [1, -.9])[:n]
+        hats = _fftconvolve(_hits(rng, n, beat * 2 / 3, hat), [1, -.9])[:n]
         return 0.6 * _voice(f, [1, .5, .2]) * np.exp(-2 * pos) + .5 * bright * hats
     if tag == "Horror":      # rumbling noise and sparse stingers
-        rumble = fftconvolve(rng.randn(n), _decay(.05, 60))[:n]
+        rumble = _fftconvolve(rng.randn(n), _decay(.05, 60))[:n]
         sting = rng.randn(int(.4 * SR)) * _decay(.4, 8) * bright
         return 0.25 * rumble / (np.abs(rumble).max() + 1e-9) + _hits(rng, n, 2.5, sting,
                                                                       probability=.4)
@@ -155,7 +161,7 @@ def synthesize(tags, seconds, seed):
     n = int(seconds * SR)
     tempo = rng.uniform(70, 150)
     mix = sum(rng.uniform(0.5, 1.0) * _layer(tag, rng, n, tempo) for tag in tags)
-    noise = fftconvolve(rng.randn(n), np.ones(rng.randint(1, 8)) / 4)[:n]
+    noise = _fftconvolve(rng.randn(n), np.ones(rng.randint(1, 8)) / 4)[:n]
     mix = mix / (np.abs(mix).max() + 1e-9) + rng.uniform(0.01, 0.08) * noise
     fade = np.minimum(1, np.minimum(np.arange(n), np.arange(n)[::-1]) / (0.5 * SR))
     mix = mix * fade * rng.uniform(0.3, 1.0)

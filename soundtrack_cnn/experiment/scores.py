@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
-from ..inference.model import load_model
+from ..inference.model import default_engine, load_model
 from ..training.dataset import TileView
 from .tracksets import track_sets
 
@@ -43,15 +43,16 @@ def _record_sha(folder, kind):
     return sha256_file(path)
 
 
-def score_run(run_dir, engine="numpy"):
+def score_run(run_dir, engine=None):
     """Score every split's tiles with every trained model; write ``RUN/scores.npz``.
 
     Parameters
     ----------
     run_dir : str
         A trained run.
-    engine : {'numpy', 'theano'}
-        What runs the nets (the same scores within 1e-5).
+    engine : {'numpy', 'onnx', 'theano'}, optional
+        What runs the nets (the same scores within 1e-5); default ONNX Runtime
+        where it is installed, else numpy.
 
     Returns
     -------
@@ -59,6 +60,7 @@ def score_run(run_dir, engine="numpy"):
         As :func:`read_scores` returns them.
     """
     store, _, sets = track_sets(run_dir)
+    engine = engine or default_engine()
     scores, arrays, record = {}, {}, {"engine": engine, "models": {}}
     for label, (folder, kind) in trained_models(run_dir).items():
         model = load_model(folder, kind, settings=store.settings, engine=engine)
