@@ -11,13 +11,15 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn store check STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
                          [--scheduler ADDRESS]
-    soundtrack-cnn predict RUN FILE|DIR... [--top K] [--json] [--csv OUT] [--timeline DIR]
-                           [--engine numpy|theano] [--pooling mean|max|lme]
-                           [--calibrated platt|isotonic]
-    soundtrack-cnn evaluate RUN [--engine numpy|theano]
-    soundtrack-cnn report RUN [--out DIR] [--engine numpy|theano]
+    soundtrack-cnn predict RUN|MODEL.onnx|MODEL.npz FILE|DIR... [--top K] [--json] [--csv OUT]
+                           [--timeline DIR] [--engine numpy|onnx|theano] [--jobs N]
+                           [--pooling mean|max|lme] [--calibrated platt|isotonic]
+    soundtrack-cnn film RUN INPUT... --out DIR [--min-cue SECONDS] [--fps 24]
+    soundtrack-cnn evaluate RUN [--engine numpy|onnx|theano]
+    soundtrack-cnn report RUN [--out DIR]
     soundtrack-cnn reconstruct IN OUT [--crossfade]
-    soundtrack-cnn export RUN OUT.npz [--kind ensemble]
+    soundtrack-cnn export RUN OUT.onnx|OUT.npz [--kind ensemble|multilabel]
+    soundtrack-cnn upgrade RUN
     soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
     soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
     soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
@@ -34,7 +36,7 @@ One module per group of commands, each with a ``register(commands)``:
     common       checked argument types (``positive_int``, ``seed``, ``n_jobs``...), ``--scheduler``
     collection   corpus, features, store, label, collection
     training     run, train
-    predict      predict, export
+    predict      predict, export, upgrade
     evaluation   evaluate, report, compare, reconstruct
     film         film
 """
