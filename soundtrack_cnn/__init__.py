@@ -53,8 +53,10 @@ _EXPORTS = {
     "SpecialistEnsemble": "training.ensemble", "MultiLabelNet": "training.ensemble",
     "load_run": "training.loading", "export_weights": "training.loading", "import_weights": "training.loading",
     "load_model": "inference.model", "NumpyEnsemble": "inference.model",
+    "OnnxEnsemble": "inference.onnx_engine", "export_onnx": "inference.onnx_export",
+    "upgrade_run": "training.loading", "analyse_film": "film.analysis",
     "run_experiment": "experiment.pipeline", "evaluate_run": "experiment.pipeline", "report_run": "experiment.report",
-    "InputError": "errors",
+    "InputError": "errors", "SoundtrackCNNError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
