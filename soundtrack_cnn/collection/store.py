@@ -327,8 +327,12 @@ def _check_not_being_written(path):
                 raise InputError("{}: an extraction is writing this store (it holds {}); wait "
                                  "until `features` ends, then rerun".format(path, lock)) from None
     if not os.path.exists(os.path.join(path, COMPLETE)):
-        raise InputError("{}: its extraction did not finish (interrupted?); rerun `soundtrack-cnn "
-                         "features MANIFEST --out {}` to complete it".format(path, path))
+        # Stores written before 0.3 have no marker either: the same rerun checks
+        # their tracks (nothing finished is extracted again) and marks them.
+        raise InputError("{}: its extraction did not finish (interrupted?), or it was written by "
+                         "soundtrack_cnn 0.2, which did not mark finished stores; rerun "
+                         "`soundtrack-cnn features MANIFEST --out {}` to complete or mark it "
+                         "(finished tracks are not extracted again)".format(path, path))
 
 
 def damaged_tracks(path, records, settings, checksums=True):
