@@ -32,6 +32,7 @@ import soundtrack_cnn  # noqa: F401  (compatibility shims first)
 from soundtrack_cnn.audio.io import load_audio
 from soundtrack_cnn.files import read_json
 from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import InputError
 
 SR = 22050
 
@@ -206,7 +207,10 @@ def main(argv=None):
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--skip-film", action="store_true", help="only the speech flag")
     args = parser.parse_args(argv)
-    tracks = test_tracks(args.run)
+    try:
+        tracks = test_tracks(args.run)
+    except InputError as error:
+        sys.exit("bench_film needs a trained run folder (make train): {}".format(error))
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_film:
             start = time.perf_counter()
