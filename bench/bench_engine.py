@@ -153,7 +153,7 @@ def compare_engines(run_dir):
     n_tracks, n_identical, max_difference : int, int, float
     """
     from soundtrack_cnn.training.dataset import TileView
-    from soundtrack_cnn.scoring.metrics import aggregate_tracks
+    from soundtrack_cnn.scoring.pooling import pool_tracks
     from soundtrack_cnn.inference.model import load_model
     from soundtrack_cnn.experiment.tracksets import track_sets
     store, _, sets = track_sets(run_dir)
@@ -161,7 +161,7 @@ def compare_engines(run_dir):
     scores = {}
     for engine in ("theano", "numpy", "onnx"):
         model = load_model(run_dir, settings=store.settings, engine=engine)
-        scores[engine] = aggregate_tracks(model.predict_tiles(TileView(store.tiles, test.rows)),
+        scores[engine] = pool_tracks(model.predict_tiles(TileView(store.tiles, test.rows)),
                                           test.ranges)
     orders = {engine: np.argsort(-values, axis=1, kind="stable")
               for engine, values in scores.items()}

@@ -19,6 +19,7 @@ import os
 import numpy as np
 
 from ..scoring import metrics
+from ..scoring.pooling import pool_tracks
 from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
 from ..training.budget import measure_step_seconds, plan_training
 from ..collection.corpus import generate_corpus
@@ -171,8 +172,8 @@ def evaluate_run(run_dir, engine=None):
     for name, model_scores in scores.items():
         valid_tiles, tile_scores = model_scores["valid"], model_scores["test"]
         thresholds = metrics.choose_thresholds(
-            valid.labels, metrics.aggregate_tracks(valid_tiles, valid.ranges))
-        track_scores = metrics.aggregate_tracks(tile_scores, test.ranges)
+            valid.labels, pool_tracks(valid_tiles, valid.ranges))
+        track_scores = pool_tracks(tile_scores, test.ranges)
         mse.update(_validation_mse(valid, valid_tiles, name))
         results[name] = {
             "mean_valid_loss": record["models"][name]["mean_valid_loss"],

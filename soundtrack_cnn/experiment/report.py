@@ -10,6 +10,7 @@ from ..audio.streaming import tile_starts
 from ..collection.labels import cooccurrence
 from ..reporting import figures, viewer
 from ..scoring import metrics
+from ..scoring.pooling import pool_tracks
 from ..training.checkpoint import ModelFolder
 from .scores import read_scores
 from .tracksets import track_sets
@@ -39,7 +40,7 @@ def report_run(run_dir, out=None):
     os.makedirs(out, exist_ok=True)
     test, train = sets["test"], sets["train"]
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
-    scores = metrics.aggregate_tracks(tile_scores, test.ranges)
+    scores = pool_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
     histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
                  for genre, summary in ModelFolder(run_dir, "ensemble").read()["models"].items()}

@@ -3,47 +3,21 @@
 Everything works on plain arrays: ``y_true`` (n, K) of 0/1 and ``scores``
 (n, K) in [0, 1], rows being tracks (or tiles), columns genres.  The study
 reads a track's answer from the mean of its tiles' scores
-(:func:`aggregate_tracks`) and asks whether the true tags land in the top
-five (:func:`evaluate_scores`, ``top_k_any`` / ``top_k_all``).
+(:func:`soundtrack_cnn.scoring.pooling.pool_tracks`) and asks whether the true
+tags land in the top five (:func:`evaluate_scores`, ``top_k_any`` / ``top_k_all``).
 """
 import numpy as np
 from scipy.special import logit
 
 from ..errors import InputError
 
-__all__ = ["aggregate_tracks", "normalise_scores", "top_k", "choose_thresholds",
+__all__ = ["normalise_scores", "top_k", "choose_thresholds",
            "safe_logit", "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores",
            "METRICS", "metric_value", "markdown_table", "metrics_table"]
 
 # Scores are clipped this far from 0 and 1 before a logit, so that a saturated
 # sigmoid (exactly 0 or 1 in float32) stays a finite feature.
 _LOGIT_EPS = 1e-6
-
-
-def aggregate_tracks(tile_scores, ranges):
-    """Mean tile score of each track.
-
-    Parameters
-    ----------
-    tile_scores : ndarray, shape (n_tiles, K)
-    ranges : sequence of (int, int)
-        Each track's ``[start, stop)`` rows in ``tile_scores``.
-
-    Returns
-    -------
-    track_scores : ndarray, shape (n_tracks, K)
-
-    Examples
-    --------
-    >>> aggregate_tracks(np.array([[1.], [0.], [.5]]), [(0, 2), (2, 3)]).ravel().tolist()
-    [0.5, 0.5]
-    """
-    tile_scores = np.asarray(tile_scores, dtype=float)
-    if any(stop <= start for start, stop in ranges):
-        raise InputError("every track needs at least one tile; got ranges {}".format(
-            [r for r in ranges if r[1] <= r[0]][:3]))
-    return np.array([tile_scores[start:stop].mean(axis=0) for start, stop in ranges]
-                    ).reshape(len(ranges), tile_scores.shape[1])
 
 
 def normalise_scores(scores):

@@ -6,14 +6,15 @@ one track's ``(n_tiles, K)`` scores -- :func:`max_pool` and
 :func:`log_mean_exp_pool` (between the two, set by a temperature) -- and a
 learned :class:`AttentionPooling`, which weights each tile by how much it
 looks like evidence.  :func:`pool_tracks` applies any of them to every track
-of a score matrix; ``'mean'`` is the study's :func:`evaluate.aggregate_tracks`.
+of a score matrix (``ranges`` say which rows are which track's); it is the
+package's one per-track aggregation, and ``'mean'`` is the study's.
 """
 import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp, softmax
 
 from ..errors import InputError
-from .metrics import aggregate_tracks, safe_logit
+from .metrics import safe_logit
 
 __all__ = ["mean_pool", "max_pool", "log_mean_exp_pool", "pool_tracks", "track_ranges",
            "AttentionPooling", "POOLINGS"]
@@ -139,13 +140,13 @@ def pool_tracks(tile_scores, ranges, pooling="mean", **options):
 
     Examples
     --------
+    >>> pool_tracks([[1.], [0.], [.5]], [(0, 2), (2, 3)]).ravel().tolist()
+    [0.5, 0.5]
     >>> pool_tracks([[1.], [0.], [.5]], [(0, 2), (2, 3)], pooling="max").ravel().tolist()
     [1.0, 0.5]
     """
     if pooling not in POOLINGS:
         raise InputError("pooling must be one of {}, got {!r}".format(sorted(POOLINGS), pooling))
-    if pooling == "mean":
-        return aggregate_tracks(tile_scores, ranges)
     _check_ranges(ranges)
     tile_scores = np.asarray(tile_scores, dtype=float)
     return np.array([POOLINGS[pooling](tile_scores[start:stop], **options)

@@ -12,7 +12,7 @@ its tiles' scores, as in the study (or another pooling, optionally calibrated).
 import numpy as np
 
 from ..errors import InputError
-from .metrics import aggregate_tracks, normalise_scores, top_k
+from .metrics import normalise_scores, top_k
 from .pooling import pool_tracks
 from ..audio.features import normalise_track
 from ..audio.streaming import stream_tiles, tile_starts
@@ -149,7 +149,7 @@ class TileScorer(object):
     def predict_track_scores(self, X, ranges):
         """Mean tile score of each track; ``ranges`` are (start, stop) rows of ``X``."""
         self._check_fitted()
-        return aggregate_tracks(self.predict_tiles(X), ranges)
+        return pool_tracks(self.predict_tiles(X), ranges)
 
     def predict_tracks(self, paths, k=5, pooling="mean", calibration=None):
         """Audio files to ranked tags, end to end.

@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.scoring.metrics import (aggregate_tracks, choose_thresholds, metrics_table,
+from soundtrack_cnn.scoring.metrics import (choose_thresholds, metrics_table,
                                      evaluate_scores, normalise_scores, prior_scores,
                                      random_scores, top_k)
 
@@ -62,14 +61,10 @@ def test_thresholds_chosen_on_validation_improve_f1_over_one_half():
     assert default["macro_f1"] == pytest.approx(0.5) and chosen["macro_f1"] == 1.0
 
 
-def test_aggregation_normalisation_and_top_k():
-    tiles = np.array([[1., 0.], [0., 1.], [.5, .5], [.2, .6]])
-    tracks = aggregate_tracks(tiles, [(0, 2), (2, 4)])
-    np.testing.assert_allclose(tracks, [[.5, .5], [.35, .55]])
+def test_normalisation_and_top_k():
+    tracks = np.array([[.5, .5], [.35, .55]])
     np.testing.assert_allclose(normalise_scores(tracks).sum(axis=1), 1)
     assert top_k(tracks, ["x", "y"], k=1) == [[("x", .5)], [("y", .55)]]
-    with pytest.raises(InputError):
-        aggregate_tracks(tiles, [(2, 2)])
 
 
 def test_baselines_and_table():

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.scoring.metrics import aggregate_tracks
 from soundtrack_cnn.scoring.pooling import (AttentionPooling, log_mean_exp_pool, max_pool, mean_pool,
                                     pool_tracks)
 from sklearn.metrics import roc_auc_score
@@ -30,7 +29,11 @@ def test_log_mean_exp_lies_between_mean_and_max_and_reaches_both():
 
 def test_pool_tracks_per_track_and_mean_is_the_studys():
     ranges = [(0, 1), (1, 3)]
-    assert np.array_equal(pool_tracks(TILES, ranges), aggregate_tracks(TILES, ranges))
+    assert np.array_equal(pool_tracks(TILES, ranges), [TILES[0], TILES[1:].mean(axis=0)])
+    tiles = np.array([[1., 0.], [0., 1.], [.5, .5], [.2, .6]])
+    np.testing.assert_allclose(pool_tracks(tiles, [(0, 2), (2, 4)]), [[.5, .5], [.35, .55]])
+    with pytest.raises(InputError, match="at least one tile"):
+        pool_tracks(TILES, [(2, 2)])
     assert np.allclose(pool_tracks(TILES, ranges, pooling="max"), [[.1, .8], [.9, .2]])
     with pytest.raises(InputError, match="pooling"):
         pool_tracks(TILES, ranges, pooling="median")
