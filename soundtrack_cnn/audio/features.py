@@ -53,7 +53,7 @@ __all__ = ["FeatureSettings", "TRACK_NORMS", "mfcc", "tile", "normalise_track", 
            "audio_to_tiles", "Normalizer", "compression_figures"]
 
 #: Frames computed per call of python_speech_features, bounding memory per track.
-BLOCK_FRAMES = 1000
+MFCC_BLOCK_FRAMES = 1000
 
 #: Per-track normalisations: none (the study), the track's mean of each
 #: coefficient removed, or its mean removed and its standard deviation divided out.
@@ -272,8 +272,8 @@ def mfcc(signal, settings=FeatureSettings()):
     emphasised = python_speech_features.sigproc.preemphasis(
         signal[:(n_frames - 1) * step + window].astype(np.float64), settings.preemph)
     blocks = []
-    for first in range(0, n_frames, BLOCK_FRAMES):
-        count = min(BLOCK_FRAMES, n_frames - first)
+    for first in range(0, n_frames, MFCC_BLOCK_FRAMES):
+        count = min(MFCC_BLOCK_FRAMES, n_frames - first)
         piece = emphasised[first * step:(first + count - 1) * step + window]
         blocks.append(emphasised_mfcc(piece, settings))
     return np.concatenate(blocks).astype(np.float32)

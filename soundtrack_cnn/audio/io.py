@@ -30,8 +30,8 @@ AUDIO_EXTENSIONS = frozenset([".wav", ".wave", ".flac", ".ogg", ".oga", ".opus",
 #: Samples per write: libsndfile 1.2.2's Vorbis encoder crashes on single writes
 #: of more than about a minute of audio.
 WRITE_BLOCK = 1 << 16
-#: Frames decoded per block (about 6 s at 44.1 kHz).
-BLOCK_FRAMES = 1 << 18
+#: Samples (per channel) decoded per block: about 6 s at 44.1 kHz.
+DECODE_BLOCK_SAMPLES = 1 << 18
 
 
 def find_audio(folder, extensions=AUDIO_EXTENSIONS):
@@ -109,19 +109,19 @@ def load_audio(path, sr=22050):
     return signal
 
 
-def stream_audio(path, sr=22050, block_frames=BLOCK_FRAMES):
+def stream_audio(path, sr=22050, block_samples=DECODE_BLOCK_SAMPLES):
     """Decode an audio file block by block, as mono float32 at ``sr`` Hz.
 
     The blocks joined end to end are exactly :func:`load_audio`'s signal (the
     same decoder, mixdown and streaming resampler), so memory is bounded by
-    ``block_frames`` instead of the file's length.
+    ``block_samples`` instead of the file's length.
 
     Parameters
     ----------
     path : str
     sr : int
         Output sampling rate in Hz.
-    block_frames : int
+    block_samples : int
         Source frames decoded per block.
 
     Yields
@@ -140,7 +140,7 @@ def stream_audio(path, sr=22050, block_frames=BLOCK_FRAMES):
         raise InputError("sr must be a positive integer number of Hz, got {!r}".format(sr))
     check_source(path)
     try:
-        for block in _decode_mono(path, int(sr), block_frames):
+        for block in _decode_mono(path, int(sr), block_samples):
             if not np.isfinite(block).all():
                 raise InputError("{}: holds NaN or infinite samples".format(path))
             yield block
@@ -174,7 +174,7 @@ def check_source(path):
         raise InputError("{}: empty file (0 bytes)".format(path))
 
 
-def _decode_mono(path, sr, block_frames):
+def _decode_mono(path, sr, block_samples):
     # As bytes: soundfile encodes a str name strictly, so a name that is not
     # UTF-8 (held as surrogate escapes) would not even open.
     with _quiet_decoder(path), soundfile.SoundFile(os.fsencode(path)) as source:
@@ -188,7 +188,7 @@ def _decode_mono(path, sr, block_frames):
         decoded = 0
         while True:
             with _quiet_decoder(path):
-                block = source.read(block_frames, dtype="float32", always_2d=True)
+                block = source.read(block_samples, dtype="float32", always_2d=True)
             if not len(block):
                 break
             mono = _mixdown(block)

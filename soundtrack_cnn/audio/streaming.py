@@ -3,14 +3,14 @@
 :func:`stream_tiles` yields exactly the tiles of
 ``signal_to_tiles(load_audio(path))`` -- same values, same order, same tail
 policy -- but never holds more than one decoded block, one MFCC block
-(``features.BLOCK_FRAMES`` frames, 100 s) and a tile and a hop of frames, so a
+(``features.MFCC_BLOCK_FRAMES`` frames, 100 s) and a tile and a hop of frames, so a
 2-hour film costs what a 3-minute song does.  How it stays identical:
 
 * audio comes from :func:`~soundtrack_cnn.audio.io.stream_audio`, the decoder and
   streaming resampler that ``load_audio`` concatenates;
 * pre-emphasis ``y[n] = x[n] - a x[n-1]`` carries the last sample of one
   block into the next, computed in float64 as ``features.mfcc`` does;
-* MFCC frames are computed in the same runs of ``BLOCK_FRAMES`` frames as
+* MFCC frames are computed in the same runs of ``MFCC_BLOCK_FRAMES`` frames as
   ``features.mfcc`` (the same rows reach the same BLAS calls);
 * a tile is released only once the next whole tile exists, and whatever is
   left at the end goes through :func:`~soundtrack_cnn.audio.features.tile`, which
@@ -20,7 +20,7 @@ import numpy as np
 
 from .io import stream_audio
 from ..errors import InputError
-from .features import (BLOCK_FRAMES, FeatureSettings, digital_silence, emphasised_mfcc, tile,
+from .features import (MFCC_BLOCK_FRAMES, FeatureSettings, digital_silence, emphasised_mfcc, tile,
                        too_short)
 
 __all__ = ["stream_tiles", "tile_starts"]
@@ -42,17 +42,17 @@ def _emphasised_blocks(path, settings):
 
 
 def _frame_blocks(path, settings, counter):
-    """MFCC frames in runs of BLOCK_FRAMES (the last run shorter)."""
+    """MFCC frames in runs of MFCC_BLOCK_FRAMES (the last run shorter)."""
     step, window = settings.step_samples, settings.window_samples
     samples = np.zeros(0, np.float64)
-    run = (BLOCK_FRAMES - 1) * step + window
+    run = (MFCC_BLOCK_FRAMES - 1) * step + window
     for block in _emphasised_blocks(path, settings):
         counter[0] += len(block)
         counter[1] = counter[1] or bool(block.any())
         samples = np.concatenate([samples, block])
         while len(samples) >= run:
             yield emphasised_mfcc(samples[:run], settings).astype(np.float32)
-            samples = samples[BLOCK_FRAMES * step:]
+            samples = samples[MFCC_BLOCK_FRAMES * step:]
     count = settings.n_windows(len(samples))
     if count:
         yield emphasised_mfcc(samples[:(count - 1) * step + window], settings).astype(np.float32)

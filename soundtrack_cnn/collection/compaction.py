@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..files import write_bytes
-from .store import CHUNK_TILES, FeatureStore, StoreWriter, _chunk_path, read_settings
+from .store import STORE_CHUNK_TILES, FeatureStore, StoreWriter, _chunk_path, read_settings
 
 __all__ = ["compact_store", "CompactSummary"]
 
@@ -92,7 +92,7 @@ def compact_store(path):
             for track_id in sorted(writer.records):
                 record = writer.records[track_id]
                 if record["status"] == "ok" and record["n_tiles"]:
-                    if stream is None or rows >= CHUNK_TILES:
+                    if stream is None or rows >= STORE_CHUNK_TILES:
                         stream, chunk, rows = _next(stream, chunk, rows, path)
                     tiles = store.track_tiles(track_id)
                     stream.write(np.ascontiguousarray(tiles, np.float32).tobytes())

@@ -54,7 +54,7 @@ __all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_s
 FORMAT = "soundtrack_cnn feature store"
 VERSION = 1
 #: Tiles per chunk file before a run starts the next one (64 MB at 40 x 100).
-CHUNK_TILES = 4096
+STORE_CHUNK_TILES = 4096
 STATUSES = ("ok", "skipped", "failed")
 
 
@@ -171,7 +171,7 @@ class StoreWriter(object):
                 os.unlink(os.path.join(self.out, COMPLETE))
                 self.complete = False
             if tiles is not None:
-                if self.chunk_file is None or self.chunk_rows >= CHUNK_TILES:
+                if self.chunk_file is None or self.chunk_rows >= STORE_CHUNK_TILES:
                     self._next_chunk()
                 self.chunk_file.write(data.tobytes())
                 self.chunk_file.flush()

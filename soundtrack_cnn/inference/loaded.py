@@ -4,11 +4,11 @@ import numpy as np
 from ..audio.features import FeatureSettings, Normalizer
 from ..scoring.prediction import TileScorer
 
-__all__ = ["LoadedModel", "CHUNK_TILES"]
+__all__ = ["LoadedModel", "SCORE_CHUNK_TILES"]
 
 #: Tiles normalised and scored at once by ``predict_tiles`` (16 MB of study
 #: tiles): enough to keep every thread busy, a bounded slice of a large store.
-CHUNK_TILES = 1024
+SCORE_CHUNK_TILES = 1024
 
 
 class LoadedModel(TileScorer):

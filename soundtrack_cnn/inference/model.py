@@ -30,7 +30,7 @@ import sys
 import numpy as np
 
 from . import onnx_engine
-from .loaded import CHUNK_TILES, LoadedModel
+from .loaded import SCORE_CHUNK_TILES, LoadedModel
 from .numpy_net import BLOCK_TILES, NumpyNet, predict_nets
 from ..errors import InputError
 from ..training.checkpoint import ModelFolder
@@ -128,8 +128,8 @@ class NumpyEnsemble(LoadedModel):
         n_jobs = self.n_jobs if n_jobs == "model" else n_jobs
         nets = list(self.nets_.values())
         scores = np.empty((len(X), len(self.genres)), np.float32)
-        for start in range(0, len(X), CHUNK_TILES):
-            block = self.normalizer_.transform(np.asarray(X[start:start + CHUNK_TILES]))
+        for start in range(0, len(X), SCORE_CHUNK_TILES):
+            block = self.normalizer_.transform(np.asarray(X[start:start + SCORE_CHUNK_TILES]))
             scores[start:start + len(block)] = predict_nets(nets, block, block_tiles=block_tiles,
                                                             n_jobs=n_jobs)
         return scores

@@ -26,7 +26,7 @@ def stereo_ogg(tmp_path_factory):
 
 
 def test_stream_audio_blocks_join_to_load_audio(stereo_ogg):
-    blocks = list(stream_audio(stereo_ogg, 22050, block_frames=10000))
+    blocks = list(stream_audio(stereo_ogg, 22050, block_samples=10000))
     assert len(blocks) > 100
     np.testing.assert_array_equal(np.concatenate(blocks), load_audio(stereo_ogg, 22050))
 
@@ -34,8 +34,8 @@ def test_stream_audio_blocks_join_to_load_audio(stereo_ogg):
 @pytest.mark.parametrize("hop", [100, 25, 130, 37])
 def test_streamed_tiles_equal_whole_file_tiles(stereo_ogg, monkeypatch, hop):
     # Small MFCC runs so that a 41 s file crosses many run boundaries.
-    monkeypatch.setattr(features, "BLOCK_FRAMES", 37)
-    monkeypatch.setattr(streaming, "BLOCK_FRAMES", 37)
+    monkeypatch.setattr(features, "MFCC_BLOCK_FRAMES", 37)
+    monkeypatch.setattr(streaming, "MFCC_BLOCK_FRAMES", 37)
     settings = FeatureSettings(hop=hop)
     whole = signal_to_tiles(load_audio(stereo_ogg, settings.sr), settings, name=stereo_ogg)
     for block_tiles in (1, 4, 1000):
