@@ -22,8 +22,8 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``inference``   trained runs without Theano: the numpy engine, tagging a folder
 ``evaluation``  the study's next steps and the classical baseline
 ``reporting``   figures, timelines, the viewer page, the collection report
-``film``        a whole film or album: cues, in-distribution flag, verdict, cue sheet, page
 ``experiment``  profiles, run folder and record, pipeline, report, compare
+``film``        a whole film or album: cues, in-distribution flag, verdict, cue sheet, page
 ``cli``         ``soundtrack-cnn``
 ==============  ==============================================================
 
@@ -42,7 +42,7 @@ __version__ = "0.2.0"
 
 #: The import rule: a module may import from its own group and those before it.
 LAYERS = ("errors", "files", "stack", "audio", "collection", "labelling", "scoring", "training",
-          "inference", "evaluation", "reporting", "film", "experiment", "cli")
+          "inference", "evaluation", "reporting", "experiment", "film", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {

@@ -64,21 +64,21 @@ class Calibration(BaseEstimator):
     >>> raw = truth ** 3                       # a specialist scoring far too low
     >>> labels = (rng.uniform(size=truth.shape) < truth).astype(int)
     >>> calibration = Calibration("isotonic").fit(raw, labels, ["Drama"])
-    >>> [round(float(p), 1) for p in calibration.transform([[.001], [.125], [.729]])[:, 0]]
+    >>> [round(float(p), 1) for p in calibration.predict([[.001], [.125], [.729]])[:, 0]]
     [0.1, 0.5, 0.9]
     """
 
     def __init__(self, method="platt"):
         self.method = method
 
-    def fit(self, scores, labels, genres):
+    def fit(self, X, y, genres):
         """Fit one map per genre on validation tracks.
 
         Parameters
         ----------
-        scores : array, shape (n_tracks, K)
+        X : array, shape (n_tracks, K)
             Raw track scores in [0, 1].
-        labels : array of {0, 1}, shape (n_tracks, K)
+        y : array of {0, 1}, shape (n_tracks, K)
         genres : sequence of str
 
         Returns
@@ -86,7 +86,7 @@ class Calibration(BaseEstimator):
         self
         """
         _check_method(self.method)
-        scores, labels = np.asarray(scores, dtype=float), np.asarray(labels).astype(int)
+        scores, labels = np.asarray(X, dtype=float), np.asarray(y).astype(int)
         if scores.shape != labels.shape or scores.ndim != 2 or scores.shape[1] != len(genres) \
                 or len(scores) == 0:
             raise InputError("scores {} and labels {} must both be (n >= 1, {})".format(
@@ -113,9 +113,9 @@ class Calibration(BaseEstimator):
         model.fit(score, label)
         return {"x": model.X_thresholds_.tolist(), "y": model.y_thresholds_.tolist()}
 
-    def transform(self, scores):
-        """Calibrated probabilities, same shape as ``scores`` (columns in ``genres_`` order)."""
-        scores = np.asarray(scores, dtype=float)
+    def predict(self, X):
+        """Calibrated probabilities of track scores ``X``, same shape (columns in ``genres_`` order)."""
+        scores = np.asarray(X, dtype=float)
         if scores.ndim != 2 or scores.shape[1] != len(self.genres_):
             raise InputError("scores {} must be (n, {})".format(scores.shape, len(self.genres_)))
         columns = []

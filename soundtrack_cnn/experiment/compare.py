@@ -170,7 +170,7 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
         details["calibration"].append(calibration.save(
             run_dir, fitted_on="valid", pooling="mean", n_tracks=len(valid.track_ids)))
         variants["{} calibration".format(method.capitalize())] = {
-            split: calibration.transform(mean[split]) for split in ("valid", "test")}
+            split: calibration.predict(mean[split]) for split in ("valid", "test")}
     clusters = genre_clusters(sets["train"].labels)
     flags = ambiguous(sets["train"].labels, clusters)
     details["clusters"] = cluster_report(genres, clusters, flags)

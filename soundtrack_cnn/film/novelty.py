@@ -17,13 +17,10 @@ The summaries of the training tiles are computed when a film is analysed,
 from the run's feature store, and never written into the run folder: reading
 a run leaves it as it was.
 """
-import os
-
 import numpy as np
 
-from ..collection.store import FeatureStore
 from ..errors import InputError
-from ..files import read_json
+from ..experiment.tracksets import track_sets
 from .source import tile_statistics
 
 __all__ = ["Novelty", "run_tiles", "summaries"]
@@ -39,8 +36,8 @@ CHUNK = 1024
 def run_tiles(run_dir):
     """The feature store of a run and its training and validation tile rows.
 
-    Reads ``RUN/experiment.json`` (its ``store`` and ``splits``); a store
-    moved with its run folder is found at ``RUN/features``.
+    Read through the run record's owner (:func:`soundtrack_cnn.experiment.tracksets.track_sets`),
+    which checks ``experiment.json`` and the store's tiles.
 
     Returns
     -------
@@ -50,17 +47,10 @@ def run_tiles(run_dir):
     groups : ndarray of int
         Each store tile's track (its index among the store's tracks).
     """
-    record = read_json(os.path.join(run_dir, "experiment.json"),
-                       what="run record (film needs a run folder, not an export: its "
-                            "training tiles calibrate what counts as music like them)")
-    path = record["store"]
-    if not os.path.isdir(path) and os.path.isdir(os.path.join(run_dir, "features")):
-        path = os.path.join(run_dir, "features")
-    store = FeatureStore(path)
+    store, _, sets = track_sets(run_dir)
     rows = {}
     for split in ("train", "valid"):
-        tracks = [t for t in store.ok_tracks if record["splits"].get(t.track_id) == split]
-        rows[split] = np.concatenate([np.arange(t.start, t.stop) for t in tracks] or [[]]).astype(int)
+        rows[split] = sets[split].rows
         if len(rows[split]) == 0:
             raise InputError("{}: the run has no {} tiles to calibrate the in-distribution "
                              "flag on".format(run_dir, split))

@@ -112,14 +112,14 @@ def film_verdict(scores, in_distribution, segments, genres, pooling="mean", cali
         return verdict
     options = {"temperature": temperature} if pooling == "lme" else {}
     pooled = pool_tracks(scores[flags], [(0, int(flags.sum()))], pooling, **options)
-    values = calibration.transform(pooled)[0] if calibration is not None else pooled[0]
+    values = calibration.predict(pooled)[0] if calibration is not None else pooled[0]
     groups = [np.flatnonzero(flags[s.tiles[0]:s.tiles[1]]) + s.tiles[0] for s in segments]
     used = [(s, g) for s, g in zip(segments, groups) if len(g)]
     interval = None
     if n_boot:
         boot = _resampled(scores, [g for _, g in used], pooling, n_boot, seed, temperature)
         if calibration is not None:
-            boot = calibration.transform(boot)
+            boot = calibration.predict(boot)
         interval = np.percentile(boot, [2.5, 97.5], axis=0)
     order = rank_genres(values, genres, k=len(genres))
     for genre, normalised in order:

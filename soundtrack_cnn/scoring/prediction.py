@@ -122,7 +122,7 @@ def score_tiles(model, path, blocks, k=5, pooling="mean", calibration=None):
         return TrackPrediction(path, error=str(error))
     scores = pool_tracks(tile_scores, [(0, len(tile_scores))], pooling=pooling)
     if calibration is not None:
-        scores = calibration.transform(scores)
+        scores = calibration.predict(scores)
     scores = scores[0]
     return TrackPrediction(
         path, scores={g: float(s) for g, s in zip(model.genres_, scores)},

@@ -28,7 +28,7 @@ def test_calibrated_scores_match_observed_frequencies(method, distort):
     raw, labels, _ = _known_probabilities(4000, rng, distort)
     calibration = Calibration(method).fit(raw, labels, ["A", "B"])
     raw, labels, truth = _known_probabilities(4000, rng, distort)
-    calibrated = calibration.transform(raw)
+    calibrated = calibration.predict(raw)
     # Reliability: in each decile of calibrated score, the mean score is the observed frequency.
     for j in range(2):
         edges = np.quantile(calibrated[:, j], np.linspace(0, 1, 11))
@@ -48,7 +48,7 @@ def test_calibration_is_monotone_in_the_raw_score(method):
     labels[:, 2] = (raw[:, 2] < .5)                       # a specialist worse than chance
     calibration = Calibration(method).fit(raw, labels, ["a", "b", "c"])
     grid = np.tile(np.linspace(0, 1, 501)[:, None], (1, 3))
-    assert np.all(np.diff(calibration.transform(grid), axis=0) >= 0)
+    assert np.all(np.diff(calibration.predict(grid), axis=0) >= 0)
 
 
 def test_calibration_round_trips_through_the_run_folder(tmp_path):
@@ -61,8 +61,8 @@ def test_calibration_round_trips_through_the_run_folder(tmp_path):
         assert path == calibration_path(str(tmp_path), method)
         assert json.load(open(path))["fitted_on"] == "valid"
         loaded = Calibration.load(str(tmp_path), method)
-        assert np.array_equal(loaded.transform(raw), calibration.transform(raw))
-        assert np.all(calibration.transform(raw)[:, 1] > .9)
+        assert np.array_equal(loaded.predict(raw), calibration.predict(raw))
+        assert np.all(calibration.predict(raw)[:, 1] > .9)
     with pytest.raises(InputError, match="cannot read this calibration"):
         Calibration.load(str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="method"):

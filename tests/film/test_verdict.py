@@ -66,7 +66,7 @@ def test_calibrated_probabilities_rank_the_film():
     calibration = Calibration("platt").fit(raw, labels, GENRES)
     verdict = film_verdict(scores, flags, segments, GENRES, calibration=calibration, n_boot=100)
     pooled = pool_tracks(scores[flags], [(0, int(flags.sum()))])
-    probabilities = calibration.transform(pooled)[0]
+    probabilities = calibration.predict(pooled)[0]
     assert verdict["calibrated"] == "platt"
     assert [g["probability"] for g in verdict["genres"]] == pytest.approx(sorted(probabilities, reverse=True))
     for g in verdict["genres"]:
