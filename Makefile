@@ -53,7 +53,7 @@ train: install ## the study end to end on the bundled corpus (or DATA=your manif
 	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 bench: install ## speed and memory figures
-	$(BIN)/python bench/run.py
+	RUN=$(RUN) $(BIN)/python bench/run.py
 
 # The same network in PyTorch (CPU wheel, its own venv: never a dependency of the
 # package), timed in the same invocation as the Theano net, side by side.

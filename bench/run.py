@@ -1,6 +1,8 @@
 """``make bench``: every speed and memory figure of the package, on this machine.
 
 Each benchmark runs in a process of its own, so peak-memory figures are its own.
+The film benchmark needs a trained run (``make train`` writes ``runs/demo``;
+``RUN=...`` names another).
 """
 import os
 import subprocess
@@ -13,3 +15,8 @@ if __name__ == "__main__":
                  "bench_imdb"):
         subprocess.run([sys.executable, os.path.join(HERE, name + ".py")],
                        check=True)
+    run_dir = os.environ.get("RUN", "runs/demo")
+    if os.path.exists(os.path.join(run_dir, "experiment.json")):
+        subprocess.run([sys.executable, os.path.join(HERE, "bench_film.py"), run_dir], check=True)
+    else:
+        print("bench_film: no trained run in {} (make train first); skipped".format(run_dir))
