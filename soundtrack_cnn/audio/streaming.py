@@ -58,7 +58,7 @@ def _frame_blocks(path, settings, counter):
         yield emphasised_mfcc(samples[:(count - 1) * step + window], settings).astype(np.float32)
 
 
-def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
+def stream_tiles(path, settings=FeatureSettings(), tiles_per_block=64):
     """Decode and tile an audio file of any length, a few tiles at a time.
 
     Parameters
@@ -66,7 +66,7 @@ def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
     path : str
         Any file :func:`~soundtrack_cnn.audio.io.load_audio` reads.
     settings : FeatureSettings
-    block_tiles : int
+    tiles_per_block : int
         Tiles per yielded array (the last one may hold fewer).
 
     Yields
@@ -87,8 +87,8 @@ def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
     >>> np.concatenate(blocks).shape  # a 2-hour film  # doctest: +SKIP
     (720, 1, 40, 100)
     """
-    if not isinstance(block_tiles, (int, np.integer)) or block_tiles < 1:
-        raise InputError("block_tiles must be a positive integer, got {!r}".format(block_tiles))
+    if not isinstance(tiles_per_block, (int, np.integer)) or tiles_per_block < 1:
+        raise InputError("tiles_per_block must be a positive integer, got {!r}".format(tiles_per_block))
     size, hop = settings.n_frames, settings.hop
     counter = [0, False]  # samples decoded, whether any is not zero
     pending = np.zeros((0, settings.n_mfcc), np.float32)  # frames from the next tile's start
@@ -100,7 +100,7 @@ def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
         while len(pending) >= hop + size:
             ready.append(pending[:size].T[None])
             pending = pending[hop:]
-            if len(ready) == block_tiles:
+            if len(ready) == tiles_per_block:
                 n_tiles += len(ready)
                 yield np.stack(ready)
                 ready = []
@@ -112,8 +112,8 @@ def stream_tiles(path, settings=FeatureSettings(), block_tiles=64):
         raise too_short(path, counter[0], settings)
     if not counter[1]:
         raise digital_silence(path)
-    for start in range(0, len(ready), block_tiles):
-        yield np.stack(ready[start:start + block_tiles])
+    for start in range(0, len(ready), tiles_per_block):
+        yield np.stack(ready[start:start + tiles_per_block])
 
 
 def tile_starts(n_tiles, settings=FeatureSettings()):

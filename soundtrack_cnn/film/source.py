@@ -182,7 +182,7 @@ def _duration(path):
     return info.frames / float(info.samplerate) if info.frames > 0 else None
 
 
-def _read_file(model, path, silence_db, block_tiles):
+def _read_file(model, path, silence_db, tiles_per_block):
     """Scores, statistics and frame c0 of one file's tiles; the duration; why skipped."""
     settings = model.settings_
     duration = _duration(path)
@@ -191,7 +191,7 @@ def _read_file(model, path, silence_db, block_tiles):
             duration, settings.min_seconds)
     scores, statistics, c0, raw = [], [], [], []
     try:
-        for tiles in stream_tiles(path, settings, block_tiles=block_tiles):
+        for tiles in stream_tiles(path, settings, tiles_per_block=tiles_per_block):
             statistics.append(tile_statistics(tiles, silence_db, settings))
             c0.append(tiles[:, 0, 0, :].astype(np.float64))
             if settings.track_norm == "none":
@@ -230,7 +230,7 @@ def _frame_levels(c0_blocks, duration, settings):
     return level
 
 
-def read_source(model, paths, silence_db=-70.0, block_tiles=64):
+def read_source(model, paths, silence_db=-70.0, tiles_per_block=64):
     """Stream and score every file of an input, laid end to end.
 
     Parameters
@@ -241,7 +241,7 @@ def read_source(model, paths, silence_db=-70.0, block_tiles=64):
         In order (see :func:`expand_film_inputs`).
     silence_db : float
         Frames quieter than this are left out of the tiles' statistics.
-    block_tiles : int
+    tiles_per_block : int
         Tiles decoded and scored at a time.
 
     Returns
@@ -257,7 +257,7 @@ def read_source(model, paths, silence_db=-70.0, block_tiles=64):
     files, starts, scores, statistics, offset, row = [], [], [], [], 0.0, 0
     for path in paths:
         file_scores, file_statistics, c0, duration, skipped = _read_file(model, path, silence_db,
-                                                                         block_tiles)
+                                                                         tiles_per_block)
         n_tiles = sum(len(block) for block in file_statistics)
         files.append(SourceFile(path, offset, duration, (row, row + n_tiles),
                                 _frame_levels(c0, duration, settings), skipped))

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import onnx_engine
 from .loaded import SCORE_CHUNK_TILES, LoadedModel
-from .numpy_net import BLOCK_TILES, NumpyNet, predict_nets
+from .numpy_net import THREAD_BLOCK_TILES, NumpyNet, predict_nets
 from ..errors import InputError
 from ..training.checkpoint import ModelFolder
 from ..training.record import net_names, read_weights
@@ -109,14 +109,14 @@ class NumpyEnsemble(LoadedModel):
             raise InputError("the nets have {} outputs for {} genres".format(
                 outputs, len(self.genres)))
 
-    def predict_tiles(self, X, block_tiles=BLOCK_TILES, n_jobs="model"):
-        """Score raw tiles (normalised here), ``block_tiles`` at a time per thread.
+    def predict_tiles(self, X, thread_block_tiles=THREAD_BLOCK_TILES, n_jobs="model"):
+        """Score raw tiles (normalised here), ``thread_block_tiles`` at a time per thread.
 
         Parameters
         ----------
         X : array-like, shape (n_tiles, 1, n_mfcc, n_frames)
             Anything sliceable: an ndarray, a memmap, a ``TileView``.
-        block_tiles : int
+        thread_block_tiles : int
         n_jobs : int or None
             Threads (-1: one per core; None: 1; default the model's
             ``n_jobs``); the scores do not depend on it.
@@ -130,7 +130,7 @@ class NumpyEnsemble(LoadedModel):
         scores = np.empty((len(X), len(self.genres)), np.float32)
         for start in range(0, len(X), SCORE_CHUNK_TILES):
             block = self.normalizer_.transform(np.asarray(X[start:start + SCORE_CHUNK_TILES]))
-            scores[start:start + len(block)] = predict_nets(nets, block, block_tiles=block_tiles,
+            scores[start:start + len(block)] = predict_nets(nets, block, thread_block_tiles=thread_block_tiles,
                                                             n_jobs=n_jobs)
         return scores
 

@@ -44,7 +44,7 @@ import numpy as np
 from ..collection.pool import effective_n_jobs
 from ..errors import InputError
 
-__all__ = ["NumpyNet", "predict_nets", "ARCHITECTURE", "BLOCK_TILES"]
+__all__ = ["NumpyNet", "predict_nets", "ARCHITECTURE", "THREAD_BLOCK_TILES"]
 
 #: The study's listing (``network.LAYERS``) without the input and dropout
 #: layers, which do nothing at inference: (name, operation).
@@ -60,7 +60,7 @@ ARCHITECTURE = (
 #: matrices (about 5 MB) whatever the batch size asked for.  4 to 24 tiles
 #: measured alike on 2 cores (1,500-1,700 tiles/s), 64 and 128 slower
 #: (1,300-1,450): the working set of a small block stays in the core's cache.
-BLOCK_TILES = 16
+THREAD_BLOCK_TILES = 16
 
 
 def _im2col(x, window, step=1, offsets=((0, 0),), out_shape=None):
@@ -243,14 +243,14 @@ class NumpyNet(object):
                 x = _sigmoid(x + b) if operation == "sigmoid" else _bias_relu(x, b)
             yield name, x
 
-    def predict(self, X, block_tiles=BLOCK_TILES, n_jobs=-1):
+    def predict(self, X, thread_block_tiles=THREAD_BLOCK_TILES, n_jobs=-1):
         """Sigmoid outputs for normalised tiles.
 
         Parameters
         ----------
         X : ndarray, shape (n_tiles, 1, n_mfcc, n_frames)
             Tiles already normalised (as the net saw them in training).
-        block_tiles : int
+        thread_block_tiles : int
             Tiles computed at once by one thread (memory grows with it and
             ``n_jobs``, not with ``n_tiles``).
         n_jobs : int or None
@@ -261,7 +261,7 @@ class NumpyNet(object):
         -------
         scores : ndarray of float32, shape (n_tiles, n_outputs)
         """
-        return predict_nets([self], X, block_tiles=block_tiles, n_jobs=n_jobs)
+        return predict_nets([self], X, thread_block_tiles=thread_block_tiles, n_jobs=n_jobs)
 
     def layer_outputs(self, X):
         """Every layer's activation, in Lasagne's layout, for verification.
@@ -299,7 +299,7 @@ def _single_threaded_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def predict_nets(nets, X, block_tiles=BLOCK_TILES, n_jobs=-1):
+def predict_nets(nets, X, thread_block_tiles=THREAD_BLOCK_TILES, n_jobs=-1):
     """Several nets' outputs on the same tiles, side by side.
 
     Every (net, block of tiles) pair is one job; the jobs run on ``n_jobs``
@@ -311,7 +311,7 @@ def predict_nets(nets, X, block_tiles=BLOCK_TILES, n_jobs=-1):
     nets : list of NumpyNet
     X : ndarray, shape (n_tiles, 1, n_mfcc, n_frames)
         Normalised tiles.
-    block_tiles : int
+    thread_block_tiles : int
     n_jobs : int or None
         As in :meth:`NumpyNet.predict`.
 
@@ -329,26 +329,26 @@ def predict_nets(nets, X, block_tiles=BLOCK_TILES, n_jobs=-1):
     ...          if name.startswith("conv") else shape[1])] for name, shape in shapes.items()})
     ...         for _ in range(2)]
     >>> X = rng.randn(9, 1, 40, 100)
-    >>> both = predict_nets(nets, X, block_tiles=4, n_jobs=2)
+    >>> both = predict_nets(nets, X, thread_block_tiles=4, n_jobs=2)
     >>> both.shape
     (9, 2)
-    >>> np.array_equal(both[:, 1:], nets[1].predict(X, block_tiles=4, n_jobs=None))
+    >>> np.array_equal(both[:, 1:], nets[1].predict(X, thread_block_tiles=4, n_jobs=None))
     True
     """
     X = _check_tiles(X)
-    if not isinstance(block_tiles, (int, np.integer)) or block_tiles < 1:
-        raise InputError("block_tiles must be a positive integer, got {!r}".format(block_tiles))
+    if not isinstance(thread_block_tiles, (int, np.integer)) or thread_block_tiles < 1:
+        raise InputError("thread_block_tiles must be a positive integer, got {!r}".format(thread_block_tiles))
     workers = effective_n_jobs(n_jobs)
     offsets = np.cumsum([0] + [net.n_outputs for net in nets])
     scores = np.empty((len(X), offsets[-1]), np.float32)
 
     def score(job):
         index, start = job
-        for _, out in nets[index]._run(X[start:start + block_tiles]):
+        for _, out in nets[index]._run(X[start:start + thread_block_tiles]):
             pass
-        scores[start:start + block_tiles, offsets[index]:offsets[index + 1]] = out
+        scores[start:start + thread_block_tiles, offsets[index]:offsets[index + 1]] = out
 
-    jobs = [(index, start) for start in range(0, len(X), block_tiles)
+    jobs = [(index, start) for start in range(0, len(X), thread_block_tiles)
             for index in range(len(nets))]
     with _BLAS_LOCK, _single_threaded_blas():
         if workers == 1 or len(jobs) == 1:

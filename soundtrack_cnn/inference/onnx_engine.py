@@ -31,7 +31,7 @@ __all__ = ["OnnxEnsemble", "available", "load_onnx", "MISSING"]
 #: on the loaded 2-core machine 256 tiles ran at 0.9x the speed of 1200, and
 #: 64 at 0.75x.  A tile's score can differ in its last bits with the tiles it
 #: is scored beside (within 1e-6); the same call gives the same scores.
-BLOCK_TILES = 256
+RUN_CALL_TILES = 256
 #: What to say when ``onnxruntime`` is not installed.
 MISSING = "onnxruntime is not installed (pip install 'soundtrack_cnn[onnx]', or make install)"
 
@@ -120,8 +120,8 @@ class OnnxEnsemble(LoadedModel):
         """
         shape = (1, self.settings_.n_mfcc, self.settings_.n_frames)
         scores = np.empty((len(X), len(self.genres_)), np.float32)
-        for start in range(0, len(X), BLOCK_TILES):
-            block = np.ascontiguousarray(X[start:start + BLOCK_TILES], dtype=np.float32)
+        for start in range(0, len(X), RUN_CALL_TILES):
+            block = np.ascontiguousarray(X[start:start + RUN_CALL_TILES], dtype=np.float32)
             if block.shape[1:] != shape:
                 raise InputError("tiles must have shape (n, {}, {}, {}), got {}".format(
                     *shape, block.shape))

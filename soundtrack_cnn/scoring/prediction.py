@@ -75,8 +75,8 @@ def rank_genres(track_scores, genres, k=5):
     return top_k(normalise_scores(np.asarray(track_scores)[None, :]), genres, k)[0]
 
 
-def predict_file(model, path, k=5, block_tiles=16, pooling="mean", calibration=None):
-    """Score one audio file, streaming it through ``model`` ``block_tiles`` tiles at a time.
+def predict_file(model, path, k=5, tiles_per_block=16, pooling="mean", calibration=None):
+    """Score one audio file, streaming it through ``model`` ``tiles_per_block`` tiles at a time.
 
     Sixteen tiles at a time keep what an engine allocates for a batch small
     (ONNX Runtime keeps its largest: a 2-hour file peaked at 377 MB with
@@ -93,7 +93,7 @@ def predict_file(model, path, k=5, block_tiles=16, pooling="mean", calibration=N
         With ``tile_scores`` and ``tile_starts``; ``error`` set (and no
         scores) if the file cannot be read or is too short.
     """
-    return score_tiles(model, path, stream_tiles(path, model.settings_, block_tiles=block_tiles),
+    return score_tiles(model, path, stream_tiles(path, model.settings_, tiles_per_block=tiles_per_block),
                        k=k, pooling=pooling, calibration=calibration)
 
 

@@ -38,9 +38,9 @@ def test_streamed_tiles_equal_whole_file_tiles(stereo_ogg, monkeypatch, hop):
     monkeypatch.setattr(streaming, "MFCC_BLOCK_FRAMES", 37)
     settings = FeatureSettings(hop=hop)
     whole = signal_to_tiles(load_audio(stereo_ogg, settings.sr), settings, name=stereo_ogg)
-    for block_tiles in (1, 4, 1000):
-        blocks = list(stream_tiles(stereo_ogg, settings, block_tiles=block_tiles))
-        assert max(len(b) for b in blocks) <= block_tiles
+    for tiles_per_block in (1, 4, 1000):
+        blocks = list(stream_tiles(stereo_ogg, settings, tiles_per_block=tiles_per_block))
+        assert max(len(b) for b in blocks) <= tiles_per_block
         np.testing.assert_array_equal(np.concatenate(blocks), whole)
 
 
@@ -53,8 +53,8 @@ def test_short_and_empty_files_are_named(tmp_path):
     soundfile.write(empty, np.zeros(0, np.float32), 22050)
     with pytest.raises(InputError, match="empty.wav"):
         list(stream_tiles(empty))
-    with pytest.raises(InputError, match="block_tiles"):
-        list(stream_tiles(short, block_tiles=0))
+    with pytest.raises(InputError, match="tiles_per_block"):
+        list(stream_tiles(short, tiles_per_block=0))
 
 
 def test_tile_starts_follow_the_hop():

@@ -45,11 +45,11 @@ def test_scores_do_not_depend_on_the_number_of_threads():
     rng = np.random.RandomState(3)
     nets = [_random_net(rng), _random_net(rng, outputs=2)]
     X = rng.randn(37, 1, 40, 100)
-    one = engine.predict_nets(nets, X, block_tiles=5, n_jobs=None)
+    one = engine.predict_nets(nets, X, thread_block_tiles=5, n_jobs=None)
     assert one.shape == (37, 3)
     for n_jobs in (2, 3, -1):
-        assert np.array_equal(engine.predict_nets(nets, X, block_tiles=5, n_jobs=n_jobs), one)
-    assert np.array_equal(nets[1].predict(X, block_tiles=5, n_jobs=2), one[:, 1:])
+        assert np.array_equal(engine.predict_nets(nets, X, thread_block_tiles=5, n_jobs=n_jobs), one)
+    assert np.array_equal(nets[1].predict(X, thread_block_tiles=5, n_jobs=2), one[:, 1:])
 
 
 @pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
@@ -108,7 +108,7 @@ def test_every_layer_equals_theano_at_batch_1_7_1200(two_tag_run, two_tag_store,
             difference = float(np.abs(got[layer] - expected[layer]).max())
             assert difference <= 1e-5 * scale, (kind, batch, layer, difference, scale)
         # The fast path (bias and ReLU after the pool, blocks of tiles) gives the same scores.
-        np.testing.assert_allclose(numpy_net.predict(X[:batch], block_tiles=5),
+        np.testing.assert_allclose(numpy_net.predict(X[:batch], thread_block_tiles=5),
                                    expected["output"], rtol=0, atol=1e-5)
 
 
@@ -122,7 +122,7 @@ def test_npz_export_on_numpy_scores_as_the_pickles_on_theano(two_tag_run, two_ta
         export_weights(theano_model, str(tmp_path / "w.npz"))
         numpy_model = load_weights(str(tmp_path / "w.npz"), settings=store.settings)
         assert isinstance(numpy_model, NumpyEnsemble) and numpy_model.genres == ["Low", "High"]
-        np.testing.assert_allclose(numpy_model.predict_tiles(X, block_tiles=7),
+        np.testing.assert_allclose(numpy_model.predict_tiles(X, thread_block_tiles=7),
                                    theano_model.predict_tiles(X), rtol=0, atol=1e-5)
 
 

@@ -76,5 +76,5 @@ def test_a_model_trained_on_track_normalised_tiles_scores_track_normalised_tiles
     tiles = np.concatenate(list(stream_tiles(path, model.settings_)))
     expected = model.predict_tiles(normalise_track(tiles, model.settings_))
     # Blocks of one tile: the statistics are still the whole track's.
-    got = predict_file(model, path, block_tiles=1)
+    got = predict_file(model, path, tiles_per_block=1)
     np.testing.assert_allclose(got.tile_scores, expected, rtol=1e-6)
