@@ -130,8 +130,8 @@ class NumpyEnsemble(LoadedModel):
         scores = np.empty((len(X), len(self.genres)), np.float32)
         for start in range(0, len(X), SCORE_CHUNK_TILES):
             block = self.normalizer_.transform(np.asarray(X[start:start + SCORE_CHUNK_TILES]))
-            scores[start:start + len(block)] = predict_nets(nets, block, thread_block_tiles=thread_block_tiles,
-                                                            n_jobs=n_jobs)
+            scores[start:start + len(block)] = predict_nets(
+                nets, block, thread_block_tiles=thread_block_tiles, n_jobs=n_jobs)
         return scores
 
 

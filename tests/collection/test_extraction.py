@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import children, process_state, sigint_default
+from processes import children, process_state, sigint_default
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.collection.manifest import Track

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from conftest import children
+from processes import children
 from soundtrack_cnn.cli import main
 from soundtrack_cnn.reporting.collection_report import MIN_FILMS, collection_report
 from soundtrack_cnn.collection.corpus import generate_corpus

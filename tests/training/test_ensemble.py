@@ -11,7 +11,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import PredefinedSplit
 
-from conftest import sigint_default
+from processes import sigint_default
 from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
 from soundtrack_cnn.training.callbacks import NonFiniteLossError
 from soundtrack_cnn.training.checkpoint import ModelFolder
