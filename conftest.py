@@ -19,3 +19,17 @@ def pytest_collection_modifyitems(items):
         if (_SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or any(_SLOW_EXAMPLE.search(example.source) for example in examples)):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fast_loop_trains_no_net(request, monkeypatch):
+    """A test (or docstring example) that trains a net without being slow fails."""
+    if request.node.get_closest_marker("slow"):
+        return
+    import soundtrack_cnn  # noqa: F401  (compatibility shims before nolearn)
+    from nolearn.lasagne import NeuralNet
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("{} trains a net: mark it slow (or use a trained-net fixture)"
+                             .format(request.node.nodeid))
+    monkeypatch.setattr(NeuralNet, "fit", refuse)

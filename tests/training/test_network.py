@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from lasagne.layers import count_params
 from lasagne.nonlinearities import sigmoid
 
@@ -64,6 +65,7 @@ def test_two_epoch_fit_records_history(fitted_net):
     assert all(np.isfinite(row["train_loss"]) and np.isfinite(row["valid_loss"]) for row in history)
 
 
+@pytest.mark.slow
 def test_a_built_net_clones_and_the_clone_fits(random_tiles):
     from sklearn.base import clone
     X, y = random_tiles
