@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.audio.features import audio_to_tiles
-from soundtrack_cnn.files import check_writable, write_bytes
 from soundtrack_cnn.collection.extraction import extract
 from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.files import check_writable, write_bytes
 
 
 def _mount(*args):
@@ -182,6 +182,7 @@ def test_the_command_line_refuses_a_fifo_at_its_output_path_in_one_line(collecti
 
 def test_json_gets_null_for_nan_and_infinity(tmp_path):
     import json
+
     from soundtrack_cnn.files import write_json
     write_json(str(tmp_path / "x.json"), {"auc": np.float64("nan"), "rows": [[1.5, -np.inf]]})
     assert json.loads((tmp_path / "x.json").read_text()) == {"auc": None, "rows": [[1.5, None]]}

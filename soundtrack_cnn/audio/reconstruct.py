@@ -23,9 +23,9 @@ import python_speech_features
 import scipy.fftpack
 import scipy.signal
 
-from .io import load_audio, write_audio
 from ..errors import InputError
 from .features import FeatureSettings, mfcc
+from .io import load_audio, write_audio
 
 __all__ = ["mfcc_to_audio", "crossfade", "reconstruct_file"]
 

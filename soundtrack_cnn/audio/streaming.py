@@ -18,10 +18,16 @@ policy -- but never holds more than one decoded block, one MFCC block
 """
 import numpy as np
 
-from .io import stream_audio
 from ..errors import InputError
-from .features import (MFCC_BLOCK_FRAMES, FeatureSettings, digital_silence, emphasised_mfcc, tile,
-                       too_short)
+from .features import (
+    MFCC_BLOCK_FRAMES,
+    FeatureSettings,
+    digital_silence,
+    emphasised_mfcc,
+    tile,
+    too_short,
+)
+from .io import stream_audio
 
 __all__ = ["stream_tiles", "tile_starts"]
 

@@ -3,10 +3,10 @@ import json
 import os
 import sys
 
-from .common import n_jobs, positive_int
 from ..errors import InputError
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
+from .common import n_jobs, positive_int
 
 __all__ = ["register"]
 
@@ -21,6 +21,7 @@ KINDS = ("ensemble", "multilabel")
 def _predict(args):
     # Nothing here imports Theano: the numpy and ONNX engines answer in about a second.
     import tqdm
+
     from ..inference.model import describe_engine, load_model
     from ..inference.tagging import expand_inputs, printable, tag_collection
     from ..reporting.timeline import timeline_stem, write_timeline

@@ -37,8 +37,8 @@ import sys
 import time
 import uuid
 
-from ..stack.compat import cache_dir, configure_theano
 from ..errors import ClusterError, InputError
+from ..stack.compat import cache_dir, configure_theano
 
 try:
     import distributed
@@ -145,6 +145,7 @@ def store_rows(X):
     soundtrack_cnn.errors.InputError: training on a Dask cluster reads the tiles from their feature store; pass X as a TileView of FeatureStore(path).tiles, not ndarray
     """
     import numpy as np
+
     from .store import StoreTiles
     tiles, rows = X, np.arange(len(X))
     if hasattr(X, "indices") and getattr(X, "normalizer", True) is None:

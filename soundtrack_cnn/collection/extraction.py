@@ -30,9 +30,9 @@ import sys
 
 import tqdm
 
+from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..audio.io import load_audio
 from ..errors import InputError
-from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..files import sha256_file
 from .manifest import check_manifest
 from .pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered

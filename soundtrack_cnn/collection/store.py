@@ -44,8 +44,8 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
 from ..audio.features import FeatureSettings
+from ..errors import InputError
 from ..files import write_json
 
 __all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store",

@@ -18,8 +18,8 @@ from lasagne import layers
 from lasagne.nonlinearities import sigmoid
 from sklearn.base import BaseEstimator
 
-from ..training.dataset import TileView
 from ..errors import InputError
+from ..training.dataset import TileView
 
 __all__ = ["SequenceModel", "pad_tracks", "tile_embeddings"]
 

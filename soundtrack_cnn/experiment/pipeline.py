@@ -18,23 +18,23 @@ import os
 
 import numpy as np
 
+from ..collection.corpus import generate_corpus
+from ..collection.extraction import extract
+from ..collection.labels import label_statistics, vocabulary
+from ..collection.splits import assign_splits
+from ..collection.store import FeatureStore
+from ..errors import InputError
+from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
+from ..files import write_json, write_text
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
-from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
 from ..training.budget import measure_step_seconds, plan_training
-from ..collection.corpus import generate_corpus
 from ..training.dataset import TileView
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
-from ..errors import InputError
-from ..collection.extraction import extract
-from ..files import write_json, write_text
-from ..collection.labels import label_statistics, vocabulary
 from ..training.network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
-from ..collection.splits import assign_splits
-from ..collection.store import FeatureStore
 from .scores import EQUAL_UPDATES_DIR, score_run
 from .tracksets import fit_data, read_run_record, track_sets, write_run_record
 

@@ -18,13 +18,13 @@ import os
 
 import numpy as np
 
-from ..training.dataset import TileView
-from ..training.record import seal
-from ..errors import InputError
-from ..files import read_json, write_json
 from ..collection.labels import label_matrix
 from ..collection.splits import SPLITS
 from ..collection.store import FeatureStore
+from ..errors import InputError
+from ..files import read_json, write_json
+from ..training.dataset import TileView
+from ..training.record import seal
 
 __all__ = ["TrackSet", "RECORD_FIELDS", "write_run_record", "read_run_record", "check_run_record",
            "track_sets", "fit_data"]

@@ -20,9 +20,9 @@ import numpy as np
 import soundfile
 
 from ..audio.features import FeatureSettings, digital_silence, normalise_track
+from ..audio.io import find_audio
 from ..audio.streaming import stream_tiles
 from ..errors import InputError
-from ..audio.io import find_audio
 
 __all__ = ["FilmSource", "SourceFile", "expand_film_inputs", "read_source", "level_db",
            "tile_statistics"]

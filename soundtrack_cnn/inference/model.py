@@ -29,12 +29,12 @@ import sys
 
 import numpy as np
 
-from . import onnx_engine
-from .loaded import SCORE_CHUNK_TILES, LoadedModel
-from .numpy_net import THREAD_BLOCK_TILES, NumpyNet, predict_nets
 from ..errors import InputError
 from ..training.checkpoint import ModelFolder
 from ..training.record import net_names, read_weights
+from . import onnx_engine
+from .loaded import SCORE_CHUNK_TILES, LoadedModel
+from .numpy_net import THREAD_BLOCK_TILES, NumpyNet, predict_nets
 
 __all__ = ["NumpyEnsemble", "load_weights", "read_model", "load_model", "default_engine", "describe_engine",
            "ENGINES"]

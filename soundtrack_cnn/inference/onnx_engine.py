@@ -19,10 +19,10 @@ import json
 
 import numpy as np
 
-from .loaded import LoadedModel
-from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx
 from ..collection.pool import effective_n_jobs
 from ..errors import InputError
+from .loaded import LoadedModel
+from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx
 
 __all__ = ["OnnxEnsemble", "available", "load_onnx", "MISSING"]
 

@@ -29,12 +29,19 @@ import sys
 
 import mutagen
 
-from ..errors import InputError
-from .imdb import (IMDB_GENRES, STUDY_GENRES, Choice, choose_title, find_titles,
-                   normalise_title, read_votes)
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..collection.manifest import TAG_SEPARATOR, Track, write_manifest
+from ..errors import InputError
 from ..files import write_bytes
+from .imdb import (
+    IMDB_GENRES,
+    STUDY_GENRES,
+    Choice,
+    choose_title,
+    find_titles,
+    normalise_title,
+    read_votes,
+)
 
 __all__ = ["REVIEW_COLUMNS", "parse_name", "read_tags", "find_groups",
            "resolve_genres", "label_collection", "LabelSummary"]

@@ -19,14 +19,14 @@ import collections
 import functools
 import os
 
-from . import figures
-from ..errors import InputError
 from ..audio.features import FeatureSettings
 from ..collection.extraction import decode_file
 from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
 from ..collection.pool import Death, effective_n_jobs, imap_unordered
+from ..errors import InputError
 from ..files import write_bytes, write_json
+from . import figures
 
 __all__ = ["collection_report", "MIN_FILMS"]
 

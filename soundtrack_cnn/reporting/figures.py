@@ -12,9 +12,9 @@ import numpy as np
 from scipy import signal as scipy_signal
 from sklearn.metrics import roc_curve
 
-from ..scoring.metrics import normalise_scores
-from ..files import write_bytes
 from ..collection.labels import overlap
+from ..files import write_bytes
+from ..scoring.metrics import normalise_scores
 
 __all__ = ["plot_label_overlap", "plot_tags_per_track", "plot_training_curves", "plot_tile",
            "plot_track_predictions", "plot_roc_curves", "plot_genre_counts", "plot_durations",

@@ -16,8 +16,8 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from ..scoring.prediction import rank_genres
 from ..files import write_bytes
+from ..scoring.prediction import rank_genres
 
 __all__ = ["write_timeline", "timeline_stem"]
 

@@ -21,8 +21,8 @@ import soundfile
 
 from ..audio.io import load_audio
 from ..errors import InputError
-from .figures import TRUE_TAG_GREEN
 from ..files import write_bytes
+from .figures import TRUE_TAG_GREEN
 
 __all__ = ["write_viewer"]
 

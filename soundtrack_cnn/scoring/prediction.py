@@ -11,11 +11,11 @@ its tiles' scores, as in the study (or another pooling, optionally calibrated).
 """
 import numpy as np
 
+from ..audio.features import normalise_track
+from ..audio.streaming import stream_tiles, tile_starts
 from ..errors import InputError
 from .metrics import normalise_scores, top_k
 from .pooling import pool_tracks
-from ..audio.features import normalise_track
-from ..audio.streaming import stream_tiles, tile_starts
 
 __all__ = ["TrackPrediction", "TileScorer", "rank_genres", "predict_file", "score_tiles",
            "predict_tracks"]

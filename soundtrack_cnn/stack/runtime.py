@@ -104,7 +104,6 @@ def install():
 
 
 def _register_ops(theano_module):
-    from . import ops
-    from . import parallel_rng
+    from . import ops, parallel_rng
     ops.register()
     parallel_rng.register()

@@ -29,11 +29,10 @@ import platform
 
 import numpy as np
 
-from ..errors import InputError
 from ..audio.features import Normalizer
+from ..errors import InputError
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
 from .record import check_record, model_file, net_names, pack_weights, seal
-
 
 #: Where each module of the flat layout (0.2, up to commit dd6f9ef) lives now.
 #: Pickles name the module of every class they hold (callbacks, batch

@@ -23,17 +23,17 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import check_is_fitted
 
-from .callbacks import early_stopping_of
-from .checkpoint import ModelFolder, fingerprint
-from .record import net_names
-from .dataset import TileView
-from ..errors import InputError
 from ..audio.features import FeatureSettings, Normalizer
-from .network import STUDY_HYPERPARAMETERS, build_net
-from ..scoring.pooling import track_ranges
-from ..scoring.prediction import TileScorer, TrackPrediction
 from ..collection.splits import TrackSplit
 from ..collection.store import FeatureStore
+from ..errors import InputError
+from ..scoring.pooling import track_ranges
+from ..scoring.prediction import TileScorer, TrackPrediction
+from .callbacks import early_stopping_of
+from .checkpoint import ModelFolder, fingerprint
+from .dataset import TileView
+from .network import STUDY_HYPERPARAMETERS, build_net
+from .record import net_names
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
 

@@ -14,10 +14,10 @@ Theano (when called); the weights file itself is read by
 """
 import os
 
-from .checkpoint import ModelFolder, model_metadata
-from .record import net_names, pack_weights, read_weights
 from ..errors import InputError
 from ..files import write_bytes
+from .checkpoint import ModelFolder, model_metadata
+from .record import net_names, pack_weights, read_weights
 
 __all__ = ["load_run", "upgrade_run", "export_weights", "import_weights", "model_params"]
 

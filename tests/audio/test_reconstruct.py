@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundtrack_cnn.audio.io import load_audio
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.audio.features import FeatureSettings, mfcc
+from soundtrack_cnn.audio.io import load_audio
 from soundtrack_cnn.audio.reconstruct import crossfade, mfcc_to_audio, reconstruct_file
+from soundtrack_cnn.errors import InputError
 
 SR = 22050
 

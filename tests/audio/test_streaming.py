@@ -3,10 +3,10 @@ import pytest
 import soundfile
 
 from soundtrack_cnn.audio import features, streaming
-from soundtrack_cnn.audio.io import load_audio, stream_audio
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.audio.features import FeatureSettings, signal_to_tiles
+from soundtrack_cnn.audio.io import load_audio, stream_audio
 from soundtrack_cnn.audio.streaming import stream_tiles, tile_starts
+from soundtrack_cnn.errors import InputError
 
 
 @pytest.fixture(scope="module")

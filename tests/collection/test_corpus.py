@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import soundfile
 
+from soundtrack_cnn.audio.features import FeatureSettings, mfcc
 from soundtrack_cnn.collection.corpus import GENRES, SIZES, draw_tags, generate_corpus, synthesize
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.audio.features import FeatureSettings, mfcc
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,10 @@ DEMO_TILE_SHA256 = {
 
 def test_demo_corpus_is_pinned(tmp_path):
     import hashlib
+
+    from soundtrack_cnn.audio.features import audio_to_tiles
     from soundtrack_cnn.audio.io import write_audio
     from soundtrack_cnn.collection.corpus import SR, _plan, corpus_tracks, synthesize
-    from soundtrack_cnn.audio.features import audio_to_tiles
     from soundtrack_cnn.collection.manifest import write_manifest
     write_manifest(str(tmp_path / "manifest.csv"), corpus_tracks(str(tmp_path), "demo"))
     digest = hashlib.sha256((tmp_path / "manifest.csv").read_bytes()).hexdigest()

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
+from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import ClusterError, InputError
+from soundtrack_cnn.files import read_json, sha256_file
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
-from soundtrack_cnn.errors import ClusterError, InputError
-from soundtrack_cnn.files import read_json, sha256_file
-from soundtrack_cnn.collection.store import FeatureStore
 
 distributed = pytest.importorskip("distributed")
 from soundtrack_cnn.collection.distributed import connect  # noqa: E402  (needs Dask)
@@ -140,6 +140,7 @@ def test_tiles_in_memory_cannot_go_to_a_cluster():
 def mixed_manifest(two_tag_corpus, tmp_path_factory):
     """Six good tracks of the two-tag corpus and five files that cannot be used."""
     import shutil
+
     import soundfile
     folder = tmp_path_factory.mktemp("mixed")
     source = os.path.dirname(two_tag_corpus)
@@ -160,8 +161,8 @@ def mixed_manifest(two_tag_corpus, tmp_path_factory):
 
 def test_extraction_on_a_cluster_writes_the_same_store(mixed_manifest, cluster, tmp_path,
                                                        capsys):
-    from soundtrack_cnn.collection.extraction import extract
     from soundtrack_cnn.audio.features import FeatureSettings
+    from soundtrack_cnn.collection.extraction import extract
     settings = FeatureSettings(hop=25)
     here = extract(mixed_manifest, str(tmp_path / "here"), settings=settings,
                    progress=False)

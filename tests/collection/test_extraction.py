@@ -11,13 +11,13 @@ import time
 import numpy as np
 import pytest
 import soundfile
-
 from processes import children, process_state, sigint_default
-from soundtrack_cnn.errors import InputError
+
 from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
-from soundtrack_cnn.collection.manifest import Track
 from soundtrack_cnn.collection.extraction import extract
+from soundtrack_cnn.collection.manifest import Track
 from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import InputError
 
 
 def music(seconds, sr, channels=1, seed=0):

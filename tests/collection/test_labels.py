@@ -1,8 +1,13 @@
 import numpy as np
 import pytest
 
+from soundtrack_cnn.collection.labels import (
+    cooccurrence,
+    label_matrix,
+    label_statistics,
+    vocabulary,
+)
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.collection.labels import cooccurrence, label_matrix, label_statistics, vocabulary
 
 TAGS = [("Drama", "Action"), ("Drama", "Romance"), ("Drama", "Action", "SciFi"),
         ("Comedy", "Romance"), ("Drama",)]

@@ -3,8 +3,8 @@ import os
 
 import pytest
 
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.collection.manifest import Track, check_manifest, read_manifest, write_manifest
+from soundtrack_cnn.errors import InputError
 
 
 @pytest.fixture
@@ -98,6 +98,7 @@ def test_a_directory_or_fifo_in_a_manifest_is_named_for_what_it_is(tmp_path):
 def test_a_file_name_that_is_not_utf8_round_trips_and_is_extracted(tmp_path):
     import numpy as np
     import soundfile
+
     from soundtrack_cnn.collection.extraction import extract
     from soundtrack_cnn.collection.store import FeatureStore
     raw = os.path.join(os.fsencode(str(tmp_path)), b"caf\xe9 theme.wav")   # Latin-1, not UTF-8
@@ -117,6 +118,7 @@ def test_a_file_name_that_is_not_utf8_round_trips_and_is_extracted(tmp_path):
 def test_a_tag_of_a_hundred_thousand_characters_is_a_bad_row_not_a_crash(tmp_path):
     import subprocess
     import sys
+
     import numpy as np
     import soundfile
     for name in ("a.wav", "b.wav"):

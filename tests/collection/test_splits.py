@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.collection.splits import TrackSplit, assign_splits
+from soundtrack_cnn.errors import InputError
 
 IDS = ["track{:03d}".format(i) for i in range(100)]
 

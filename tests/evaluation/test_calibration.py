@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
-
 from sklearn_checks import PARAMETER_CHECKS, run_check
-from soundtrack_cnn.evaluation.calibration import Calibration, calibration_path
+
 from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.evaluation.calibration import Calibration, calibration_path
 
 
 def _known_probabilities(n, rng, distort):

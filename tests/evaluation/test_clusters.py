@@ -1,10 +1,16 @@
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
-
 from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
-from soundtrack_cnn.evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters, jaccard
+
 from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.evaluation.clusters import (
+    TwoStage,
+    ambiguous,
+    cluster_report,
+    genre_clusters,
+    jaccard,
+)
 
 
 def _planted(rng, n=300, noise=.03):

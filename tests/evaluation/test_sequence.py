@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from sklearn_checks import PARAMETER_CHECKS, run_check
+
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.evaluation.sequence import SequenceModel, pad_tracks, tile_embeddings
 
@@ -14,8 +14,8 @@ def _shorten(ranges, rng):
 @pytest.mark.slow
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_sequence_model_trains_on_hidden6_and_ignores_what_lies_beyond_the_mask(two_tag_run, cell):
-    from soundtrack_cnn.training.dataset import TileView
     from soundtrack_cnn.experiment.tracksets import track_sets
+    from soundtrack_cnn.training.dataset import TileView
     from soundtrack_cnn.training.loading import load_run
     store, genres, sets = track_sets(two_tag_run)
     ensemble = load_run(two_tag_run, settings=store.settings)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.collection.extraction import extract
 from soundtrack_cnn.collection.manifest import Track, read_manifest, write_manifest
+from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.experiment.pipeline import evaluate_run, prepare_run, run_experiment
 from soundtrack_cnn.experiment.profiles import PROFILES
-from soundtrack_cnn.collection.store import FeatureStore
 
 
 def test_prepare_run_records_splits_genres_and_statistics(two_tag_store, tmp_path):
@@ -85,8 +85,8 @@ def test_film_goes_from_manifest_through_the_store_to_the_run_splits(tmp_path):
 
 
 def test_balanced_sampling_is_the_specialists_and_the_single_net_shuffles_instead():
-    from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
     from soundtrack_cnn.experiment.pipeline import _models
+    from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
     params = dict(PROFILES["demo"].net_params, shuffle="balanced")
     models = _models("run", ["A", "B"], params, equal_updates=True)
     shuffles = {label: (cls, model_params["shuffle"]) for label, cls, _, model_params in models}

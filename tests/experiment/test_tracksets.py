@@ -10,8 +10,13 @@ import soundfile
 from soundtrack_cnn.collection.extraction import extract
 from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.experiment.tracksets import (TrackSet, fit_data, read_run_record, track_sets,
-                                                 write_run_record)
+from soundtrack_cnn.experiment.tracksets import (
+    TrackSet,
+    fit_data,
+    read_run_record,
+    track_sets,
+    write_run_record,
+)
 
 
 def test_track_set_rows_and_ranges(two_tag_store):

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 import soundfile
-
 from film_audio import SR, corpus_track, noise
 
 

@@ -6,12 +6,11 @@ import os
 import numpy as np
 import pytest
 import soundfile
+from film_audio import SR, corpus_track, noise
 
 from soundtrack_cnn.film import analyse_film
 from soundtrack_cnn.film.verdict import ABSTAIN
 from soundtrack_cnn.inference.model import load_model
-
-from film_audio import SR, corpus_track, noise
 
 
 @pytest.mark.slow

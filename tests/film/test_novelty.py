@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
+from soundtrack_cnn.audio.features import FeatureSettings, signal_to_tiles
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.film.novelty import Novelty, run_tiles, summaries
 from soundtrack_cnn.film.source import tile_statistics
-from soundtrack_cnn.audio.features import FeatureSettings, signal_to_tiles
 
 
 def test_threshold_lets_about_the_quantile_of_held_out_tiles_through():

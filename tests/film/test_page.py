@@ -4,11 +4,10 @@ import shutil
 import numpy as np
 import pytest
 import soundfile
+from film_audio import SR, noise
 
 from soundtrack_cnn.film import analyse_film
 from soundtrack_cnn.film.page import read_clip
-
-from film_audio import SR, noise
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -8,16 +8,17 @@ import sys
 import numpy as np
 import pytest
 
-from soundtrack_cnn.inference import numpy_net as engine
+from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.inference import numpy_net as engine
 from soundtrack_cnn.inference.model import NumpyEnsemble, load_model, load_weights
 from soundtrack_cnn.training.checkpoint import ModelFolder as RunDirectory
 from soundtrack_cnn.training.loading import export_weights, load_run, upgrade_run
-from soundtrack_cnn.collection.store import FeatureStore
 
 
 def test_architecture_is_the_network_listing_without_input_and_dropout():
     from lasagne import layers
+
     from soundtrack_cnn.training.network import LAYERS
     kinds = {layers.Conv2DLayer: "conv", layers.MaxPool2DLayer: "pool",
              layers.DenseLayer: "dense"}

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import soundtrack_cnn
+from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.inference.model import NumpyEnsemble, load_model
 from soundtrack_cnn.inference.onnx_engine import OnnxEnsemble, load_onnx
 from soundtrack_cnn.inference.onnx_export import build_onnx, export_onnx
-from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.training.loading import load_run, model_params
 
 SHAPES = {"conv1": (32, 1, 5, 5), "conv2": (64, 32, 4, 4), "conv3": (128, 64, 2, 2),

@@ -10,12 +10,12 @@ import mutagen.wave
 import numpy as np
 import pytest
 import soundfile
-
 from imdb_fixture import write_basics, write_ratings
+
 from soundtrack_cnn.cli import main
+from soundtrack_cnn.collection.manifest import read_manifest
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.labelling.folder import find_groups, label_collection, parse_name, read_tags
-from soundtrack_cnn.collection.manifest import read_manifest
 
 
 def _audio(path, album=None, date=None):

@@ -6,11 +6,17 @@ import subprocess
 import sys
 
 import pytest
-
 from imdb_fixture import TITLES, basics_line, write_basics, write_ratings
+
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.labelling.imdb import (BASICS_COLUMNS, Title, choose_title, find_titles,
-                                 normalise_title, read_votes)
+from soundtrack_cnn.labelling.imdb import (
+    BASICS_COLUMNS,
+    Title,
+    choose_title,
+    find_titles,
+    normalise_title,
+    read_votes,
+)
 
 
 def test_normalise_title_ignores_accents_case_punctuation_and_moved_articles():

@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 import soundfile
-
 from processes import children
+
 from soundtrack_cnn.cli import main
-from soundtrack_cnn.reporting.collection_report import MIN_FILMS, collection_report
 from soundtrack_cnn.collection.corpus import generate_corpus
 from soundtrack_cnn.collection.manifest import check_manifest
+from soundtrack_cnn.reporting.collection_report import MIN_FILMS, collection_report
 
 
 @pytest.fixture(scope="module")

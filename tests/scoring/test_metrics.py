@@ -1,9 +1,15 @@
 import numpy as np
 import pytest
 
-from soundtrack_cnn.scoring.metrics import (choose_thresholds, metrics_table,
-                                     evaluate_scores, normalise_scores, prior_scores,
-                                     random_scores, top_k)
+from soundtrack_cnn.scoring.metrics import (
+    choose_thresholds,
+    evaluate_scores,
+    metrics_table,
+    normalise_scores,
+    prior_scores,
+    random_scores,
+    top_k,
+)
 
 GENRES = ["A", "B", "C"]
 # 4 tracks x 3 genres; worked by hand below.

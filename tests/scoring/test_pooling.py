@@ -1,10 +1,15 @@
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.scoring.pooling import (AttentionPooling, log_mean_exp_pool, max_pool, mean_pool,
-                                    pool_tracks)
-from sklearn.metrics import roc_auc_score
+from soundtrack_cnn.scoring.pooling import (
+    AttentionPooling,
+    log_mean_exp_pool,
+    max_pool,
+    mean_pool,
+    pool_tracks,
+)
 
 TILES = np.array([[0.1, 0.8], [0.5, 0.2], [0.9, 0.2]])
 

@@ -7,21 +7,21 @@ import sys
 
 import numpy as np
 import pytest
+from processes import sigint_default
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import PredefinedSplit
-
-from processes import sigint_default
 from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
+
+from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.experiment.tracksets import TrackSet
 from soundtrack_cnn.training.callbacks import NonFiniteLossError
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
-from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.training.record import model_file
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.collection.store import FeatureStore
-from soundtrack_cnn.experiment.tracksets import TrackSet
+from soundtrack_cnn.training.record import model_file
 
 TINY = {"epochs": 2, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 

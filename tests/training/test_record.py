@@ -9,12 +9,19 @@ import sys
 import numpy as np
 import pytest
 
-from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.training.loading import load_run
 from soundtrack_cnn.files import write_bytes
-from soundtrack_cnn.training.record import (PARAM_LAYERS, check_record, model_file, net_names,
-                                            pack_weights, read_weights, seal)
+from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+from soundtrack_cnn.training.loading import load_run
+from soundtrack_cnn.training.record import (
+    PARAM_LAYERS,
+    check_record,
+    model_file,
+    net_names,
+    pack_weights,
+    read_weights,
+    seal,
+)
 
 TINY = {"epochs": 1, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 #: Names that a plain sanitiser maps to one file name.
@@ -167,6 +174,7 @@ def test_net_names_of_both_kinds():
 
 def test_param_layers_are_the_listing_s_layers_with_weights():
     from lasagne import layers
+
     from soundtrack_cnn.training.network import LAYERS
     weighted = [(name, 4 if cls is layers.Conv2DLayer else 2) for name, cls in LAYERS
                 if cls in (layers.Conv2DLayer, layers.DenseLayer)]
