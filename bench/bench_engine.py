@@ -34,23 +34,11 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from timing import tiles_per_second
+from timing import command_peak_rss, tiles_per_second
 
 GENRES = ["Drama", "Action", "Adventure", "SciFi", "Thriller", "Romance", "Comedy", "Musical",
           "Crime", "Horror"]
 
-# VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child would
-# report this (Theano-laden) parent's peak.
-_PEAK_RSS = """
-import sys
-from soundtrack_cnn.cli import main
-try:
-    main(sys.argv[1:])
-finally:
-    with open("/proc/self/status") as status:
-        peak = [line.split()[1] for line in status if line.startswith("VmHWM")][0]
-    print("peak_rss_mb", int(peak) / 1024, file=sys.stderr)
-"""
 
 
 def ten_specialists(run_dir):
@@ -126,11 +114,7 @@ def throughput(model, batch=1200, repeats=3):
 
 def long_file_peak_rss(run_dir, film, out):
     """Peak RSS (MB) and wall seconds of predicting a long file with --timeline."""
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, "predict", run_dir, film,
-                             "--timeline", out], check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    peak = float(result.stderr.split("peak_rss_mb")[-1].split()[0])
+    seconds, peak, _ = command_peak_rss("predict", run_dir, film, "--timeline", out)
     return peak, seconds
 
 

@@ -33,21 +33,10 @@ from soundtrack_cnn.audio.io import load_audio
 from soundtrack_cnn.files import read_json
 from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.errors import InputError
+from timing import command_peak_rss
 
 SR = 22050
 
-# VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so a child would
-# report this parent's peak.
-_PEAK_RSS = """
-import sys
-from soundtrack_cnn.cli import main
-try:
-    main(sys.argv[1:])
-finally:
-    with open("/proc/self/status") as status:
-        peak = [line.split()[1] for line in status if line.startswith("VmHWM")][0]
-    print("peak_rss_mb", int(peak) / 1024, file=sys.stderr)
-"""
 
 #: Lines of dialogue for espeak-ng (written for this benchmark).
 LINES = [
@@ -99,15 +88,8 @@ def write_film(path, tracks, hours, sr=44100):
 
 
 def film_command(run_dir, film, out):
-    """Wall seconds and peak RSS (MB) of ``soundtrack-cnn film`` in a fresh process."""
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _PEAK_RSS, "film", run_dir, film, "--out", out],
-                            capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if result.returncode:
-        sys.exit(result.stderr)
-    peak = float(result.stderr.split("peak_rss_mb")[-1].split()[0])
-    return seconds, peak, result.stdout
+    """Wall seconds, peak RSS (MB) and output of ``soundtrack-cnn film`` in a fresh process."""
+    return command_peak_rss("film", run_dir, film, "--out", out)
 
 
 def speech(folder, seconds, rng):
