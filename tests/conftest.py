@@ -1,4 +1,6 @@
 """Session-wide fixtures: Theano compiles are slow, so compiled nets are shared."""
+import shutil
+
 import numpy as np
 import pytest
 
@@ -76,3 +78,22 @@ def two_tag_run(two_tag_store, tmp_path_factory):
     train_run(run_dir, verbose=0)
     evaluate_run(run_dir)
     return run_dir
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
+    if CHROMIUM is None:
+        pytest.skip("no chromium binary (make test installs Debian's chromium when it can)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
+        yield browser
+        browser.close()

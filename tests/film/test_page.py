@@ -1,5 +1,4 @@
 """film.html in a real headless Chromium (Debian's, driven by Playwright), as the viewer's test does."""
-import shutil
 
 import numpy as np
 import pytest
@@ -8,23 +7,6 @@ from film_audio import SR, noise
 
 from soundtrack_cnn.film import analyse_film
 from soundtrack_cnn.film.page import read_clip
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("no chromium binary (make test installs Debian's chromium when it can)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 def _open(browser, path):

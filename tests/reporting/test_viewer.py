@@ -1,6 +1,4 @@
 """The viewer page in a real headless Chromium (Debian's, driven by Playwright)."""
-import shutil
-
 import numpy as np
 import pytest
 import soundfile
@@ -8,7 +6,6 @@ import soundfile
 from soundtrack_cnn.reporting.figures import TRUE_TAG_GREEN
 from soundtrack_cnn.reporting.viewer import write_viewer
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 GENRES = ["Drama", "Action", "Comedy", "Romance"]
 
 
@@ -37,21 +34,6 @@ def test_page_is_self_contained(page_file):
     assert "http://" not in text and "https://" not in text
     assert text.count("data:audio/wav;base64,") == 3
     assert "lost" in text and "missing.wav" in text
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("no chromium binary (make test installs Debian's chromium when it can)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 def test_viewer_in_headless_chromium(browser, page_file, tmp_path):
