@@ -32,7 +32,7 @@ def tune_allocator():
     Applied whatever ``SOUNDTRACK_CNN_FAST`` says: PyTorch is the fixed
     reference, the switch only changes the Theano side.
     """
-    path = os.path.join(HERE, os.pardir, "soundtrack_cnn", "runtime.py")
+    path = os.path.join(HERE, os.pardir, "soundtrack_cnn", "stack", "runtime.py")
     spec = importlib.util.spec_from_file_location("soundtrack_cnn_runtime", path)
     runtime = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(runtime)
