@@ -30,7 +30,7 @@ import tempfile
 
 from .errors import InputError
 
-__all__ = ["not_a_file", "output_path", "write_bytes", "write_text", "write_json", "read_json", "sha256_bytes", "sha256_file",
+__all__ = ["not_a_file", "output_path", "write_bytes", "write_text", "write_json", "json_ready", "read_json", "sha256_bytes", "sha256_file",
            "check_writable"]
 
 
@@ -168,17 +168,25 @@ def write_json(path, obj):
     >>> read_json(path)
     {'a': [1, 2], 'auc': None, 'loss': [None, 0.5]}
     """
-    write_text(path, json.dumps(_finite(obj), indent=1, sort_keys=False, allow_nan=False))
+    write_text(path, json.dumps(json_ready(obj), indent=1, sort_keys=False, allow_nan=False))
 
 
-def _finite(obj):
-    """``obj`` with every non-finite float (numpy's float64 included) replaced by None."""
+def json_ready(obj):
+    """``obj`` with every non-finite float (numpy's float64 included) replaced by None.
+
+    What :func:`write_json` writes; a checksum over a record is taken over this too.
+
+    Examples
+    --------
+    >>> json_ready({"loss": float("inf"), "auc": [0.5, float("nan")]})
+    {'loss': None, 'auc': [0.5, None]}
+    """
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {key: _finite(value) for key, value in obj.items()}
+        return {key: json_ready(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_finite(value) for value in obj]
+        return [json_ready(value) for value in obj]
     return obj
 
 

@@ -84,7 +84,10 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
     """
     if isinstance(tiles, str):
         tiles = FeatureStore(tiles).tiles
-    view = TileView(tiles, rows, normalizer=normalizer)
+    # Augmentations that read each tile's track (hop, mixup) get the tracks; without
+    # augmentation the view is the study's, exactly as before.
+    view = TileView(tiles, rows, normalizer=normalizer,
+                    groups=np.asarray(groups) if hyperparameters.get("augment") else None)
     global_rng = lasagne.random.get_rng()
     # Lasagne draws initial weights and the dropout streams' seed from this RNG.
     lasagne.random.set_rng(np.random.RandomState(seed))

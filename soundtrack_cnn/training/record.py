@@ -28,6 +28,7 @@ import numpy as np
 
 from ..audio.features import FeatureSettings
 from ..errors import InputError
+from ..files import json_ready
 
 __all__ = ["seal", "check_record", "model_file", "net_names", "pack_weights", "read_weights",
            "PARAM_LAYERS"]
@@ -87,7 +88,9 @@ def net_names(kind, genres):
 
 
 def _digest(record):
-    content = {key: value for key, value in record.items() if key != "checksum"}
+    # Over what write_json writes (NaN and infinities as null), so that a record with
+    # an infinite loss still matches its checksum once written.
+    content = json_ready({key: value for key, value in record.items() if key != "checksum"})
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

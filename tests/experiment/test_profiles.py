@@ -3,7 +3,9 @@ import dataclasses
 
 import pytest
 
+from soundtrack_cnn.audio.features import FeatureSettings
 from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.training.batches import AUGMENTATIONS
 from soundtrack_cnn.training.network import build_net
 from soundtrack_cnn.experiment.profiles import PROFILES, Profile, get_profile
 
@@ -27,3 +29,22 @@ def test_unknown_profiles_are_one_error_and_profiles_pass_through():
         get_profile("huge")
     custom = dataclasses.replace(get_profile("demo"), name="mine")
     assert get_profile(custom) is custom and isinstance(custom, Profile)
+
+
+def test_the_demo_profile_is_what_make_train_measured():
+    # Its numbers are the README's evidence; options for real music go to 'real'.
+    assert get_profile("demo").net_params == {"epochs": 20, "batch": 32, "patience": 8,
+                                              "rate": .03, "shuffle": "balanced",
+                                              "monitor": "valid_auc"}
+    assert get_profile("demo").settings == {}
+
+
+def test_the_real_profile_is_the_demo_profile_plus_options_beyond_the_study():
+    real, demo = get_profile("real"), get_profile("demo")
+    assert set(real.net_params) >= set(demo.net_params)
+    augment = real.net_params.get("augment") or {}
+    assert set(augment) <= set(AUGMENTATIONS)
+    settings = real.feature_settings()
+    assert settings.tile_shape == FeatureSettings().tile_shape and settings.hop == 100
+    net = build_net(**real.net_params)
+    assert net.batch_iterator_train.batch_size == real.net_params["batch"]

@@ -228,3 +228,13 @@ def test_a_truncated_weights_file_is_refused_naming_it(tmp_path):
         path.write_bytes(data[:size])
         with pytest.raises(InputError, match="cut.npz"):
             read_weights(str(path))
+
+
+def test_a_record_with_an_infinite_loss_matches_its_checksum_once_written(tmp_path):
+    # write_json writes inf as null: the checksum must be taken over what is written.
+    from soundtrack_cnn.files import write_json
+    sealed = seal({"kind": "ensemble", "models": {"Action": {"best_valid_loss": float("inf")}}})
+    write_json(str(tmp_path / "ensemble.json"), sealed)
+    read = json.load(open(str(tmp_path / "ensemble.json")))
+    assert read["models"]["Action"]["best_valid_loss"] is None
+    assert seal(read)["checksum"] == sealed["checksum"]
