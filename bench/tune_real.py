@@ -27,6 +27,7 @@ from soundtrack_cnn.audio.features import FeatureSettings, normalise_track
 from soundtrack_cnn.experiment.profiles import get_profile
 from soundtrack_cnn.experiment.tracksets import track_sets
 from soundtrack_cnn.scoring.metrics import macro_roc_auc
+from soundtrack_cnn.scoring.pooling import pool_tracks, track_ranges
 from soundtrack_cnn.training.dataset import TileView, hop_view
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 
@@ -45,12 +46,9 @@ CANDIDATES = {
 
 
 def track_means(values, groups):
-    """Mean row of ``values`` per track (the study's pooling), tracks in sorted order."""
-    _, index = np.unique(groups, return_inverse=True)
-    values = np.asarray(values, dtype=float)
-    sums = np.zeros((index.max() + 1, values.shape[1]))
-    np.add.at(sums, index, values)
-    return sums / np.bincount(index)[:, None]
+    """Mean row of ``values`` per track (the package's pooling), tracks in sorted order."""
+    order = np.argsort(groups, kind="stable")
+    return pool_tracks(np.asarray(values)[order], track_ranges(np.asarray(groups)[order]))
 
 
 def candidate(name, base):
