@@ -40,3 +40,18 @@ def children(pid, marker):
         if ppid == pid and marker in command:
             found.append(int(entry))
     return found
+
+
+#: ``python -c`` code: ``predict MODEL FILE --json``, then the modules of the 2015
+#: stack and scikit-learn it imported, as JSON on stderr.
+PREDICT_LISTING_THE_2015_STACK = """
+import json, sys
+from soundtrack_cnn.cli import main
+try:
+    main(["predict", sys.argv[1], sys.argv[2], "--json"])
+finally:
+    # compat's scan shim is a None entry in sys.modules, not an imported module.
+    print(json.dumps(sorted(m for m, module in sys.modules.items() if module is not None
+                            and m.split(".")[0] in ("theano", "lasagne", "nolearn", "sklearn"))),
+          file=sys.stderr)
+"""

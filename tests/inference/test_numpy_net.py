@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from processes import PREDICT_LISTING_THE_2015_STACK
 
 from soundtrack_cnn.collection.store import FeatureStore
 from soundtrack_cnn.errors import InputError
@@ -179,23 +180,12 @@ def test_a_file_that_is_not_a_weights_file_is_one_clear_error(tmp_path):
         load_model(str(bad), engine="torch")
 
 
-_PREDICT_IN_A_FRESH_PROCESS = """
-import json, sys
-from soundtrack_cnn.cli import main
-try:
-    main(["predict", sys.argv[1], sys.argv[2], "--json"])
-finally:
-    # compat's scan shim is a None entry in sys.modules, not an imported module.
-    print(json.dumps(sorted(m for m, module in sys.modules.items() if module is not None
-                            and m.split(".")[0] in ("theano", "lasagne", "nolearn", "sklearn"))),
-          file=sys.stderr)
-"""
 
 
 @pytest.mark.slow
 def test_predict_in_a_fresh_process_imports_neither_theano_nor_sklearn(two_tag_run, two_tag_corpus):
     track = os.path.join(os.path.dirname(two_tag_corpus), "track31.wav")
-    result = subprocess.run([sys.executable, "-c", _PREDICT_IN_A_FRESH_PROCESS, two_tag_run,
+    result = subprocess.run([sys.executable, "-c", PREDICT_LISTING_THE_2015_STACK, two_tag_run,
                              track], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["top"][0][0] == "High"

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from processes import PREDICT_LISTING_THE_2015_STACK
 
 import soundtrack_cnn
 from soundtrack_cnn.collection.store import FeatureStore
@@ -194,16 +195,6 @@ def test_three_engines_rank_the_held_out_tracks_identically(two_tag_run, two_tag
                                [[s for _, s in top] for top in tops["theano"]], atol=1e-5)
 
 
-_TAG_WITH_THE_FILE_ALONE = """
-import json, sys
-from soundtrack_cnn.cli import main
-try:
-    main(["predict", sys.argv[1], sys.argv[2], "--json"])
-finally:
-    print(json.dumps(sorted(m for m, module in sys.modules.items() if module is not None
-                            and m.split(".")[0] in ("theano", "lasagne", "nolearn", "sklearn"))),
-          file=sys.stderr)
-"""
 
 
 def test_an_exported_onnx_tags_a_file_in_a_fresh_process_without_theano_or_sklearn(
@@ -213,7 +204,8 @@ def test_an_exported_onnx_tags_a_file_in_a_fresh_process_without_theano_or_sklea
     assert result.returncode == 0, result.stderr
     shutil.copy(os.path.join(os.path.dirname(two_tag_corpus), "track31.wav"),
                 str(tmp_path / "elsewhere" / "song.wav"))
-    result = _cli(exported, str(tmp_path / "elsewhere" / "song.wav"), code=_TAG_WITH_THE_FILE_ALONE)
+    result = _cli(exported, str(tmp_path / "elsewhere" / "song.wav"),
+                  code=PREDICT_LISTING_THE_2015_STACK)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)[0]["top"][0][0] == "High"
     lines = result.stderr.strip().splitlines()
