@@ -42,16 +42,28 @@ One module per group of commands, each with a ``register(commands)``:
 """
 import argparse
 import errno
+import importlib
 import signal
 import sys
 
 from ..errors import SoundtrackCNNError
-from . import collection, evaluation, film, predict, training
 
-__all__ = ["main", "build_parser", "describe_os_error"]
+__all__ = ["main", "build_parser", "describe_os_error", "COMMANDS"]
 
-#: The command modules, in the order ``--help`` lists them.
-COMMANDS = (training, collection, predict, evaluation, film)
+#: Each command's module, in the order ``--help`` lists them.  The parser of a
+#: known command imports only its own module: building every command's options
+#: imports the training and corpus code too, a quarter of a second that
+#: ``predict`` on one file does not need (a test keeps this table equal to what
+#: the modules register).
+COMMANDS = {
+    "run": "training", "train": "training",
+    "corpus": "collection", "features": "collection", "store": "collection",
+    "label": "collection", "collection": "collection",
+    "predict": "predict", "export": "predict", "upgrade": "predict",
+    "evaluate": "evaluation", "report": "evaluation", "compare": "evaluation",
+    "reconstruct": "evaluation",
+    "film": "film",
+}
 
 
 #: What to do about the file-system errors a long run meets.
@@ -80,11 +92,19 @@ def describe_os_error(error):
     return "{}; {}".format(line, advice) if advice else line
 
 
-def build_parser():
+def build_parser(command=None):
+    """The argument parser: of ``command`` alone if it is one of :data:`COMMANDS`, else of all.
+
+    Examples
+    --------
+    >>> build_parser("predict").parse_args(["predict", "runs/demo", "a.ogg"]).top
+    5
+    """
     parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in COMMANDS:
-        module.register(commands)
+    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in modules:
+        importlib.import_module("." + name, __name__).register(commands)
     return parser
 
 
@@ -102,7 +122,8 @@ def main(argv=None):
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="surrogateescape")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         args.func(args)

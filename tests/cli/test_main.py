@@ -67,3 +67,28 @@ def test_numeric_and_list_arguments_are_checked_before_anything_runs(argv, messa
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and "Traceback" not in err, err
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_command_table_names_what_each_module_registers():
+    import argparse
+    import importlib
+    from soundtrack_cnn.cli import COMMANDS
+    registered = {}
+    for name in set(COMMANDS.values()):
+        commands = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module("soundtrack_cnn.cli." + name).register(commands)
+        registered.update(dict.fromkeys(commands.choices, name))
+    assert registered == COMMANDS
+
+
+def test_a_command_builds_only_its_own_parser_and_help_lists_every_command():
+    # A fresh process: predict's parser must not import the corpus or the training code.
+    script = ("import sys; from soundtrack_cnn.cli import build_parser; build_parser('predict'); "
+              "print(sorted(m for m in ('soundtrack_cnn.collection.corpus', "
+              "'soundtrack_cnn.experiment.profiles', 'soundtrack_cnn.cli.training') "
+              "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+    from soundtrack_cnn.cli import COMMANDS
+    listing = _cli("--help").stdout
+    assert all(command in listing for command in COMMANDS)
