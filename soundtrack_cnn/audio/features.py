@@ -395,8 +395,8 @@ def signal_to_tiles(signal, settings=FeatureSettings(), name="signal"):
     ------
     InputError
         If the signal is too short for one tile (shorter than
-        ``settings.min_seconds``), or digital silence (all zeros: nothing to
-        learn from, and the normalised tiles would be constant).
+        ``settings.min_seconds``), or digital silence (:func:`is_silent`:
+        nothing to learn from, and the normalised tiles would be constant).
     """
     check_usable(signal, settings, name)
     return normalise_track(tile(mfcc(signal, settings), settings), settings)
@@ -412,25 +412,47 @@ def check_usable(signal, settings=FeatureSettings(), name="signal"):
     ------
     InputError
         If ``signal`` gives no tile (fewer than ``min_fraction * n_frames``
-        whole windows) or is all zeros.
+        whole windows) or is silent (:func:`is_silent`).
 
     Examples
     --------
-    >>> check_usable(np.ones(22050 * 6, np.float32))
-    >>> check_usable(np.ones(22050 * 4, np.float32), name="short.wav")
+    >>> noise = np.random.RandomState(0).randn(22050 * 6).astype(np.float32)
+    >>> check_usable(noise)
+    >>> check_usable(noise[:22050 * 4], name="short.wav")
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: short.wav: too short: 4.00 s of audio, a tile needs at least 5.00 s
     """
     if settings.n_windows(len(signal)) < settings.min_windows:
         raise too_short(name, len(signal), settings)
-    if not np.any(signal):
+    if is_silent(np.min(signal), np.max(signal)):
         raise digital_silence(name)
 
 
+#: Audio whose samples all lie within this of each other (full scale 1) is
+#: silence, whatever constant it sits at: -120 dBFS peak to peak, below the
+#: last bit of a 16-bit file.  All zeros, a DC offset and a signal at 1e-30
+#: would otherwise reach the nets as tiles of pure rounding noise
+#: (pre-emphasis turns a constant into a near-constant, the MFCCs' log makes
+#: 1e-30 look like any other level).
+SILENCE_PEAK_TO_PEAK = 1e-6
+
+
+def is_silent(low, high):
+    """Whether audio whose samples span ``low`` to ``high`` is silence (:data:`SILENCE_PEAK_TO_PEAK`).
+
+    Examples
+    --------
+    >>> is_silent(0.25, 0.25), is_silent(-1e-30, 1e-30), is_silent(-1e-3, 1e-3)
+    (True, True, False)
+    """
+    return float(high) - float(low) < SILENCE_PEAK_TO_PEAK
+
+
 def digital_silence(name):
-    """The InputError for audio that is all zeros (the same rule for features and predict)."""
-    return InputError("{}: digital silence".format(name))
+    """The InputError for silent audio (:func:`is_silent`; the same rule for features and predict)."""
+    return InputError("{}: digital silence (no two samples differ by 1e-6 of full scale)"
+                      .format(name))
 
 
 def too_short(name, n_samples, settings=FeatureSettings()):

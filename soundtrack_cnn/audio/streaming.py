@@ -24,6 +24,7 @@ from .features import (
     FeatureSettings,
     digital_silence,
     emphasised_mfcc,
+    is_silent,
     tile,
     too_short,
 )
@@ -32,13 +33,16 @@ from .io import stream_audio
 __all__ = ["stream_tiles", "tile_starts"]
 
 
-def _emphasised_blocks(path, settings):
-    """Pre-emphasised float64 audio blocks, and the total sample count at the end."""
+def _emphasised_blocks(path, settings, seen):
+    """Pre-emphasised float64 audio blocks; ``seen`` counts the raw samples and keeps their range."""
     previous = None
     for block in stream_audio(path, settings.sr):
         if len(block) == 0:
             continue
         raw = block.astype(np.float64)
+        seen["samples"] += len(raw)
+        seen["low"] = min(seen["low"], raw.min())
+        seen["high"] = max(seen["high"], raw.max())
         emphasised = np.empty_like(raw)
         emphasised[1:] = raw[1:] - settings.preemph * raw[:-1]
         # The signal's very first sample is kept as is (python_speech_features).
@@ -47,14 +51,12 @@ def _emphasised_blocks(path, settings):
         yield emphasised
 
 
-def _frame_blocks(path, settings, counter):
+def _frame_blocks(path, settings, seen):
     """MFCC frames in runs of MFCC_BLOCK_FRAMES (the last run shorter)."""
     step, window = settings.step_samples, settings.window_samples
     samples = np.zeros(0, np.float64)
     run = (MFCC_BLOCK_FRAMES - 1) * step + window
-    for block in _emphasised_blocks(path, settings):
-        counter[0] += len(block)
-        counter[1] = counter[1] or bool(block.any())
+    for block in _emphasised_blocks(path, settings, seen):
         samples = np.concatenate([samples, block])
         while len(samples) >= run:
             yield emphasised_mfcc(samples[:run], settings).astype(np.float32)
@@ -96,10 +98,10 @@ def stream_tiles(path, settings=FeatureSettings(), tiles_per_block=64):
     if not isinstance(tiles_per_block, (int, np.integer)) or tiles_per_block < 1:
         raise InputError("tiles_per_block must be a positive integer, got {!r}".format(tiles_per_block))
     size, hop = settings.n_frames, settings.hop
-    counter = [0, False]  # samples decoded, whether any is not zero
+    seen = {"samples": 0, "low": np.inf, "high": -np.inf}  # of the raw, decoded audio
     pending = np.zeros((0, settings.n_mfcc), np.float32)  # frames from the next tile's start
     ready, n_tiles = [], 0
-    for frames in _frame_blocks(path, settings, counter):
+    for frames in _frame_blocks(path, settings, seen):
         pending = np.concatenate([pending, frames])
         # A tile is final once the next whole tile exists: only the last whole
         # tile can change the tail decision, and that one waits for the end.
@@ -112,11 +114,11 @@ def stream_tiles(path, settings=FeatureSettings(), tiles_per_block=64):
                 ready = []
     last = tile(pending, settings)
     ready.extend(last)
-    if counter[0] == 0:
+    if seen["samples"] == 0:
         raise InputError("{}: holds no audio samples".format(path))
     if n_tiles + len(ready) == 0:
-        raise too_short(path, counter[0], settings)
-    if not counter[1]:
+        raise too_short(path, seen["samples"], settings)
+    if is_silent(seen["low"], seen["high"]):
         raise digital_silence(path)
     for start in range(0, len(ready), tiles_per_block):
         yield np.stack(ready[start:start + tiles_per_block])

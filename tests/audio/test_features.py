@@ -84,6 +84,29 @@ def test_digital_silence_gives_finite_frames_but_no_tiles(tmp_path):
         list(stream_tiles(path))
 
 
+@pytest.mark.parametrize("level, offset", [(1e-30, 0.0), (0.0, 0.25), (1e-8, -0.5)])
+def test_a_dc_offset_or_a_vanishing_signal_is_silence_on_every_path(tmp_path, level, offset):
+    import soundfile
+    rng = np.random.RandomState(0)
+    signal = (offset + level * rng.randn(22050 * 12)).astype(np.float32)
+    with pytest.raises(InputError, match="quiet.wav: digital silence"):
+        signal_to_tiles(signal, name="quiet.wav")
+    # A float WAV keeps 1e-30 and the offset as they are (a 16-bit file would round them).
+    path = str(tmp_path / "quiet.wav")
+    soundfile.write(path, signal, 22050, subtype="FLOAT")
+    with pytest.raises(InputError, match="quiet.wav: digital silence"):
+        audio_to_tiles(path)
+    from soundtrack_cnn.audio.streaming import stream_tiles  # predict's path
+    with pytest.raises(InputError, match="quiet.wav: digital silence"):
+        list(stream_tiles(path))
+
+
+def test_quiet_music_is_not_silence(tmp_path):
+    # -60 dBFS noise on a DC offset: quiet, offset, but audio.
+    signal = (0.3 + 1e-3 * np.random.RandomState(1).randn(22050 * 12)).astype(np.float32)
+    assert len(signal_to_tiles(signal)) == 1
+
+
 @pytest.mark.parametrize("bad", [np.zeros((100, 2)), np.zeros(100), np.full(22050, np.nan)])
 def test_mfcc_rejects_bad_signals(bad):
     with pytest.raises(InputError):
