@@ -22,7 +22,7 @@ Subcommands mirror the steps of the study::
     soundtrack-cnn upgrade RUN
     soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
     soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
-    soundtrack-cnn compare RUN [--bootstrap N] [--seed S] [--embedding scores|hidden6]
+    soundtrack-cnn compare RUN [OTHER_RUN...] [--bootstrap N] [--seed S] [--embedding scores|hidden6]
 
 Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
 with status 130 and SIGTERM (``kill``, a batch system's time limit) with 143,

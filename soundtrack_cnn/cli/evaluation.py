@@ -23,8 +23,11 @@ def _report(args):
 
 
 def _compare(args):
-    from ..experiment.compare import compare_run
+    from ..experiment.compare import compare_run, compare_runs
     from ..files import check_writable
+    if args.others:
+        print(compare_runs([args.run] + args.others, n_boot=args.bootstrap, seed=args.seed))
+        return
     check_writable(args.run)  # compare.json and compare.md go there, after minutes of work
     print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
 
@@ -49,8 +52,11 @@ def register(commands):
     report.set_defaults(func=_report)
 
     compare = commands.add_parser("compare", help="the study's method beside its next steps, "
-                                  "with bootstrap intervals")
+                                  "or several runs side by side, with bootstrap intervals")
     compare.add_argument("run")
+    compare.add_argument("others", nargs="*", metavar="OTHER_RUN",
+                         help="runs of the same collection and split: print every run's models "
+                              "beside the classical baseline and the label prior instead")
     compare.add_argument("--bootstrap", type=positive_int, default=500,
                          help="resamples of the test tracks")
     compare.add_argument("--seed", type=seed, default=0)

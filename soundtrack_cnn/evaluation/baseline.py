@@ -13,8 +13,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
+from ..training.dataset import TileView
 
-__all__ = ["track_mfcc_statistics", "make_classical_baseline"]
+__all__ = ["track_mfcc_statistics", "make_classical_baseline", "classical_baseline_scores"]
 
 
 def track_mfcc_statistics(tiles, ranges):
@@ -68,3 +69,26 @@ def make_classical_baseline(C=1.0, random_state=0):
     """
     return make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(
         C=C, class_weight="balanced", max_iter=5000, random_state=random_state)))
+
+
+def classical_baseline_scores(tiles, sets):
+    """Validation and test track scores of the baseline fitted on the training tracks.
+
+    Parameters
+    ----------
+    tiles : array-like
+        The store's tiles.
+    sets : dict
+        ``{"train": ..., "valid": ..., "test": ...}`` track sets (``rows``,
+        ``ranges``, ``labels``, ``track_ids``), as
+        :func:`~soundtrack_cnn.experiment.tracksets.track_sets` gives them.
+
+    Returns
+    -------
+    scores : dict
+        ``{"valid": (n_valid, K), "test": (n_test, K)}``, tracks in each set's order.
+    """
+    statistics = {split: track_mfcc_statistics(TileView(tiles, tracks.rows), tracks.ranges)
+                  for split, tracks in sets.items() if tracks.track_ids}
+    model = make_classical_baseline().fit(statistics["train"], sets["train"].labels)
+    return {split: model.predict_proba(statistics[split]) for split in ("valid", "test")}

@@ -11,6 +11,11 @@ from those scores, and evaluates them all on the same test tracks:
 * the two-stage cluster-then-genre ranking (:mod:`clusters`);
 * a GRU over the tiles in order (:mod:`sequence`).
 
+:func:`compare_runs` (``soundtrack-cnn compare RUN OTHER...``) puts the
+trained models of several runs of one collection -- profiles, options,
+seeds -- beside the classical baseline and the label prior, on the same
+resampled test tracks.
+
 Whatever a variant learns after the specialists (attention, calibration,
 first stage) is fitted on the *validation* tracks, whose scores the
 specialists never trained on; the GRU, which has more parameters, trains on
@@ -25,6 +30,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
+from ..evaluation.baseline import classical_baseline_scores
 from ..evaluation.calibration import Calibration
 from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..evaluation.sequence import SequenceModel, tile_embeddings
@@ -37,7 +43,7 @@ from .scores import read_scores
 from .tracksets import track_sets
 
 __all__ = ["METRICS", "point_metrics", "bootstrap_intervals", "variant_scores", "compare_run",
-           "format_table"]
+           "compare_runs", "format_table"]
 
 STUDY = "study: mean of tile scores"
 
@@ -253,3 +259,63 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
                     n_boot=n_boot, seed=seed, embedding=embedding))
     write_bytes(os.path.join(run_dir, "compare.md"), markdown.encode())
     return markdown
+
+
+def _aligned(track_ids, tracks, values):
+    """Rows of ``values`` (one per track of ``tracks``) in the order of ``track_ids``."""
+    position = {track_id: row for row, track_id in enumerate(tracks.track_ids)}
+    return np.asarray(values)[[position[track_id] for track_id in track_ids]]
+
+
+def compare_runs(run_dirs, n_boot=500, seed=0):
+    """Every trained model of several runs, the classical baseline and the label prior, paired.
+
+    The runs must share their genres and their validation and test tracks
+    (several profiles or seeds on one collection).  Each model's thresholds
+    are chosen on the validation tracks; the intervals resample the test
+    tracks, the same resamples for every row, and the differences are from
+    the first row (the first run's specialists).
+
+    Parameters
+    ----------
+    run_dirs : sequence of str
+        Evaluated runs (``soundtrack-cnn run``, or ``train`` then ``evaluate``).
+    n_boot, seed : int
+        Bootstrap resamples and their seed.
+
+    Returns
+    -------
+    markdown : str
+        The table; nothing is written.
+    """
+    store, genres, sets = track_sets(run_dirs[0])
+    ids = {split: sets[split].track_ids for split in ("valid", "test")}
+    if not ids["valid"] or not ids["test"]:
+        raise InputError("{} needs validation and test tracks to compare".format(run_dirs[0]))
+    names = [os.path.normpath(run_dir) for run_dir in run_dirs]
+    if len(set(names)) < len(names):
+        raise InputError("a run is given twice: {}".format(" ".join(run_dirs)))
+    labels = {split: sets[split].labels for split in ids}
+    variants = {}
+    for name, run_dir in zip(names, run_dirs):
+        _, run_genres, run_sets = track_sets(run_dir)
+        if list(run_genres) != list(genres):
+            raise InputError("{}: its genres {} differ from the first run's {}".format(
+                run_dir, list(run_genres), list(genres)))
+        if any(sorted(run_sets[split].track_ids) != sorted(ids[split]) for split in ids):
+            raise InputError("{}: its validation or test tracks differ from {}'s; runs side by "
+                             "side need the same split".format(run_dir, run_dirs[0]))
+        for label, tile_scores in read_scores(run_dir)[0].items():
+            variants["{}: {}".format(name, label)] = {
+                split: _aligned(ids[split], run_sets[split],
+                                pool_tracks(tile_scores[split], run_sets[split].ranges))
+                for split in ids}
+    variants["MFCC mean+std, logistic"] = classical_baseline_scores(store.tiles, sets)
+    variants["label prior"] = {split: metrics.prior_scores(sets["train"].labels, len(ids[split]))
+                               for split in ids}
+    thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
+                  for name, scores in variants.items()}
+    table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
+                                genres, thresholds, n_boot=n_boot, seed=seed)
+    return "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}\n".format(
+        len(ids["test"]), n_boot, seed, format_table(table))

@@ -24,12 +24,11 @@ from ..collection.labels import label_statistics, vocabulary
 from ..collection.splits import assign_splits
 from ..collection.store import FeatureStore
 from ..errors import InputError
-from ..evaluation.baseline import make_classical_baseline, track_mfcc_statistics
+from ..evaluation.baseline import classical_baseline_scores
 from ..files import write_json, write_text
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
-from ..training.dataset import TileView
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
 from ..training.network import STUDY_HYPERPARAMETERS
 from .profiles import default_data_dir, get_profile
@@ -180,7 +179,7 @@ def evaluate_run(run_dir, engine=None):
             "tracks": metrics.evaluate_scores(test.labels, track_scores, genres, thresholds),
             "tiles": metrics.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
-    classical = _classical_baseline(store, sets)
+    classical = classical_baseline_scores(store.tiles, sets)
     results["MFCC mean+std, logistic"] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
         metrics.choose_thresholds(valid.labels, classical["valid"]))}
@@ -197,14 +196,6 @@ def evaluate_run(run_dir, engine=None):
                "{}\n".format(n_test, tracks, tiles, "\n".join(
                    "- {}: {:.4f}".format(name, value) for name, value in mse.items())))
     return results
-
-
-def _classical_baseline(store, sets):
-    """Validation and test track scores of the MFCC-statistics logistic regressions."""
-    statistics = {split: track_mfcc_statistics(TileView(store.tiles, tracks.rows), tracks.ranges)
-                  for split, tracks in sets.items() if tracks.track_ids}
-    model = make_classical_baseline().fit(statistics["train"], sets["train"].labels)
-    return {split: model.predict_proba(statistics[split]) for split in ("valid", "test")}
 
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,

@@ -1,5 +1,4 @@
 """What every model loaded for inference has, whichever engine scores its tiles."""
-import numpy as np
 
 from ..audio.features import FeatureSettings, Normalizer
 from ..scoring.prediction import TileScorer

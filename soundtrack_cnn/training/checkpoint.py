@@ -21,8 +21,6 @@ either recorded with its checksum or trained again.  Loading a finished run
 is :mod:`soundtrack_cnn.training.loading`'s job.
 """
 import hashlib
-import io
-import json
 import os
 import pickle
 import platform

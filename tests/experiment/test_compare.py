@@ -88,3 +88,38 @@ def test_compare_names_a_folder_that_is_not_a_run(tmp_path, capsys):
         main(["compare", str(tmp_path)])
     assert exit.value.code == 2
     assert str(tmp_path) in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_runs_side_by_side_pair_their_models_with_the_baselines(two_tag_run, two_tag_store,
+                                                                 tmp_path, capsys):
+    import shutil
+    from soundtrack_cnn.cli import main
+    from soundtrack_cnn.experiment.compare import compare_runs
+    from soundtrack_cnn.experiment.pipeline import prepare_run
+    from soundtrack_cnn.experiment.profiles import get_profile
+    copy = str(tmp_path / "copy")
+    shutil.copytree(two_tag_run, copy)
+    main(["compare", two_tag_run, copy, "--bootstrap", "30"])
+    printed = capsys.readouterr().out
+    rows = {line.split(" | ")[0][2:]: line for line in printed.splitlines()
+            if line.startswith("| ") and not line.startswith("| variant")}
+    first = "{}: specialists".format(os.path.normpath(two_tag_run))
+    assert list(rows)[0] == first
+    assert {"{}: single net".format(copy), "MFCC mean+std, logistic", "label prior"} <= set(rows)
+    # The copy's specialists are the same scores: a difference of exactly 0, zero-width.
+    table = printed.split("Difference from the first row")[1]
+    same = [line for line in table.splitlines() if line.startswith("| {}: specialists".format(copy))]
+    assert same and same[0].split(" | ")[1] == "+0.000 [0.000, 0.000]"
+    # The baselines are evaluate's: its classical ROC-AUC, and the prior's 0.5.
+    evaluation = json.load(open(os.path.join(two_tag_run, "evaluation.json")))
+    classical = evaluation["MFCC mean+std, logistic"]["tracks"]["macro_roc_auc"]
+    assert rows["MFCC mean+std, logistic"].split(" | ")[1].startswith("{:.3f} [".format(classical))
+    assert rows["label prior"].split(" | ")[1].startswith("0.500 [")
+    # Another vocabulary (here: its order) is refused, naming the run; so is the same run twice.
+    other = str(tmp_path / "other")
+    prepare_run(other, two_tag_store, get_profile("small"), genres=["High", "Low"])
+    with pytest.raises(InputError, match="other: its genres"):
+        compare_runs([two_tag_run, other], n_boot=5)
+    with pytest.raises(InputError, match="given twice"):
+        compare_runs([two_tag_run, two_tag_run + "/"], n_boot=5)
