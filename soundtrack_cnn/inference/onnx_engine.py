@@ -103,7 +103,7 @@ class OnnxEnsemble(LoadedModel):
         if not _installed("onnx"):  # an exported .onnx needs only onnxruntime; building needs onnx
             raise InputError("{}: the onnx engine builds its graph with the onnx package, which "
                              "is not installed (pip install 'soundtrack_cnn[onnx]')".format(where))
-        data = build_onnx(metadata, params).SerializeToString()
+        data = build_onnx(metadata, params, check=False).SerializeToString()
         return cls(metadata, _session(data, n_jobs, where), n_jobs=n_jobs)
 
     def predict_tiles(self, X):

@@ -10,7 +10,6 @@ of a score matrix (``ranges`` say which rows are which track's); it is the
 package's one per-track aggregation, and ``'mean'`` is the study's.
 """
 import numpy as np
-from scipy import optimize
 from scipy.special import logsumexp, softmax
 
 from ..errors import InputError
@@ -212,6 +211,8 @@ class AttentionPooling(object):
         -------
         self
         """
+        # Here, not at the top: scipy.optimize adds 45 ms to every predict that never fits.
+        from scipy import optimize
         tile_scores = _check_tiles(X)
         labels = np.asarray(y, dtype=float)
         _check_ranges(ranges)
