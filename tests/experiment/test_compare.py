@@ -102,14 +102,14 @@ def test_runs_side_by_side_pair_their_models_with_the_baselines(two_tag_run, two
     shutil.copytree(two_tag_run, copy)
     main(["compare", two_tag_run, copy, "--bootstrap", "30"])
     printed = capsys.readouterr().out
-    rows = {line.split(" | ")[0][2:]: line for line in printed.splitlines()
+    points, differences = printed.split("Difference from the first row")
+    rows = {line.split(" | ")[0][2:]: line for line in points.splitlines()
             if line.startswith("| ") and not line.startswith("| variant")}
     first = "{}: specialists".format(os.path.normpath(two_tag_run))
     assert list(rows)[0] == first
     assert {"{}: single net".format(copy), "MFCC mean+std, logistic", "label prior"} <= set(rows)
     # The copy's specialists are the same scores: a difference of exactly 0, zero-width.
-    table = printed.split("Difference from the first row")[1]
-    same = [line for line in table.splitlines() if line.startswith("| {}: specialists".format(copy))]
+    same = [line for line in differences.splitlines() if line.startswith("| {}: specialists".format(copy))]
     assert same and same[0].split(" | ")[1] == "+0.000 [0.000, 0.000]"
     # The baselines are evaluate's: its classical ROC-AUC, and the prior's 0.5.
     evaluation = json.load(open(os.path.join(two_tag_run, "evaluation.json")))
