@@ -169,7 +169,8 @@ def run_tasks(client, function, jobs, what="task", progress=True):
     function : callable
         Importable by the workers (a module-level function of the package).
     jobs : dict
-        ``{name: arguments tuple}``; arguments may be futures (scattered data).
+        ``{name: arguments tuple}``; the arguments travel inside the task (a worker that
+        dies then takes no input with it).
     what : str
         What a job is, for the progress lines (``'specialist'``).
     progress : bool

@@ -283,9 +283,10 @@ class _TileModel(TileScorer, BaseEstimator):
         from ..collection.distributed import run_tasks, session, store_rows
         store, rows = store_rows(X)
         with session(self.client) as client:
-            # Rows, mask and tracks are the same for every net: sent to the workers once,
-            # to every one of them, so that losing a worker loses no input.
-            rows, valid, groups = client.scatter([rows, valid, groups], broadcast=True)
+            # Rows, mask and tracks travel inside every task (they are no larger than its
+            # targets), not scattered once: the scheduler's active memory manager drops
+            # the extra replicas of scattered data, so a killed worker could take the
+            # only copy with it and cancel every task still waiting for it.
             tasks = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_) for name in todo}
             yield from run_tasks(client, train_net, tasks, what=self._net_label)
