@@ -175,7 +175,12 @@ def _submit(idle, function, argument):
         except OSError:  # died between jobs: nothing was lost
             worker.kill()
     worker = _Worker()
-    worker.send(function, argument)
+    try:
+        worker.send(function, argument)
+    except OSError:
+        # Killed before its first argument arrived: its pipe has ended, so the
+        # caller's loop sees a death and counts it against this argument.
+        pass
     return worker
 
 

@@ -55,6 +55,30 @@ def test_a_worker_that_dies_once_is_retried_and_its_result_kept(tmp_path, monkey
     assert results["die once"][0] == "die oncedie once" and results["x"][0] == "xx"
 
 
+def test_a_worker_killed_before_its_first_argument_arrives_counts_as_one_death(monkeypatch, capfd):
+    # The out-of-memory killer can strike between a worker's start and its first
+    # argument: sending to it then fails, and that is a death like any other.
+    from soundtrack_cnn.collection import pool
+
+    class KilledAtStart(pool._Worker):
+        killed = []
+
+        def __init__(self):
+            super().__init__()
+            if not self.killed:
+                self.killed.append(self.process.pid)
+                self.process.kill()
+                self.process.wait()
+
+    monkeypatch.setattr(pool, "_Worker", KilledAtStart)
+    results = dict(imap_unordered(work, ["a", "b", "c"], n_jobs=2))
+    assert {argument: result for argument, (result, _) in results.items()} == {
+        "a": "aa", "b": "bb", "c": "cc"}
+    assert KilledAtStart.killed and KilledAtStart.killed[0] not in {
+        pid for _, pid in results.values()}
+    assert capfd.readouterr().err.count("was killed by SIGKILL; retrying it once") == 1
+
+
 def test_a_stopped_worker_is_killed_after_the_stall_time():
     started = time.time()
     results = dict(imap_unordered(work, ["stop", "a"], n_jobs=2, stall_seconds=1))
