@@ -1,0 +1,56 @@
+"""Patience chosen on validation curves: replay ``bench/tune_real.py`` logs with early stopping.
+
+``tune_real.py`` trains every epoch (patience = epochs) and prints each
+net's validation-track curve as one JSON line.  This replays those curves
+with the package's stopping rule (:class:`~soundtrack_cnn.training.callbacks.EarlyStopping`
+with ``monitor='valid_auc'``: stop once ``patience`` epochs pass without a
+higher AUC; the best epoch seen is kept) and prints, per candidate and
+patience, the kept nets' mean validation-track AUC over genres and seeds and
+the mean epoch at which training stopped.  No net is trained; test tracks are
+never touched.
+
+    .venv/bin/python bench/replay_patience.py runs/tune-logs/seeds-*.log --patience 4 8 12 16 20
+"""
+import argparse
+import collections
+import json
+
+import numpy as np
+
+
+def replay(curve, patience):
+    """``(kept AUC, stopping epoch)`` of one curve of ``[updates, auc, loss]`` rows."""
+    best_auc, best_loss, best_epoch = -np.inf, np.inf, 0
+    for epoch, (_, auc, loss) in enumerate(curve, start=1):
+        if auc > best_auc or (auc == best_auc and loss < best_loss):
+            best_auc, best_loss, best_epoch = auc, loss, epoch
+        elif best_epoch + patience < epoch:
+            return best_auc, epoch
+    return best_auc, len(curve)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("logs", nargs="+", help="output of bench/tune_real.py")
+    parser.add_argument("--patience", type=int, nargs="+", default=[4, 8, 12, 16, 20])
+    args = parser.parse_args()
+    curves = collections.defaultdict(list)
+    for path in args.logs:
+        with open(path) as stream:
+            for line in stream:
+                if line.startswith("{") and '"curve"' in line:
+                    record = json.loads(line)
+                    curves[record["candidate"]].append(record["curve"])
+    print("| candidate | curves | " + " | ".join(f"patience {p}" for p in args.patience)
+          + " |")
+    print("|---|---|" + "---|" * len(args.patience))
+    for name, rows in curves.items():
+        cells = []
+        for patience in args.patience:
+            kept = np.array([replay(curve, patience) for curve in rows])
+            cells.append(f"{kept[:, 0].mean():.3f} (epoch {kept[:, 1].mean():.1f})")
+        print("| {} | {} | {} |".format(name, len(rows), " | ".join(cells)))
+
+
+if __name__ == "__main__":
+    main()
