@@ -17,16 +17,32 @@ import json
 
 import numpy as np
 
+import soundtrack_cnn  # noqa: F401  (compatibility shims first)
+from soundtrack_cnn.training.callbacks import EarlyStopping
+
+
+class _Unweighted(object):
+    """Stands in for the net: a replay has curves, not weights to keep."""
+
+    @staticmethod
+    def get_all_params_values():
+        return None
+
 
 def replay(curve, patience):
-    """``(kept AUC, stopping epoch)`` of one curve of ``[updates, auc, loss]`` rows."""
-    best_auc, best_loss, best_epoch = -np.inf, np.inf, 0
+    """``(kept AUC, stopping epoch)`` of one curve of ``[updates, auc, loss]`` rows.
+
+    The package's own :class:`EarlyStopping` decides, on the curve as its history.
+    """
+    stopper = EarlyStopping(patience=patience, verbose=False, monitor="valid_auc")
+    history = []
     for epoch, (_, auc, loss) in enumerate(curve, start=1):
-        if auc > best_auc or (auc == best_auc and loss < best_loss):
-            best_auc, best_loss, best_epoch = auc, loss, epoch
-        elif best_epoch + patience < epoch:
-            return best_auc, epoch
-    return best_auc, len(curve)
+        history.append({"epoch": epoch, "valid_auc": auc, "valid_loss": loss})
+        try:
+            stopper(_Unweighted, history)
+        except StopIteration:
+            return stopper.best_auc, epoch
+    return stopper.best_auc, len(curve)
 
 
 def main():
