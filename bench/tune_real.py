@@ -1,4 +1,4 @@
-"""How the ``real`` profile's options were chosen: validation-track curves on real music.
+"""How options beyond the study were measured on real music: validation-track curves.
 
 Trains the specialists of a prepared run (e.g. the real-music development
 set) with the ``demo`` profile plus candidate options beyond the study, and

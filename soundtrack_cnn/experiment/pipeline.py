@@ -208,8 +208,10 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     run_dir : str
         Output folder (reused: finished steps are skipped).
     profile : str or Profile
-        ``'demo'`` (``make train``), ``'study'`` (the study's hyperparameters)
-        or ``'small'``.
+        ``'demo'`` (``make train``, also on real collections), ``'study'``
+        (the study's hyperparameters), ``'small'``, or a :class:`Profile` of
+        your own (e.g. ``dataclasses.replace(get_profile('demo'), ...)`` with
+        an option beyond the study).
     manifest : str, optional
         Your own collection (CSV ``path,tags[,track_id,split]``); default:
         the bundled synthetic corpus, generated into ``data_dir``.
