@@ -72,8 +72,8 @@ PROFILES = {
     # all five tags, three seeds, 20 epochs) its kept nets reached a macro
     # ROC-AUC of .934 (per seed .920-.954); no option beyond the study did
     # better (2.5 s training hop .928, time + coefficient masks .923, mixup
-    # .926, 6 dB gain .934; per-track mean .878 and mean + variance .856
-    # normalisation hurt).  Patience 8 vs the whole curve: .933 vs .934
+    # .926, 6 dB gain .934; per-track normalisation hurt: mean .878, mean +
+    # variance .856).  Patience 8 vs the whole curve: .933 vs .934
     # (bench/replay_patience.py).  An ensemble of three seeds gained .004 for
     # three times the training.  Twenty epochs is what a 20-hour collection
     # affords in about an hour on two cores (training/budget.plan_training).
