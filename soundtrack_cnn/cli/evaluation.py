@@ -8,11 +8,11 @@ __all__ = ["register"]
 
 
 def _evaluate(args):
-    from ..experiment.pipeline import evaluate_run
+    from ..experiment.pipeline import evaluate_run, read_evaluation
     from ..files import check_writable
     check_writable(args.run)
     evaluate_run(args.run, engine=args.engine)
-    print(open(os.path.join(args.run, "evaluation.md")).read())
+    print(read_evaluation(args.run))
 
 
 def _report(args):

@@ -21,13 +21,13 @@ import io
 import json
 import os
 import re
-import sys
+import warnings
 import zipfile
 
 import numpy as np
 
 from ..audio.features import FeatureSettings
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..files import json_ready
 
 __all__ = ["seal", "check_model_json", "model_file", "net_names", "pack_weights", "read_weights",
@@ -138,8 +138,8 @@ def check_model_json(record, path, kind):
             raise damaged("field '{}' must be {}, not {}".format(
                 field, _type_name_of(types), _type_name(record[field])))
     if "checksum" not in record:
-        print("warning: {} has no checksum (written by an older version): edits to it cannot "
-              "be detected".format(path), file=sys.stderr)
+        warnings.warn("{} has no checksum (written by an older version): edits to it cannot "
+                      "be detected".format(path), InputWarning, stacklevel=3)
     elif record["checksum"] != _digest(record):
         raise damaged("its content does not match its checksum (it was edited or damaged "
                       "after training)")
