@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -200,6 +201,21 @@ def _cli(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "soundtrack_cnn"] + list(args),
                           capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://host:notaport", "ftp://host:1",
+                                     "tcp//localhost:8786", "tcp://127.0.0.1:0"])
+def test_a_malformed_address_is_one_line_at_once(address, tmp_path):
+    # Issue 32 N15: it waited 20 s, then printed a TimeoutError traceback.
+    started = time.monotonic()
+    result = _cli("features", str(tmp_path / "m.csv"), "--out", str(tmp_path / "s"),
+                  "--scheduler", address, timeout=60)
+    assert time.monotonic() - started < 15
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "soundtrack-cnn: error: {!r} is not a Dask scheduler address: give SCHEME://HOST:PORT, "
+        "e.g. tcp://127.0.0.1:8786".format(address)] or "ftp" in address, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 # -- a cluster started with the dask command line ---------------------------
