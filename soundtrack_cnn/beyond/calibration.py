@@ -19,10 +19,9 @@ from sklearn.linear_model import LogisticRegression
 from ..errors import InputError
 from ..files import read_json, write_json
 from ..scoring.metrics import safe_logit
+from .options import CALIBRATIONS as METHODS
 
 __all__ = ["Calibration", "METHODS", "calibration_path"]
-
-METHODS = ("platt", "isotonic")
 
 
 

@@ -1,32 +1,15 @@
 """The ``film`` command: a whole film (or an album of cues) -> cues, verdict, cue sheet, page."""
 import sys
 
-from ..errors import InputError
+from ..film.verdict import CALIBRATED
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
 
 __all__ = ["register"]
 
-#: ``--calibrated`` choices (:data:`soundtrack_cnn.film.analysis.CALIBRATED`), repeated so that
-#: building the parser imports nothing heavy; a test keeps the two equal.
-CALIBRATED = ("auto", "none", "platt", "isotonic")
-
-
-def _positive(name, value):
-    if not value > 0:
-        raise InputError("{} must be a positive number, got {}".format(name, value))
-
 
 def _film(args):
-    _positive("--min-cue", args.min_cue)
-    _positive("--min-silence", args.min_silence)
-    if not 0 <= args.min_share <= 1:
-        raise InputError("--min-share must be between 0 and 1, got {}".format(args.min_share))
-    if args.bootstrap < 0 or args.top < 1:
-        raise InputError("--bootstrap must be >= 0 and --top >= 1, got {} and {}".format(
-            args.bootstrap, args.top))
-    if not 0 < args.quantile < 1:
-        raise InputError("--quantile must be between 0 and 1, got {}".format(args.quantile))
+    # analyse_film checks every value (the command line only parses them).
     from ..film.analysis import analyse_film
     analysis = analyse_film(args.run, args.inputs, out=args.out, min_cue=args.min_cue,
                             fps=args.fps, pooling=args.pooling, calibrated=args.calibrated,

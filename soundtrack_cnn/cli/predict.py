@@ -3,19 +3,14 @@ import json
 import os
 import sys
 
+from ..beyond.options import CALIBRATIONS
 from ..errors import InputError
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
+from ..training.modelfiles import KINDS
 from .common import n_jobs, positive_int
 
 __all__ = ["register"]
-
-#: Calibration methods (:data:`soundtrack_cnn.beyond.calibration.METHODS`),
-#: repeated here because ``predict`` must not import scikit-learn to build its
-#: parser; a test keeps the two equal.
-CALIBRATIONS = ("platt", "isotonic")
-#: Model kinds of a run folder.
-KINDS = ("ensemble", "multilabel")
 
 
 def _predict(args):
@@ -33,9 +28,6 @@ def _predict(args):
     calibration = None
     if args.calibrated:
         from ..beyond.calibration import Calibration
-        if args.pooling != "mean":
-            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
-                             "drop --pooling {}".format(args.pooling))
         calibration = Calibration.load(args.run, args.calibrated)
     stems = set()
 

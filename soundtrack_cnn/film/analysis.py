@@ -15,17 +15,15 @@ from .. import __version__
 from ..errors import InputError
 from ..files import check_writable, write_json
 from ..inference.model import load_model
+from ..scoring.pooling import check_pooling
 from .cuesheet import check_fps, write_cues
 from .novelty import Novelty
 from .page import write_film_page
 from .segments import find_segments
 from .source import expand_film_inputs, read_source
-from .verdict import film_verdict
+from .verdict import CALIBRATED, film_verdict
 
-__all__ = ["FilmAnalysis", "analyse_film", "CALIBRATED"]
-
-#: ``calibrated`` choices: auto (Platt when the run has it), none, or a method.
-CALIBRATED = ("auto", "none", "platt", "isotonic")
+__all__ = ["FilmAnalysis", "analyse_film"]
 
 
 class FilmAnalysis(object):
@@ -77,11 +75,12 @@ class FilmAnalysis(object):
             "seconds": round(self.seconds, 2)}
 
 
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _calibration(run, calibrated, pooling):
     """The Calibration ``calibrated`` asks for (None for none)."""
-    if calibrated not in CALIBRATED:
-        raise InputError("calibrated must be one of {}, got {!r}".format(
-            ", ".join(CALIBRATED), calibrated))
     if calibrated == "none":
         return None
     from ..beyond.calibration import Calibration, calibration_path
@@ -144,9 +143,25 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     """
     started = time.perf_counter()
     fps = check_fps(fps)
-    for name, value in (("n_boot", n_boot), ("top", top)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise InputError("{} must be a whole number >= 0, got {!r}".format(name, value))
+    for name, value, low in (("n_boot", n_boot, 0), ("top", top, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError("{} must be a whole number >= {}, got {!r}".format(name, low, value))
+    for name, value in (("min_cue", min_cue), ("min_silence", min_silence)):
+        if not _is_number(value) or not 0 < value < np.inf:
+            raise InputError("{} must be a positive number of seconds, got {!r}".format(
+                name, value))
+    if not _is_number(min_share) or not 0 <= min_share <= 1:
+        raise InputError("min_share must be a share between 0 and 1, got {!r}".format(min_share))
+    if not _is_number(quantile) or not 0 < quantile < 1:
+        raise InputError("quantile must be a share between 0 and 1 (both excluded), got {!r}"
+                         .format(quantile))
+    if not _is_number(silence_db) or not -np.inf < silence_db < np.inf:
+        raise InputError("silence_db must be a finite level in dB, got {!r}".format(silence_db))
+    if calibrated not in CALIBRATED:
+        raise InputError("calibrated must be one of {}, got {!r}".format(
+            ", ".join(CALIBRATED), calibrated))
+    if calibrated not in ("auto", "none"):
+        check_pooling(pooling, calibration=calibrated)
     if not os.path.isdir(run):
         raise InputError("{}: not a run folder; film needs one (an export has no training tiles "
                          "to tell music like them from the rest)".format(run))

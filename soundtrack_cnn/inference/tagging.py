@@ -37,9 +37,10 @@ import numpy as np
 
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..audio.streaming import stream_tiles
-from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
 from ..files import write_bytes
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
+from ..scoring.pooling import check_pooling
 from ..scoring.prediction import TrackPrediction, score_tiles
 
 __all__ = ["expand_inputs", "tag_collection", "read_tags", "printable", "csv_header",
@@ -236,6 +237,7 @@ def tag_collection(model, paths, csv_path, k=5, pooling="mean", calibration=None
     -------
     summary : CollectionSummary
     """
+    check_pooling(pooling, calibration)
     started = time.perf_counter()
     previous = read_tags(csv_path, k)
     done = {path for path, row in previous.items() if not row[-1]}

@@ -31,7 +31,10 @@ from ..errors import InputError, InputWarning
 from ..files import json_ready
 
 __all__ = ["seal", "check_model_json", "model_file", "net_names", "pack_weights", "read_weights",
-           "PARAM_LAYERS"]
+           "PARAM_LAYERS", "KINDS"]
+
+#: The kinds of model a run trains: the study's specialists, and its single net.
+KINDS = ("ensemble", "multilabel")
 
 #: The study's layers that hold parameters, in order, with the number of
 #: dimensions of their ``W`` (4: a convolution, 2: a dense layer).  Each
@@ -272,7 +275,7 @@ def _check_weights(metadata, found):
         if not _is(metadata.get(field), types):
             raise ValueError("metadata field '{}' must be {}".format(field, _type_name_of(types)))
     kind, genres = metadata["kind"], metadata["genres"]
-    if kind not in ("ensemble", "multilabel"):
+    if kind not in KINDS:
         raise ValueError("metadata field 'kind' is {!r}, not 'ensemble' or 'multilabel'"
                          .format(kind))
     if not genres or not all(isinstance(g, str) and g for g in genres) or \

@@ -8,6 +8,7 @@ import pytest
 import soundfile
 from film_audio import SR, corpus_track, noise
 
+from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.film import analyse_film
 from soundtrack_cnn.film.verdict import ABSTAIN
 from soundtrack_cnn.inference.model import load_model
@@ -88,3 +89,20 @@ def test_an_album_in_a_folder_is_taken_in_name_order(two_tag_run, two_tag_corpus
     # A file boundary ends a cue: one cue per file, each with its own genre.
     assert [s.file for s in cues] == [0, 1]
     assert [analysis.genres[int(np.argmax(s.scores))] for s in cues] == ["Low", "High"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"min_cue": 0}, "min_cue must be a positive number of seconds"),
+    ({"min_silence": float("nan")}, "min_silence must be a positive number of seconds"),
+    ({"min_share": 1.5}, "min_share must be a share between 0 and 1"),
+    ({"quantile": 1}, "quantile must be a share between 0 and 1"),
+    ({"n_boot": -5}, "n_boot must be a whole number >= 0"),
+    ({"top": 0}, "top must be a whole number >= 1"),
+    ({"silence_db": float("inf")}, "silence_db must be a finite level in dB"),
+    ({"calibrated": "sigmoid"}, "calibrated must be one of auto, none, platt, isotonic"),
+    ({"calibrated": "platt", "pooling": "max"}, "a calibration maps mean-pooled scores"),
+])
+def test_every_option_is_checked_before_anything_is_read(options, message, tmp_path):
+    # The checks the command line used to make live here: a notebook gets them too.
+    with pytest.raises(InputError, match=message):
+        analyse_film(str(tmp_path / "no-run"), str(tmp_path / "no.wav"), **options)
