@@ -41,7 +41,8 @@ import tempfile
 
 from .errors import InputError
 
-__all__ = ["not_a_file", "input_path", "output_path", "check_not_input", "make_folder",
+__all__ = ["not_a_file", "input_path", "output_path", "check_not_input", "same_file_key",
+           "make_folder",
            "printable", "write_bytes", "write_text", "write_json", "json_ready", "read_json",
            "sha256_bytes", "sha256_file", "check_writable"]
 
@@ -186,18 +187,34 @@ def check_not_input(output, inputs):
     ...
     soundtrack_cnn.errors.InputError: ...song.flac: is also this command's input ....../song.flac); give another output path
     """
-    try:
-        written = os.stat(output_path(output))
-    except FileNotFoundError:
+    written = same_file_key(output_path(output))
+    if written[0] is None:
         return
     for path in inputs:
-        try:
-            read = os.stat(path)
-        except OSError:
-            continue
-        if (read.st_dev, read.st_ino) == (written.st_dev, written.st_ino):
+        if same_file_key(path) == written:
             raise InputError("{}: is also this command's input ({}); give another output "
                              "path".format(output, path))
+
+
+def same_file_key(path):
+    """What tells one file from another however it is named: ``(device, inode)``.
+
+    ``x``, ``./x``, ``d/../x``, a symbolic link to ``x`` and a hard link to it
+    all have ``x``'s key.  A path where nothing stands gets ``(None,
+    absolute path)``, so that it is at least the same as its own spellings.
+
+    Examples
+    --------
+    >>> same_file_key("/etc/../etc/hostname") == same_file_key("/etc/hostname")
+    True
+    >>> same_file_key("/nonexistent/../x.wav")
+    (None, '/x.wav')
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None, os.path.normpath(os.path.abspath(path))
+    return info.st_dev, info.st_ino
 
 
 def make_folder(path):
