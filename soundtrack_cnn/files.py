@@ -166,8 +166,7 @@ def check_not_input(output, inputs):
     """Raise :class:`InputError` if writing ``output`` would replace one of ``inputs``.
 
     The same file is found however it is named (``x``, ``./x``, ``d/../x``, a
-    symbolic or hard link): by device and inode, through :func:`output_path`'s
-    rule for links.  Every command that writes a file checks its outputs
+    symbolic or hard link): by :func:`same_file_key`.  Every command that writes a file checks its outputs
     against what it reads, before it starts.
 
     Parameters
@@ -187,7 +186,7 @@ def check_not_input(output, inputs):
     ...
     soundtrack_cnn.errors.InputError: ...song.flac: is also this command's input ....../song.flac); give another output path
     """
-    written = same_file_key(output_path(output))
+    written = same_file_key(output)  # through links, as writing would go
     if written[0] is None:
         return
     for path in inputs:
@@ -240,7 +239,7 @@ def make_folder(path):
     real = os.path.realpath(path)
     try:
         os.makedirs(real, exist_ok=True)
-    except FileExistsError:
+    except (FileExistsError, NotADirectoryError):
         # What is in the way: ``path`` itself, or the first parent that is not a folder.
         blocking = real
         while os.path.dirname(blocking) != blocking and not os.path.exists(blocking):

@@ -46,7 +46,7 @@ import numpy as np
 
 from ..audio.features import FeatureSettings
 from ..errors import InputError
-from ..files import write_json
+from ..files import input_path, make_folder, write_json
 
 __all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store",
            "damaged_tracks", "check_store", "mark_complete"]
@@ -108,7 +108,7 @@ def create_store(out, settings):
     if os.path.isdir(out) and os.listdir(out):
         raise InputError("{}: exists and is not a feature store (no store.json); "
                          "choose an empty or new directory".format(out))
-    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    make_folder(os.path.join(out, "chunks"))
     write_json(header, {"format": FORMAT, "version": VERSION, "dtype": "float32",
                         "tile_shape": list(settings.tile_shape), "settings": settings.to_dict()})
 
@@ -206,7 +206,7 @@ def _chunk_path(store, chunk):
 
 def _complete_length(path):
     """Bytes of ``path`` up to and including its last newline."""
-    with open(path, "rb") as stream:
+    with open(input_path(path, "journal"), "rb") as stream:
         data = stream.read()
     return data.rfind(b"\n") + 1
 
@@ -222,7 +222,7 @@ def _latest_records(path):
     records = {}
     if not os.path.exists(path):
         return records
-    with open(path, "rb") as stream:
+    with open(input_path(path, "journal"), "rb") as stream:
         for number, line in enumerate(stream, 1):
             if not line.endswith(b"\n"):
                 break  # torn by a kill mid-write: the track was never finished
@@ -287,22 +287,29 @@ def read_settings(path):
     """
     header = os.path.join(path, "store.json")
     try:
-        with open(header, encoding="utf-8") as stream:
+        with open(input_path(header, "store.json"), encoding="utf-8") as stream:
             meta = json.load(stream)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # InputError too: a FIFO or folder named store.json
         raise InputError("{}: not a feature store (no readable store.json)".format(path)) \
             from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or \
             meta.get("version") != VERSION:
         raise InputError("{}: not a version {} feature store".format(path, VERSION))
+    missing = [field for field in ("settings", "tile_shape") if field not in meta]
+    if missing:
+        raise InputError("{}: damaged: no {} field ({}); rerun features into a new "
+                         "folder".format(header, " or ".join(repr(f) for f in missing),
+                                         "the feature settings the tiles were made with"
+                                         if "settings" in missing else "the tiles' shape"))
     try:
         settings = FeatureSettings.from_dict(meta["settings"])
         if list(settings.tile_shape) != meta["tile_shape"]:
             raise ValueError("tile_shape {} is not the settings' {}".format(
                 meta["tile_shape"], list(settings.tile_shape)))
     except (KeyError, TypeError, ValueError) as error:
-        raise InputError("{}: damaged store.json ({}: {})".format(
-            header, type(error).__name__, error)) from None
+        raise InputError("{}: damaged: its settings are not usable ({})".format(
+            header, error if not isinstance(error, KeyError) else
+            "no {} setting".format(error))) from None
     return settings
 
 
@@ -320,7 +327,7 @@ def _check_not_being_written(path):
     """Raise :class:`InputError` if an extraction holds the lock of the store, or never finished."""
     lock = os.path.join(path, "lock")
     if os.path.exists(lock):
-        with open(lock) as stream:
+        with open(input_path(lock, "lock file")) as stream:
             try:
                 fcntl.flock(stream, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -4,13 +4,15 @@
 made from; :func:`check_inputs` refuses a command that names others (it would
 otherwise silently train with the recorded ones).  :func:`run_lock` holds
 ``RUN/lock`` (``flock``) while a command writes the folder, so two trainings
-cannot interleave their checkpoints.
+cannot interleave their checkpoints; a command that fails before writing
+anything there leaves no folder behind.
 """
 import contextlib
 import fcntl
 import os
 
 from ..errors import InputError
+from ..files import make_folder, output_path
 
 __all__ = ["check_inputs", "run_lock"]
 
@@ -60,6 +62,10 @@ def check_inputs(run_dir, record, store_dir, profile, genres=None, seed=None):
 def run_lock(run_dir):
     """Hold ``run_dir/lock`` exclusively (creating the folder), or refuse at once.
 
+    A folder this call created and that holds nothing but the lock when the
+    command ends (``train nope --out r``: no such store) is removed again, so
+    a failed command leaves no empty run folder behind.
+
     Examples
     --------
     >>> import tempfile
@@ -71,12 +77,18 @@ def run_lock(run_dir):
     ...
     soundtrack_cnn.errors.InputError: ...: another command is writing this run folder (it holds .../lock)
     """
-    os.makedirs(run_dir, exist_ok=True)
+    created = not os.path.lexists(run_dir)
+    make_folder(run_dir)
     path = os.path.join(run_dir, "lock")
-    with open(path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError("{}: another command is writing this run folder (it holds {})"
-                             .format(run_dir, path)) from None
-        yield
+    try:
+        with open(output_path(path), "w") as lock:  # a FIFO there would block open()
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise InputError("{}: another command is writing this run folder (it holds {})"
+                                 .format(run_dir, path)) from None
+            yield
+    finally:
+        if created and os.listdir(run_dir) == ["lock"]:
+            os.unlink(path)
+            os.rmdir(run_dir)
