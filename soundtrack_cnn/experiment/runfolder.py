@@ -8,11 +8,11 @@ cannot interleave their checkpoints; a command that fails before writing
 anything there leaves no folder behind.
 """
 import contextlib
-import fcntl
 import os
 
 from ..errors import InputError
 from ..files import make_folder, output_path
+from ..parallel.locks import lock
 
 __all__ = ["check_inputs", "run_lock"]
 
@@ -81,12 +81,11 @@ def run_lock(run_dir):
     make_folder(run_dir)
     path = os.path.join(run_dir, "lock")
     try:
-        with open(output_path(path), "w") as lock:  # a FIFO there would block open()
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError("{}: another command is writing this run folder (it holds {})"
-                                 .format(run_dir, path)) from None
+        held = lock(output_path(path))  # a FIFO there would block open() for ever
+        if held is None:
+            raise InputError("{}: another command is writing this run folder (it holds {})"
+                             .format(run_dir, path))
+        with held:
             yield
     finally:
         if created and os.listdir(run_dir) == ["lock"]:
