@@ -259,7 +259,7 @@ def make_folder(path):
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def printable(text):
+def printable(text, keep_newlines=False):
     r"""``text`` for a terminal: control characters and bytes that are not UTF-8 as escapes.
 
     Every file name (and every error line, which names files) that the
@@ -274,7 +274,16 @@ def printable(text):
     a\x1b]0;owned\x07.flac
     >>> print(printable(os.fsdecode(b"caf\xe9.wav")), printable("café.wav"))
     caf\xe9.wav café.wav
+    >>> print(printable("a table\nof two lines: \x1b[2J", keep_newlines=True))
+    a table
+    of two lines: \x1b[2J
+
+    ``keep_newlines``: a text of several lines (a table, a report) keeps its
+    line breaks, each line escaped.
     """
+    text = str(text)  # a summary object prints as its str()
+    if keep_newlines:
+        return "\n".join(printable(line) for line in text.split("\n"))
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _CONTROL.sub(_escape, text)
 

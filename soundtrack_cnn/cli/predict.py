@@ -6,7 +6,7 @@ import sys
 from ..errors import InputError
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
-from .common import n_jobs, positive_int
+from .common import count, n_jobs
 
 __all__ = ["register"]
 
@@ -32,7 +32,7 @@ def _predict(args):
     if csv_path:
         check_csv(csv_path, paths)  # before the model loads: a bad --csv fails at once
     model = load_model(args.run, args.kind, engine=args.engine, n_jobs=args.jobs)
-    print("soundtrack-cnn: {}".format(describe_engine(model)), file=sys.stderr)
+    print("soundtrack-cnn: {}".format(printable(describe_engine(model))), file=sys.stderr)
     calibration = None
     if args.calibrated:
         from ..beyond.calibration import Calibration
@@ -130,7 +130,7 @@ def register(commands):
     predict.add_argument("run", help="a run folder, or an .onnx or .npz from 'export'")
     predict.add_argument("inputs", nargs="+", metavar="FILE|DIR",
                          help="audio files; folders are searched recursively")
-    predict.add_argument("--top", type=positive_int, default=5)
+    predict.add_argument("--top", type=count("tags"), default=5)
     predict.add_argument("--kind", default="ensemble", choices=KINDS)
     predict.add_argument("--json", action="store_true")
     predict.add_argument("--pooling", default="mean", choices=sorted(POOLINGS),

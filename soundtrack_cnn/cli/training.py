@@ -1,7 +1,7 @@
 """Commands that train: ``run`` (the whole study) and ``train``."""
 from ..collection.corpus import SIZES
 from ..experiment.profiles import PROFILES
-from .common import Distinct, add_scheduler, cluster, n_jobs, positive_int, seed
+from .common import Distinct, add_scheduler, cluster, count, n_jobs, seed
 
 __all__ = ["register"]
 
@@ -56,7 +56,7 @@ def register(commands):
     train.add_argument("--out", required=True)
     train.add_argument("--profile", default="demo", choices=sorted(PROFILES))
     train.add_argument("--genres", nargs="+", action=Distinct)
-    train.add_argument("--max-epochs", type=positive_int)
+    train.add_argument("--max-epochs", type=count("epochs"))
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")

@@ -194,7 +194,8 @@ def evaluate_run(run_dir, engine=None):
     write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(
-                   "- {}: {:.4f}".format(name, value) for name, value in mse.items())))
+                   "- {}: {:.4f}".format(metrics.markdown_text(name), value)
+                   for name, value in mse.items())))
     return results
 
 
