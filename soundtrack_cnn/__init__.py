@@ -2,7 +2,9 @@
 
 The main names are available here and imported on first use, so that
 ``import soundtrack_cnn`` stays light (Theano is imported only by what trains
-or loads nets)::
+or loads nets) and leaves the process as it was: no file written, no
+environment variable set, no module patched (the 2015 stack's shims install
+themselves when Theano is first imported; :mod:`soundtrack_cnn.stack.compat`)::
 
     >>> import soundtrack_cnn
     >>> soundtrack_cnn.FeatureSettings().tile_shape
@@ -34,10 +36,11 @@ only from its own group or the groups above it.
 import importlib
 
 from .stack import compat as _compat
-from .stack import runtime as _runtime
 
-_compat.install()
-_runtime.install()
+# Writes nothing, sets nothing, imports nothing: one import hook that installs
+# the 2015 stack's shims when Theano, Lasagne or nolearn is first imported
+# (soundtrack_cnn.stack.compat says why a hook).
+_compat.arm()
 
 __version__ = "0.2.0"
 

@@ -16,11 +16,13 @@ Neither setting measured slower.
 """
 import importlib.util
 import json
+import os
+import sys
 
 import numpy as np
 
-from ..parallel.pool import effective_n_jobs
 from ..errors import InputError
+from ..parallel.pool import effective_n_jobs
 from .loaded import LoadedModel
 from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx
 
@@ -51,10 +53,30 @@ def available():
     return _installed("onnxruntime") and _installed("onnx")
 
 
+def _onnxruntime():
+    """``import onnxruntime``, without the files and uploads of its telemetry.
+
+    ONNX Runtime 1.32 writes a device id under ``~/.cache/Microsoft`` when it is
+    imported, and sends telemetry, unless ``ORT_DISABLE_TELEMETRY`` is set: a
+    package that scores audio must not make its users' processes do either.
+    The variable is set only around the import and removed after it, so the
+    environment is left as it was; a user who sets it has the last word.
+    """
+    if "onnxruntime" in sys.modules or "ORT_DISABLE_TELEMETRY" in os.environ:
+        import onnxruntime
+        return onnxruntime
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    try:
+        import onnxruntime
+    finally:
+        del os.environ["ORT_DISABLE_TELEMETRY"]
+    return onnxruntime
+
+
 def _session(data, n_jobs, where):
     if not _installed("onnxruntime"):
         raise InputError("{}: the onnx engine cannot run: {}".format(where, MISSING))
-    import onnxruntime
+    onnxruntime = _onnxruntime()
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = effective_n_jobs(n_jobs)
     options.inter_op_num_threads = 1
