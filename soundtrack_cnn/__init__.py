@@ -13,6 +13,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ==============  ==============================================================
 ``errors``      the error hierarchy (``SoundtrackCNNError`` and its kinds)
 ``files``       every file the package writes: atomic writes, JSON, sha256
+``signing``     keyed signatures (HMAC) of the pickles this user writes
 ``stack``       the 2015 stack on Python 3.11, and the package's own Theano code
 ``audio``       decoding, MFCC frames, tiles, streaming, reconstruction
 ``collection``  manifest, tags, splits, the feature store, extraction, corpus
@@ -41,7 +42,7 @@ _runtime.install()
 __version__ = "0.2.0"
 
 #: The import rule: a module may import from its own group and those before it.
-LAYERS = ("errors", "files", "stack", "audio", "collection", "labelling", "scoring", "training",
+LAYERS = ("errors", "files", "signing", "stack", "audio", "collection", "labelling", "scoring", "training",
           "inference", "evaluation", "reporting", "experiment", "film", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
