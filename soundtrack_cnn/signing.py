@@ -24,15 +24,15 @@ file is refused, is the caller's (:mod:`soundtrack_cnn.training.checkpoint`).
 Examples
 --------
 >>> import os, tempfile
->>> os.environ[SECRET_ENV] = os.path.join(tempfile.mkdtemp(), "secret")
->>> signature = sign(b"pickle bytes", "ensemble/Drama")
->>> verify(b"pickle bytes", "ensemble/Drama", signature) is None
-True
->>> verify(b"other bytes", "ensemble/Drama", signature)
-'its signature does not match it (it was changed after it was signed)'
->>> verify(b"pickle bytes", "ensemble/Drama", None)
-'it is not signed (written by another user or machine, or by a version before signatures)'
->>> del os.environ[SECRET_ENV]
+>>> from unittest import mock
+>>> with mock.patch.dict(os.environ, {SECRET_ENV: os.path.join(tempfile.mkdtemp(), "secret")}):
+...     signature = sign(b"pickle bytes", "ensemble/Drama")
+...     print(verify(b"pickle bytes", "ensemble/Drama", signature))
+...     print(verify(b"other bytes", "ensemble/Drama", signature))
+...     print(verify(b"pickle bytes", "ensemble/Drama", None))
+None
+its signature does not match it (it was changed after it was signed)
+it is not signed (written by another user or machine, or by a version before signatures)
 """
 import hashlib
 import hmac

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..collection.pool import effective_n_jobs
 from ..errors import InputError
-from ..training.record import MAX_METADATA_CHARS, MAX_MODEL_BYTES, check_metadata
+from ..training.record import (MAX_METADATA_CHARS, MAX_MODEL_BYTES, check_metadata,
+                               check_model_settings)
 from .loaded import LoadedModel
 from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx
 
@@ -293,7 +294,5 @@ def load_onnx(path, settings=None, n_jobs=-1):
     except (ValueError, RecursionError) as error:
         raise InputError("{}: its soundtrack_cnn metadata is damaged ({})".format(
             path, error)) from None
-    model = OnnxEnsemble(metadata, _session(body, n_jobs, path), n_jobs=n_jobs, where=path)
-    if settings is not None:
-        settings.check_same(model.settings_, what="the model in {}".format(path))
-    return model
+    check_model_settings(metadata, settings, path)
+    return OnnxEnsemble(metadata, _session(body, n_jobs, path), n_jobs=n_jobs, where=path)

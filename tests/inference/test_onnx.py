@@ -269,6 +269,13 @@ def test_scores_that_are_not_finite_are_an_error_never_a_score(tmp_path):
     X = np.random.RandomState(0).randn(3, 1, 40, 100).astype(np.float32)
     with pytest.raises(InputError, match="nan.onnx: the model gave 6 score"):
         model.predict_tiles(X)
+    import soundfile
+    song = str(tmp_path / "song.wav")
+    t = np.arange(22050 * 12) / 22050.0
+    soundfile.write(song, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
+    result = _cli("predict", path, song, "--json")
+    assert result.returncode == 2 and "NaN" not in result.stdout
+    assert json.loads(result.stdout)[0]["error"].endswith("not a working model")
 
 
 @pytest.mark.parametrize("case, message", [

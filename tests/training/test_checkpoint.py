@@ -140,7 +140,8 @@ def test_a_run_folder_from_someone_else_runs_no_code_in_any_command(two_tag_run,
         if command[0] != "upgrade":
             assert "--trust-pickles" in result.stderr or "evaluate" in result.stderr, \
                 (command, result.stderr)
-    assert "not signed" in subprocess.run(
+    # The specialists come first: their signatures do not match the payload.
+    assert "its signature does not match it" in subprocess.run(
         [sys.executable, "-m", "soundtrack_cnn", "upgrade", run], capture_output=True,
         text=True).stderr
     # Resuming train, and the Python calls behind --engine theano and --embedding hidden6.
