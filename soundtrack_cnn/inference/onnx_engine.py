@@ -225,11 +225,13 @@ def _metadata_props(data, path):
         for number, wire, value in _fields(data, 0, len(data)):
             if number != _METADATA_FIELD:
                 continue
-            if wire != 2 or len(entries) >= _MAX_METADATA_ENTRIES:
+            if wire != 2:
+                raise ValueError("a metadata entry that is not a message")
+            if len(entries) >= _MAX_METADATA_ENTRIES:
                 raise ValueError("more than {} metadata entries".format(_MAX_METADATA_ENTRIES))
             entry = {}
-            for field, kind, (begin, finish) in ((f, w, v) for f, w, v in _fields(data, *value)
-                                                 if f in (1, 2) and w == 2):
+            for field, _, (begin, finish) in ((f, w, v) for f, w, v in _fields(data, *value)
+                                              if f in (1, 2) and w == 2):
                 if finish - begin > MAX_METADATA_CHARS:
                     raise InputError("{}: a metadata string of {} bytes, more than {}".format(
                         path, finish - begin, MAX_METADATA_CHARS))

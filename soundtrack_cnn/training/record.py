@@ -186,6 +186,10 @@ def check_record(record, path, kind):
     if not genres or not all(isinstance(g, str) and g for g in genres) or \
             len(set(genres)) != len(genres):
         raise damaged("field 'genres' must be a list of distinct non-empty strings")
+    try:
+        FeatureSettings.from_dict(record["feature_settings"])
+    except (InputError, TypeError) as error:
+        raise damaged("field 'feature_settings': {}".format(error)) from None
     for field in ("mean", "std"):
         values = record["normalizer"].get(field)
         if not isinstance(values, list) or not all(_is(v, (int, float)) for v in values):

@@ -133,13 +133,15 @@ def _record():
     ("models", {"Drama": {"file": 3, "sha256": "0"}}, "models.Drama.file"),
     ("models", {"Drama": {"file": "../../etc/x.pkl", "sha256": "0"}}, "not a model file"),
     ("kind", "multilabel", "expected 'ensemble'"),
+    ("feature_settings", {"nfft": 2 ** 28}, "field 'feature_settings': invalid FeatureSettings: "
+                                            "nfft must be in [64, 16384]"),
 ])
 def test_every_field_is_checked(field, value, message):
     record = seal(_record())
     check_record(record, "ensemble.json", "ensemble")
     with pytest.raises(InputError, match="ensemble.json is damaged"):
         check_record(dict(record, **{field: value}), "ensemble.json", "ensemble")
-    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+    with pytest.raises(InputError, match=re.escape(message)):
         check_record(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
 
 
