@@ -17,10 +17,10 @@ Neither setting measured slower.
 An ``.onnx`` file may come from anyone, and its checksum proves only that it
 is whole.  So :func:`load_onnx` checks the file against itself before ONNX
 Runtime parses it, and the graph against the metadata before it runs: the
-file's size (:data:`~soundtrack_cnn.training.record.MAX_MODEL_BYTES`), every
+file's size (:data:`~soundtrack_cnn.training.modelfiles.MAX_MODEL_BYTES`), every
 metadata string's (read from the protobuf's own length fields, so a 300 MB
 string is refused before it is read), the metadata's genres, feature
-settings and normalisation (:func:`~soundtrack_cnn.training.record.check_metadata`),
+settings and normalisation (:func:`~soundtrack_cnn.training.modelfiles.check_metadata`),
 then the graph's one input, ``(n, 1, n_mfcc, n_frames)`` of those settings,
 and its one output, ``(n, K)`` for its K genres.  Each call's output is
 checked again (shape, and finite: never a NaN score).
@@ -32,9 +32,9 @@ import os
 
 import numpy as np
 
-from ..collection.pool import effective_n_jobs
+from ..parallel.pool import effective_n_jobs
 from ..errors import InputError
-from ..training.record import (MAX_METADATA_CHARS, MAX_MODEL_BYTES, check_metadata,
+from ..training.modelfiles import (MAX_METADATA_CHARS, MAX_MODEL_BYTES, check_metadata,
                                check_model_settings)
 from .loaded import LoadedModel
 from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx

@@ -6,7 +6,7 @@ trained before it had a ``weights-<kind>.npz`` gets one only when asked, by
 
 Only :func:`load_run`, :func:`upgrade_run` and :func:`import_weights` import
 Theano (when called); the weights file itself is read by
-:func:`soundtrack_cnn.training.record.read_weights`.
+:func:`soundtrack_cnn.training.modelfiles.read_weights`.
 
 .. warning:: Loading a pickle runs code.  :func:`load_run` unpickles only
    pickles signed by this user (:mod:`soundtrack_cnn.signing`), unless told
@@ -17,7 +17,7 @@ import os
 
 from ..errors import InputError
 from .checkpoint import ModelFolder, export_weights, model_params
-from .record import WIDTHS, check_model_settings, net_names, read_weights
+from .modelfiles import WIDTHS, check_model_settings, net_names, read_weights
 
 __all__ = ["load_run", "upgrade_run", "export_weights", "import_weights", "model_params"]
 

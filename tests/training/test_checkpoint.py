@@ -91,7 +91,7 @@ def _hostile_copy(run_dir, folder, marker):
     import shutil
 
     from soundtrack_cnn.files import read_json, sha256_bytes, write_json
-    from soundtrack_cnn.training.record import seal
+    from soundtrack_cnn.training.modelfiles import seal
     shutil.copytree(run_dir, folder)
     data = pickle.dumps(_Payload(marker))
     for kind in ("ensemble", "multilabel"):

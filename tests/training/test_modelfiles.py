@@ -13,9 +13,9 @@ from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.files import write_bytes
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.training.record import (
+from soundtrack_cnn.training.modelfiles import (
     PARAM_LAYERS,
-    check_record,
+    check_model_json,
     model_file,
     net_names,
     pack_weights,
@@ -138,15 +138,15 @@ def _record():
 ])
 def test_every_field_is_checked(field, value, message):
     record = seal(_record())
-    check_record(record, "ensemble.json", "ensemble")
+    check_model_json(record, "ensemble.json", "ensemble")
     with pytest.raises(InputError, match="ensemble.json is damaged"):
-        check_record(dict(record, **{field: value}), "ensemble.json", "ensemble")
+        check_model_json(dict(record, **{field: value}), "ensemble.json", "ensemble")
     with pytest.raises(InputError, match=re.escape(message)):
-        check_record(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
+        check_model_json(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
 
 
 def test_a_record_without_checksum_loads_with_a_warning(capsys):
-    check_record(_record(), "RUN/ensemble.json", "ensemble")
+    check_model_json(_record(), "RUN/ensemble.json", "ensemble")
     assert "RUN/ensemble.json has no checksum" in capsys.readouterr().err
 
 
@@ -293,7 +293,7 @@ def test_a_zip_bomb_member_is_refused_from_the_directory_before_decompressing(tm
 def test_the_shapes_read_are_the_shapes_network_py_builds():
     from soundtrack_cnn.audio.features import FeatureSettings
     from soundtrack_cnn.training.network import build_net
-    from soundtrack_cnn.training.record import param_shapes
+    from soundtrack_cnn.training.modelfiles import param_shapes
     for widths, settings in ((dict(c1=32, c2=64, c3=128, c4=256, h5=50, h6=50), FeatureSettings()),
                              (dict(c1=4, c2=5, c3=6, c4=7, h5=8, h6=9),
                               FeatureSettings(n_frames=60, hop=60, n_mfcc=38))):

@@ -1,4 +1,4 @@
-"""The model record (``ensemble.json`` / ``multilabel.json``) and the weights file (``.npz``).
+"""A model's two files: its JSON (``ensemble.json`` / ``multilabel.json``) and its weights (``.npz``).
 
 A run folder's model record says which pickles make the model and how tiles
 are normalised before they reach the nets, so a silent edit would silently
@@ -36,7 +36,7 @@ from ..errors import InputError
 from ..files import json_ready, write_bytes
 from ..signing import is_signature
 
-__all__ = ["seal", "check_seal", "check_record", "model_file", "net_names", "pack_weights",
+__all__ = ["seal", "check_seal", "check_model_json", "model_file", "net_names", "pack_weights",
            "write_weights", "read_weights", "check_metadata", "check_model_settings",
            "param_shapes", "PARAM_LAYERS", "KERNELS", "WIDTH_BOUNDS", "MAX_METADATA_CHARS",
            "MAX_MODEL_BYTES"]
@@ -149,7 +149,7 @@ def seal(record):
     return dict(record, checksum=_digest(record))
 
 
-def check_record(record, path, kind):
+def check_model_json(record, path, kind):
     """Raise :class:`InputError` naming ``path`` and the field unless ``record`` is intact.
 
     Parameters
@@ -163,7 +163,7 @@ def check_record(record, path, kind):
 
     Examples
     --------
-    >>> check_record({"kind": "ensemble"}, "RUN/ensemble.json", "ensemble")
+    >>> check_model_json({"kind": "ensemble"}, "RUN/ensemble.json", "ensemble")
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: RUN/ensemble.json is damaged: field 'genres' is missing; train again into a new folder

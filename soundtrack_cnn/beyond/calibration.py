@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from ..errors import InputError
 from ..files import read_json, write_json
 from ..scoring.metrics import safe_logit
-from ..training.record import MAX_GENRES, check_seal, seal
+from ..training.modelfiles import MAX_GENRES, check_seal, seal
 
 __all__ = ["Calibration", "METHODS", "calibration_path"]
 

@@ -6,7 +6,7 @@ import pytest
 from sklearn_checks import PARAMETER_CHECKS, run_check
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.calibration import Calibration, calibration_path
+from soundtrack_cnn.beyond.calibration import Calibration, calibration_path
 
 
 def _known_probabilities(n, rng, distort):
@@ -106,7 +106,7 @@ def _write(path, record):
 def test_a_calibration_that_is_not_one_is_refused_naming_the_file(tmp_path, method, edit,
                                                                    message):
     # N10: NaN parameters gave "Crime nan [nan, nan]" in film and "0.50 0.50" in predict.
-    from soundtrack_cnn.training.record import seal
+    from soundtrack_cnn.training.modelfiles import seal
     path, record = _saved(tmp_path, method)
     edit(record)
     _write(path, seal(record))  # re-sealed: the checksum alone would not catch it
