@@ -22,6 +22,8 @@ def _features(args):
         return
     if not args.manifest or not args.out:
         raise InputError("features needs MANIFEST and --out STORE (or --compression)")
+    from ..files import check_not_input
+    check_not_input(args.out, [args.manifest])
     with cluster(args) as client:
         summary = extract(args.manifest, args.out, n_jobs=args.jobs, client=client,
                           stall_seconds=args.stall_timeout)

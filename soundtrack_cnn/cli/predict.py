@@ -22,12 +22,15 @@ def _predict(args):
     # Nothing here imports Theano: the numpy and ONNX engines answer in about a second.
     import tqdm
 
+    from ..files import make_folder, printable
     from ..inference.model import describe_engine, load_model
-    from ..inference.tagging import expand_inputs, printable, tag_collection
+    from ..inference.tagging import check_csv, expand_inputs, tag_collection
     from ..reporting.timeline import timeline_stem, write_timeline
     from ..scoring.prediction import predict_file
     paths, any_folder = expand_inputs(args.inputs)
     csv_path = args.csv or ("tags.csv" if any_folder else None)
+    if csv_path:
+        check_csv(csv_path, paths)  # before the model loads: a bad --csv fails at once
     model = load_model(args.run, args.kind, engine=args.engine, n_jobs=args.jobs)
     print("soundtrack-cnn: {}".format(describe_engine(model)), file=sys.stderr)
     calibration = None
@@ -45,7 +48,7 @@ def _predict(args):
                            timeline_stem(prediction.path, stems))
 
     if args.timeline:
-        os.makedirs(args.timeline, exist_ok=True)
+        make_folder(args.timeline)
     if csv_path:
         def progress(items, total):
             return tqdm.tqdm(items, total=total, unit="file", file=sys.stderr,
@@ -73,7 +76,8 @@ def _predict(args):
                 p.path, "  ".join("{} {:.2f}".format(g, s) for g, s in p.top))))
         failed = sum(1 for p in predictions if p.error)
     if args.timeline:
-        print("timelines of {} file(s) in {}".format(len(stems), args.timeline), file=sys.stderr)
+        print("timelines of {} file(s) in {}".format(len(stems), printable(args.timeline)),
+              file=sys.stderr)
     if failed:
         sys.exit(2)
 
@@ -86,30 +90,38 @@ def _json(value):
 
 def _csv_predictions(csv_path, paths, k):
     """The JSON of ``--json`` for the files of this run, from the CSV (rows of earlier runs too)."""
-    from ..inference.tagging import read_tags
-    rows = read_tags(csv_path, k)
+    from ..files import same_file_key
+    from ..inference.tagging import distinct_files, read_tags
+    # The CSV may name a file as an earlier run did (x for ./x): rows are found by file.
+    rows = {same_file_key(path): row for path, row in read_tags(csv_path, k).items()}
     found = []
-    for path in dict.fromkeys(paths):
-        row = rows[path]
-        top = [[row[i], float(row[i + 1])] for i in range(1, 2 * k, 2) if row[i]]
-        found.append({"path": path, "top": top, "error": row[-1] or None})
+    for path in distinct_files(paths):
+        row = rows[same_file_key(path)]
+        top = [[row["tag_{}".format(rank)], float(row["score_{}".format(rank)])]
+               for rank in range(1, k + 1) if row["tag_{}".format(rank)]]
+        found.append({"path": path, "top": top, "error": row["error"] or None})
     return found
 
 
 def _export(args):
     # From the run's weights file: no pickle, no Theano.
+    from ..files import check_not_input, printable
     from ..inference.model import read_model
     from ..inference.onnx_export import export_onnx
     from ..training.modelfiles import write_weights
     if not args.output.endswith((".onnx", ".npz")):
         raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
                          "arrays): name the file so".format(args.output))
+    # Never over a file of the run it reads (its weights-*.npz, say).
+    check_not_input(args.output, [args.run] + ([os.path.join(args.run, name) for name in
+                                                os.listdir(args.run)]
+                                               if os.path.isdir(args.run) else []))
     metadata, params = read_model(args.run, args.kind)
     if args.output.endswith(".onnx"):
         export_onnx(metadata, params, args.output)
     else:
         write_weights(args.output, metadata, params)
-    print(args.output)
+    print(printable(args.output))
 
 
 def _upgrade(args):

@@ -23,6 +23,8 @@ def _train(args):
     from ..experiment.pipeline import prepare_run, train_run
     from ..experiment.profiles import get_profile
     from ..experiment.runfolder import run_lock
+    from ..files import check_not_input
+    check_not_input(args.out, [args.store])  # the run's files are not the store's
     with run_lock(args.out):
         prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
         params = dict(get_profile(args.profile).net_params)

@@ -8,6 +8,7 @@ import os
 from ..audio.io import load_audio
 from ..audio.streaming import tile_starts
 from ..collection.labels import cooccurrence
+from ..files import make_folder
 from ..reporting import figures, viewer
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -36,8 +37,7 @@ def report_run(run_dir, out=None):
         Path of ``index.html``, the viewer, which links the figures.
     """
     store, genres, sets = track_sets(run_dir)
-    out = out or os.path.join(run_dir, "report")
-    os.makedirs(out, exist_ok=True)
+    out = make_folder(out or os.path.join(run_dir, "report"))
     test, train = sets["test"], sets["train"]
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
     scores = pool_tracks(tile_scores, test.ranges)

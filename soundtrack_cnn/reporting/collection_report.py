@@ -25,7 +25,7 @@ from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
 from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
-from ..files import write_bytes, write_json
+from ..files import check_not_input, make_folder, write_bytes, write_json
 from . import figures
 
 __all__ = ["collection_report", "MIN_FILMS"]
@@ -33,6 +33,11 @@ __all__ = ["collection_report", "MIN_FILMS"]
 #: With fewer films than this, a genre cannot have a film in each of train,
 #: valid and test once splits keep films together.
 MIN_FILMS = 3
+
+
+#: The files the report writes into its folder.
+_OUTPUTS = ("collection.md", "collection.json") + tuple(
+    name + ".png" for name in ("tracks_per_genre", "tags_per_track", "label_overlap", "durations"))
 
 
 def _inspect_all(paths, settings, n_jobs):
@@ -90,8 +95,10 @@ def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
     if not tracks:
         raise InputError("{}: no usable track listed ({} bad rows)".format(manifest,
                                                                              len(bad_rows)))
-    out = out or os.path.join(os.path.dirname(os.path.abspath(manifest)), "collection")
-    os.makedirs(out, exist_ok=True)
+    out = make_folder(out or os.path.join(os.path.dirname(os.path.abspath(manifest)),
+                                          "collection"))
+    for name in _OUTPUTS:
+        check_not_input(os.path.join(out, name), [manifest] + [track.path for track in tracks])
     files = _inspect_all([track.path for track in tracks], settings, n_jobs)
     tag_lists = [track.tags for track in tracks]
     genres = vocabulary(tag_lists, k=len({tag for tags in tag_lists for tag in tags}))
