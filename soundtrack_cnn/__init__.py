@@ -38,7 +38,7 @@ from .stack import runtime as _runtime
 _compat.install()
 _runtime.install()
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The import rule: a module may import from its own group and those before it.
 LAYERS = ("errors", "files", "stack", "audio", "collection", "labelling", "scoring", "training",

@@ -22,7 +22,7 @@ fallback (or ``engine='theano'``) is taken.
 
 Which engine runs by default (:func:`default_engine`): ONNX Runtime where it
 is installed -- faster, and equal to Theano within 1e-5 of the scores' scale
-like the numpy engine (see the README's Benchmarks) -- else numpy.
+like the numpy engine (see docs/results/benchmarks.md) -- else numpy.
 """
 import os
 import sys

@@ -60,7 +60,7 @@ from ..files import write_text
 
 __all__ = ["install", "after_import", "cache_dir", "openblas_library"]
 
-#: Theano settings chosen by measurement (see ``make bench`` and the README).
+#: Theano settings chosen by measurement (see ``make bench`` and docs/results/benchmarks.md).
 THEANO_SETTINGS = {
     # openmp parallelises CorrMM and large elemwise ops over the batch: +15%
     # training and +50% inference throughput on 2 cores (bench/bench_network.py).
