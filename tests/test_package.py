@@ -167,6 +167,17 @@ def test_the_version_has_one_source(wheel):
     assert re.search(r"^## {}\b".format(re.escape(soundtrack_cnn.__version__)), changes, re.M)
 
 
+def test_stores_and_runs_record_the_package_version(tmp_path):
+    import json
+    from soundtrack_cnn.audio.features import FeatureSettings
+    from soundtrack_cnn.collection.store import create_store
+    from soundtrack_cnn.training.checkpoint import _versions
+    create_store(str(tmp_path / "store"), FeatureSettings())
+    header = json.loads((tmp_path / "store" / "store.json").read_text())
+    assert header["soundtrack_cnn"] == soundtrack_cnn.__version__
+    assert _versions()["soundtrack_cnn"] == soundtrack_cnn.__version__
+
+
 @pytest.mark.slow
 def test_an_installed_wheel_runs_predict_and_film(wheel, two_tag_run, two_tag_corpus, tmp_path):
     """Installed without -e into a fresh venv that borrows this one's dependencies (no download)."""
