@@ -98,6 +98,11 @@ def _write(path, text):
 
 def write_api_pages(out):
     modules = _modules()
+    if os.path.isdir(out):
+        # Pages of modules that moved or went away would be built, and linked from nowhere.
+        for name in os.listdir(out):
+            if name.endswith(".rst") and name[:-4] not in modules:
+                os.remove(os.path.join(out, name))
     for name in modules:
         children = [m for m in modules if m.rsplit(".", 1)[0] == name]
         title = "``{}``".format(name)

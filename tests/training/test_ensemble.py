@@ -21,7 +21,7 @@ from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.training.record import model_file
+from soundtrack_cnn.training.modelfiles import model_file
 
 TINY = {"epochs": 2, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 

@@ -1,0 +1,14 @@
+"""Beyond the study: its next steps, and the classical baseline it is measured against.
+
+Everything here is something the 2015 study did not do; each is an option
+measured beside the study's method (``soundtrack-cnn compare``), never a
+change to it.  (Metrics are in :mod:`soundtrack_cnn.scoring`; evaluating a
+run is :func:`soundtrack_cnn.experiment.pipeline.evaluate_run`.)
+
+.. autosummary::
+
+    baseline      the classical baseline: MFCC mean+std per track, logistic per genre
+    calibration   Platt / isotonic calibration of each specialist on validation tracks
+    clusters      genre clusters from label co-occurrence; the two-stage ranking
+    sequence      a GRU/LSTM over a track's tiles (the study's "RNN over slices")
+"""
