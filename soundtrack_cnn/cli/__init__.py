@@ -1,4 +1,4 @@
-"""The ``soundtrack-cnn`` command line (also ``python -m soundtrack_cnn``).
+"""The soundtrack-cnn command line (also python -m soundtrack_cnn).
 
 Subcommands mirror the steps of the study (``run`` does them all; :data:`COMMANDS`
 lists them).  Their synopsis is ``soundtrack-cnn --help`` and ``soundtrack-cnn CMD
