@@ -43,7 +43,7 @@ from .stack import compat as _compat
 # (soundtrack_cnn.stack.compat says why a hook).
 _compat.arm()
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The import rule: a module may import from its own group and those before it.
 LAYERS = ("errors", "files", "signing", "parallel", "stack", "audio", "collection", "labelling",

@@ -26,7 +26,7 @@ Scores that are not finite are an error (:class:`~.loaded.LoadedModel`), never a
 
 Which engine runs by default (:func:`default_engine`): ONNX Runtime where it
 is installed -- faster, and equal to Theano within 1e-5 of the scores' scale
-like the numpy engine (see the README's Benchmarks) -- else numpy.
+like the numpy engine (see docs/results/benchmarks.md) -- else numpy.
 """
 import os
 

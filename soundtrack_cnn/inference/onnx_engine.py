@@ -2,7 +2,7 @@
 
 ONNX Runtime's CPU kernels (fused convolutions in a blocked channel layout,
 vectorised) score the study's net several times faster than numpy's GEMMs
-can; see the README's Benchmarks.  ``onnxruntime`` is an optional
+can; see docs/results/benchmarks.md.  ``onnxruntime`` is an optional
 dependency (``pip install soundtrack_cnn[onnx]``, installed by
 ``make install``): :func:`available` says whether it is there, and loading
 without it is one :class:`InputError`.

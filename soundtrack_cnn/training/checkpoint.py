@@ -36,6 +36,7 @@ import platform
 
 import numpy as np
 
+from .. import __version__
 from ..audio.features import Normalizer
 from ..errors import InputError
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
@@ -148,8 +149,9 @@ def _versions():
     """Installed versions of the stack, as the package registry names them."""
     from importlib.metadata import version
     names = ["Theano", "Lasagne", "nolearn", "numpy", "scipy", "scikit-learn",
-             "python_speech_features", "soundtrack_cnn"]
-    return dict({name: version(name) for name in names}, python=platform.python_version())
+             "python_speech_features"]
+    return dict({name: version(name) for name in names}, soundtrack_cnn=__version__,
+                python=platform.python_version())
 
 
 def model_metadata(model):
