@@ -1,28 +1,9 @@
-"""The ``soundtrack-cnn`` command line (also ``python -m soundtrack_cnn``).
+"""The soundtrack-cnn command line (also python -m soundtrack_cnn).
 
-Subcommands mirror the steps of the study::
-
-    soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
-    soundtrack-cnn corpus OUT [--size demo] [--jobs N]                 # bundled audio
-    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--stall-timeout SECONDS]
-                            [--scheduler ADDRESS] [--strict]
-    soundtrack-cnn features --compression
-    soundtrack-cnn store compact STORE
-    soundtrack-cnn store check STORE
-    soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
-                         [--scheduler ADDRESS]
-    soundtrack-cnn predict RUN|MODEL.onnx|MODEL.npz FILE|DIR... [--top K] [--json] [--csv OUT]
-                           [--timeline DIR] [--engine numpy|onnx|theano] [--jobs N]
-                           [--pooling mean|max|lme] [--calibrated platt|isotonic]
-    soundtrack-cnn film RUN INPUT... --out DIR [--min-cue SECONDS] [--fps 24]
-    soundtrack-cnn evaluate RUN [--engine numpy|onnx|theano]
-    soundtrack-cnn report RUN [--out DIR]
-    soundtrack-cnn reconstruct IN OUT [--crossfade]
-    soundtrack-cnn export RUN OUT.onnx|OUT.npz [--kind ensemble|multilabel]
-    soundtrack-cnn upgrade RUN
-    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
-    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
-    soundtrack-cnn compare RUN [OTHER_RUN...] [--bootstrap N] [--seed S] [--embedding scores|hidden6]
+Subcommands mirror the steps of the study (``run`` does them all; :data:`COMMANDS`
+lists them).  Their synopsis is ``soundtrack-cnn --help`` and ``soundtrack-cnn CMD
+--help``, generated from the parsers; the documentation's command-line reference
+is generated from the same parsers, so no copy of it can disagree with the code.
 
 Bad input (a usage error too) ends with one line naming the file or option
 and exit status 2; Ctrl-C ends with status 130 and SIGTERM (``kill``, a batch

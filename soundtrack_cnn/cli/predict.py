@@ -39,7 +39,7 @@ def _predict(args):
         if args.pooling != "mean":
             raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
                              "drop --pooling {}".format(args.pooling))
-        calibration = Calibration.load(args.run, args.calibrated)
+        calibration = Calibration.load(args.run, args.calibrated, genres=model.genres_)
     stems = set()
 
     def timeline(prediction):
@@ -58,7 +58,7 @@ def _predict(args):
                                  on_prediction=timeline, progress=progress)
         print(summary.describe(csv_path), file=sys.stderr if args.json else None)
         if args.json:
-            print(json.dumps(_csv_predictions(csv_path, paths, args.top), indent=1))
+            print(_json(_csv_predictions(csv_path, paths, args.top)))
         failed = summary.failed
     else:
         predictions = []
@@ -69,7 +69,7 @@ def _predict(args):
             prediction.tile_scores = None
             predictions.append(prediction)
         if args.json:
-            print(json.dumps([p.to_dict() for p in predictions], indent=1))
+            print(_json([p.to_dict() for p in predictions]))
         for p in [] if args.json else predictions:
             # An error already names its file.
             print(printable(p.error or "{}: {}".format(
@@ -80,6 +80,12 @@ def _predict(args):
               file=sys.stderr)
     if failed:
         sys.exit(2)
+
+
+def _json(value):
+    """JSON text, always valid: a non-finite number (never a score; see LoadedModel) as null."""
+    from ..files import json_ready
+    return json.dumps(json_ready(value), indent=1, allow_nan=False)
 
 
 def _csv_predictions(csv_path, paths, k):
@@ -99,10 +105,10 @@ def _csv_predictions(csv_path, paths, k):
 
 def _export(args):
     # From the run's weights file: no pickle, no Theano.
-    from ..files import check_not_input, printable, write_bytes
+    from ..files import check_not_input, printable
     from ..inference.model import read_model
     from ..inference.onnx_export import export_onnx
-    from ..training.modelfiles import pack_weights
+    from ..training.modelfiles import write_weights
     if not args.output.endswith((".onnx", ".npz")):
         raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
                          "arrays): name the file so".format(args.output))
@@ -114,15 +120,16 @@ def _export(args):
     if args.output.endswith(".onnx"):
         export_onnx(metadata, params, args.output)
     else:
-        write_bytes(args.output, pack_weights(metadata, params))
+        write_weights(args.output, metadata, params)
     print(printable(args.output))
 
 
 def _upgrade(args):
     from ..training.loading import upgrade_run
-    for kind in KINDS:
-        if os.path.exists(os.path.join(args.run, kind + ".json")):
-            print(upgrade_run(args.run, kind))
+    kinds = [kind for kind in KINDS if os.path.isfile(os.path.join(args.run, kind + ".json"))]
+    # A folder with neither model: upgrade_run says what is missing (or that it is no folder).
+    for kind in kinds or KINDS[:1]:
+        print(upgrade_run(args.run, kind, trust=args.trust_pickles))
 
 
 def register(commands):
@@ -161,4 +168,7 @@ def register(commands):
                                                   "weights file (the one command that writes "
                                                   "into a trained run)")
     upgrade.add_argument("run")
+    upgrade.add_argument("--trust-pickles", action="store_true",
+                         help="read (and sign as yours) pickles this user did not write: a "
+                              "pickle runs code, so only for a run you trust")
     upgrade.set_defaults(func=_upgrade)

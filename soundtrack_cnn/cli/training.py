@@ -31,7 +31,8 @@ def _train(args):
         if args.max_epochs is not None:
             params["epochs"] = args.max_epochs
         with cluster(args) as client:
-            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client)
+            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client,
+                      trust_pickles=args.trust_pickles)
 
 
 def register(commands):
@@ -60,5 +61,8 @@ def register(commands):
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
+    train.add_argument("--trust-pickles", action="store_true",
+                       help="resume from saved nets this user did not write (a pickle runs "
+                            "code: only for a run folder you trust)")
     add_scheduler(train)
     train.set_defaults(func=_train)

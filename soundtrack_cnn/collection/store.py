@@ -43,6 +43,7 @@ import os
 
 import numpy as np
 
+from .. import __version__
 from ..audio.features import FeatureSettings
 from ..errors import InputError
 from ..files import input_path, make_folder, output_path, write_json
@@ -110,7 +111,8 @@ def create_store(out, settings):
                          "choose an empty or new directory".format(out))
     make_folder(os.path.join(out, "chunks"))
     write_json(header, {"format": FORMAT, "version": VERSION, "dtype": "float32",
-                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict()})
+                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict(),
+                        "soundtrack_cnn": __version__})
 
 
 class StoreWriter(object):
