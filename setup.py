@@ -46,5 +46,8 @@ setup(
     # numpy engine runs without them.
     extras_require={"dask": ["dask", "distributed"],
                     "onnx": ["onnx==1.23.2", "onnxruntime==1.32.0"]},
-    entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn.cli:main"]},
+    # The command starts in a module outside the package, so that Ctrl-C while the
+    # package imports ends in one line too (see soundtrack_cnn_command.py).
+    py_modules=["soundtrack_cnn_command"],
+    entry_points={"console_scripts": ["soundtrack-cnn = soundtrack_cnn_command:main"]},
 )

@@ -155,8 +155,27 @@ cli.main(["train", "store", "--out", "run"])
 """
 
 
+#: The command's launcher, with SIGINT (or SIGTERM) arriving while it imports the package.
+_SIGNAL_WHILE_THE_PACKAGE_IMPORTS = """
+import os, signal, sys, time
+import soundtrack_cnn_command
+class Trap(object):
+    def find_spec(self, name, path=None, target=None):
+        if name == "soundtrack_cnn":
+            os.kill(os.getpid(), signal.{})
+            time.sleep(5)
+sys.meta_path.insert(0, Trap())
+sys.argv = ["soundtrack-cnn", "predict", "run", "a.flac"]
+soundtrack_cnn_command.main()
+"""
+
+
 @pytest.mark.parametrize("code, status, line", [
     (_CTRL_C_DURING_IMPORTS, 130, "soundtrack-cnn: interrupted; finished work is saved"),
+    (_SIGNAL_WHILE_THE_PACKAGE_IMPORTS.format("SIGINT"), 130,
+     "soundtrack-cnn: interrupted; finished work is saved"),
+    (_SIGNAL_WHILE_THE_PACKAGE_IMPORTS.format("SIGTERM"), 143,
+     "soundtrack-cnn: terminated (SIGTERM); finished work is saved"),
     (_SIGTERM_REWRAPPED, 143, "soundtrack-cnn: terminated (SIGTERM); finished work is saved"),
 ])
 def test_a_signal_at_any_moment_is_one_line_and_its_own_status(code, status, line, tmp_path):
