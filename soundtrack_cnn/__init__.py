@@ -15,6 +15,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ==============  ==============================================================
 ``errors``      the error hierarchy (``SoundtrackCNNError`` and its kinds)
 ``files``       every file the package writes: atomic writes, JSON, sha256
+``signing``     keyed signatures (HMAC) of the pickles this user writes
 ``parallel``    worker processes, a Dask cluster, file locks (one writer at a time)
 ``stack``       the 2015 stack on Python 3.11, and the package's own Theano code
 ``audio``       decoding, MFCC frames, tiles, streaming, reconstruction
@@ -42,11 +43,11 @@ from .stack import compat as _compat
 # (soundtrack_cnn.stack.compat says why a hook).
 _compat.arm()
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The import rule: a module may import from its own group and those before it.
-LAYERS = ("errors", "files", "parallel", "stack", "audio", "collection", "labelling", "scoring",
-          "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
+LAYERS = ("errors", "files", "signing", "parallel", "stack", "audio", "collection", "labelling",
+          "scoring", "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {

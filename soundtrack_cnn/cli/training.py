@@ -1,7 +1,7 @@
 """Commands that train: ``run`` (the whole study) and ``train``."""
 from ..collection.corpus import SIZES
 from ..experiment.profiles import PROFILES
-from .common import Distinct, add_scheduler, cluster, n_jobs, positive_int, seed
+from .common import Distinct, add_scheduler, cluster, count, n_jobs, seed
 
 __all__ = ["register"]
 
@@ -23,13 +23,16 @@ def _train(args):
     from ..experiment.pipeline import prepare_run, train_run
     from ..experiment.profiles import get_profile
     from ..experiment.runfolder import run_lock
+    from ..files import check_not_input
+    check_not_input(args.out, [args.store])  # the run's files are not the store's
     with run_lock(args.out):
         prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
         params = dict(get_profile(args.profile).net_params)
         if args.max_epochs is not None:
             params["epochs"] = args.max_epochs
         with cluster(args) as client:
-            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client)
+            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client,
+                      trust_pickles=args.trust_pickles)
 
 
 def register(commands):
@@ -54,9 +57,12 @@ def register(commands):
     train.add_argument("--out", required=True)
     train.add_argument("--profile", default="demo", choices=sorted(PROFILES))
     train.add_argument("--genres", nargs="+", action=Distinct)
-    train.add_argument("--max-epochs", type=positive_int)
+    train.add_argument("--max-epochs", type=count("epochs"))
     train.add_argument("--seed", type=seed, default=0)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
+    train.add_argument("--trust-pickles", action="store_true",
+                       help="resume from saved nets this user did not write (a pickle runs "
+                            "code: only for a run folder you trust)")
     add_scheduler(train)
     train.set_defaults(func=_train)

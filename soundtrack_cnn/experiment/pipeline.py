@@ -38,7 +38,25 @@ from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
 from .tracksets import fit_data, read_experiment_json, track_sets, write_experiment_json
 
-__all__ = ["prepare_run", "train_run", "evaluate_run", "read_evaluation", "run_experiment"]
+__all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "read_evaluation",
+           "run_experiment"]
+
+
+def check_genres(genres, run_dir):
+    """``genres`` if a run can use them; InputError for fewer than two.
+
+    Refused rather than half-supported: the study ranks genres per track, and
+    everything a run does after training compares them -- the top-k tags, the
+    single multi-label net against the specialists, calibration across genres,
+    the genre clusters of ``compare``.  With one genre each of these is
+    undefined or the same number twice.  A one-genre detector is a specialist
+    of a two-genre run: train the genre beside any other tag.
+    """
+    if len(genres) < 2:
+        raise InputError("{}: a run needs at least two genres, got {}: the study ranks genres "
+                         "against each other; train the genre beside another one".format(
+                             run_dir, list(genres)))
+    return genres
 
 
 def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0,
@@ -58,6 +76,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     if os.path.exists(os.path.join(run_dir, "experiment.json")):
         record = read_experiment_json(run_dir)
         check_inputs(run_dir, record, store_dir, profile.name, genres=genres, seed=seed)
+        check_genres(record["genres"], run_dir)
         return record
     tracks = FeatureStore(store_dir).ok_tracks
     if not tracks:
@@ -66,7 +85,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
                            given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
                            groups={t.track_id: t.film for t in tracks if t.film})
     train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
-    genres = vocabulary(train_tags, k=n_genres, genres=genres)
+    genres = check_genres(vocabulary(train_tags, k=n_genres, genres=genres), run_dir)
     record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),
               "manifest": manifest and os.path.abspath(manifest),
               "seed": seed, "genres": genres,
@@ -94,7 +113,7 @@ def _models(run_dir, genres, params, equal_updates):
 
 
 def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=None,
-              client=None):
+              client=None, trust_pickles=False):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
@@ -108,7 +127,9 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
     measurement), then each net as it is trained (``verbose=2``: nolearn's
     layer table and a line per epoch too).  ``equal_updates`` (default: the
     profile's) adds the single net trained with as many updates as all
-    specialists together, also to a finished run.
+    specialists together, also to a finished run.  ``trust_pickles`` resumes
+    from saved nets this user did not sign (a pickle runs code: only for a run
+    folder one trusts).
     """
     record = read_experiment_json(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -135,7 +156,7 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
             warnings.warn("{}: {}".format(label, warning), TrainingWarning, stacklevel=2)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
-            verbose=verbose, client=client).fit(X, Y, groups)
+            verbose=verbose, client=client, trust_pickles=trust_pickles).fit(X, Y, groups)
 
 
 def _validation_mse(valid, tile_scores, label):
@@ -167,6 +188,7 @@ def evaluate_run(run_dir, engine=None):
         ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
     """
     store, genres, sets = track_sets(run_dir)
+    check_genres(genres, run_dir)  # a one-genre run trained by an older version
     test, valid = sets["test"], sets["valid"]
     if not test.track_ids:
         raise InputError("{} has no test tracks to evaluate".format(run_dir))
@@ -199,7 +221,8 @@ def evaluate_run(run_dir, engine=None):
     write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(
-                   "- {}: {:.4f}".format(name, value) for name, value in mse.items())))
+                   "- {}: {:.4f}".format(metrics.markdown_text(name), value)
+                   for name, value in mse.items())))
     return results
 
 

@@ -79,7 +79,7 @@ from ..parallel.locks import lock
 __all__ = ["arm", "install", "after_import", "cache_dir", "openblas_library",
            "worker_compile_cache"]
 
-#: Theano settings chosen by measurement (see ``make bench`` and the README).
+#: Theano settings chosen by measurement (see ``make bench`` and docs/results/benchmarks.md).
 THEANO_SETTINGS = {
     # openmp parallelises CorrMM and large elemwise ops over the batch: +15%
     # training and +50% inference throughput on 2 cores (bench/bench_network.py).

@@ -1,7 +1,7 @@
 """Process settings for speed, applied when Theano is first imported (:mod:`.compat`).
 
 Three settings, measured on the study's network at batch 1200 on a 2-core
-machine (``make bench``; the README's Benchmarks section):
+machine (``make bench``; docs/results/benchmarks.md):
 
 * glibc's allocator: by default it serves every block above 128 kB with
   ``mmap`` and hands freed memory back to the kernel, so Theano's large
