@@ -42,8 +42,9 @@ def _film(args):
 def register(commands):
     film = commands.add_parser("film", help="a whole film or album: cues, genre verdict with "
                                             "evidence, cue sheet, page")
-    film.add_argument("run", help="a run folder (its feature store calibrates the "
-                                  "in-distribution flag)")
+    film.add_argument("run", help="an evaluated run folder, or a model file of 'export' "
+                                  "(.onnx, .npz): either carries what tells music like the "
+                                  "training collection from the rest")
     film.add_argument("inputs", nargs="+", metavar="INPUT",
                       help="one long audio file, or several in order (a folder: its audio "
                            "files in name order), laid end to end")
@@ -74,6 +75,7 @@ def register(commands):
     film.add_argument("--quantile", type=share("the held-out music tiles", closed=False),
                       default=0.99,
                       help="share of held-out music tiles under the in-distribution threshold")
-    film.add_argument("--engine", default="numpy", choices=ENGINES,
-                      help="numpy (default: the smallest peak memory) or as predict")
+    film.add_argument("--engine", choices=ENGINES,
+                      help="numpy (default: the smallest peak memory; an .onnx runs on onnx) "
+                           "or as predict")
     film.set_defaults(func=_film)

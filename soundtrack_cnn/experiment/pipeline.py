@@ -27,6 +27,7 @@ from ..beyond.baseline import classical_baseline_scores
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
 from ..files import write_json, write_text
+from ..film.novelty import write_reference
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
@@ -36,7 +37,8 @@ from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
-from .tracksets import fit_data, read_experiment_json, track_sets, write_experiment_json
+from .tracksets import (fit_data, in_distribution_reference, read_experiment_json, track_sets,
+                        write_experiment_json)
 
 __all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "read_evaluation",
            "run_experiment"]
@@ -177,7 +179,9 @@ def evaluate_run(run_dir, engine=None):
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
     only.  Scores every split once (``RUN/scores.npz``, read by ``report`` and
-    ``compare``) and writes ``evaluation.json`` and ``evaluation.md``.
+    ``compare``) and writes ``evaluation.json`` and ``evaluation.md``, and
+    the run's in-distribution reference for ``film`` (``in-distribution.json``,
+    :func:`~soundtrack_cnn.experiment.tracksets.in_distribution_reference`).
     ``engine`` ('numpy', 'onnx' or 'theano'; default ONNX Runtime where it is
     installed, else numpy) runs the nets: the same scores within 1e-5, and the
     same ``evaluation.md`` on the demo run.
@@ -215,6 +219,9 @@ def evaluate_run(run_dir, engine=None):
     for name, baseline_scores in baselines.items():
         results[name] = {"tracks": metrics.evaluate_scores(test.labels, baseline_scores, genres)}
     results["validation MSE"] = mse
+    # What film needs of the training tiles, fitted once and kept with the run
+    # (and copied into the model files export writes).
+    write_reference(run_dir, in_distribution_reference(run_dir))
     write_json(os.path.join(run_dir, "evaluation.json"), results)
     tracks = metrics.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
     tiles = metrics.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
