@@ -1,8 +1,6 @@
 """``soundtrack-cnn film``: outputs, and bad input as one line with exit status 2."""
 import csv
 import json
-import os
-import re
 import subprocess
 import sys
 
