@@ -23,7 +23,7 @@ from ..collection.corpus import generate_corpus
 from ..collection.extraction import extract
 from ..collection.labels import label_statistics, vocabulary
 from ..collection.splits import assign_splits
-from ..beyond.baseline import classical_baseline_scores
+from ..beyond.baseline import CLASSICAL, PRIOR, reference_scores
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
 from ..files import write_json, write_text
@@ -210,11 +210,12 @@ def evaluate_run(run_dir, engine=None):
             "tracks": metrics.evaluate_scores(test.labels, track_scores, genres, thresholds),
             "tiles": metrics.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
-    classical = classical_baseline_scores(store.tiles, sets)
-    results["MFCC mean+std, logistic"] = {"tracks": metrics.evaluate_scores(
+    references = reference_scores(store.tiles, sets)
+    classical = references[CLASSICAL]
+    results[CLASSICAL] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
         metrics.choose_thresholds(valid.labels, classical["valid"]))}
-    baselines = {"label prior": metrics.prior_scores(sets["train"].labels, n_test),
+    baselines = {PRIOR: references[PRIOR]["test"],
                  "uniform random": metrics.random_scores(n_test, len(genres), 0)}
     for name, baseline_scores in baselines.items():
         results[name] = {"tracks": metrics.evaluate_scores(test.labels, baseline_scores, genres)}
