@@ -307,7 +307,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
                 and read_experiment_json(run_dir).get("manifest"))
     if recorded and recorded != os.path.abspath(manifest):
-        raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
+        raise InputError("{} holds a run made from {}; give another run folder for {}".format(
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     if verbose:
