@@ -33,7 +33,7 @@ import tqdm
 from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..audio.io import load_audio
 from ..errors import InputError
-from ..files import sha256_file
+from ..files import printable, sha256_file
 from .manifest import check_manifest
 from ..parallel.pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
 from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
@@ -133,8 +133,8 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     else:
         tracks, bad_rows = list(manifest), []
     if not tracks and not bad_rows:
-        print("warning: {}: lists no track (a header only?)".format(
-            manifest if isinstance(manifest, (str, os.PathLike)) else "the manifest"),
+        print("warning: {}: lists no track (a header only?)".format(printable(
+            str(manifest) if isinstance(manifest, (str, os.PathLike)) else "the manifest")),
             file=sys.stderr, flush=True)
     create_store(out, settings)
     with StoreWriter(out) as writer:
@@ -194,7 +194,7 @@ def _pending(tracks, writer, summary):
 
 
 def _report(status, reason, bar=None):
-    line = "{}: {}".format(status, reason)
+    line = printable("{}: {}".format(status, reason))  # reasons name files
     if bar is None:
         print(line, file=sys.stderr, flush=True)
     else:

@@ -25,7 +25,7 @@ from ..collection.splits import assign_splits
 from ..collection.store import FeatureStore
 from ..errors import InputError
 from ..beyond.baseline import classical_baseline_scores
-from ..files import write_json, write_text
+from ..files import printable, write_json, write_text
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
@@ -276,7 +276,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
-    print("== features: {} -> {}".format(manifest, store_dir), flush=True)
+    print("== features: {} -> {}".format(printable(manifest), printable(store_dir)), flush=True)
     extract(manifest, store_dir, settings=profile.feature_settings(), n_jobs=n_jobs,
             client=client)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,

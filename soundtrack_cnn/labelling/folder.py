@@ -32,7 +32,7 @@ import mutagen
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..collection.manifest import TAG_SEPARATOR, Track, write_manifest
 from ..errors import InputError
-from ..files import check_not_input, input_path, write_bytes
+from ..files import check_not_input, input_path, printable, write_bytes
 from .imdb import (
     IMDB_GENRES,
     STUDY_GENRES,
@@ -545,7 +545,8 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
         review=review)
     if others:
         print("\n".join("{}: cannot be decoded (not {}); left out".format(
-            os.path.join(root, name), "/".join(sorted(AUDIO_EXTENSIONS))) for name in others),
+            printable(os.path.join(root, name)), "/".join(sorted(AUDIO_EXTENSIONS)))
+            for name in others),
             file=sys.stderr)
     return summary
 
