@@ -341,3 +341,84 @@ def test_bench_holds_benchmarks_and_studies_say_which_table_they_make():
         if script.startswith("studies"):
             assert any(fnmatch.fnmatch(os.path.basename(script), name) for name in named), \
                 "studies/README.md does not say which table {} makes".format(script)
+
+
+# --- compatibility paths: one table (docs/reference/compatibility.md), each path warns ---
+
+COMPATIBILITY = os.path.join(ROOT, "docs", "reference", "compatibility.md")
+_PATH_MESSAGE = re.compile(r"compatibility path `([\w-]+)`, removed in ([\d.]+)")
+
+
+def _warned_paths():
+    """``{path id: removal version}`` of every DeprecationWarning the package raises."""
+    found = {}
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(open(path).read())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "warn" and \
+                    any(getattr(arg, "id", None) == "DeprecationWarning" for arg in node.args):
+                text = "".join(c.value for c in ast.walk(node.args[0])
+                               if isinstance(c, ast.Constant) and isinstance(c.value, str))
+                match = _PATH_MESSAGE.search(text)
+                assert match, "{}: a DeprecationWarning that names no compatibility path".format(module)
+                found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_every_compatibility_path_is_in_the_table_and_warns():
+    table = dict(re.findall(r"^\| `([\w-]+)` \|.*\| ([\d.]+) \|$", open(COMPATIBILITY).read(), re.M))
+    assert _warned_paths() == table
+    current = tuple(int(part) for part in soundtrack_cnn.__version__.split("."))
+    assert all(tuple(int(p) for p in version.split(".")) > current for version in table.values())
+
+
+def _record(**fields):
+    from soundtrack_cnn.audio.features import FeatureSettings
+    return dict({"kind": "ensemble", "genres": ["Drama"], "seed": 0, "training": {}, "versions": {},
+                 "feature_settings": FeatureSettings().to_dict(), "hyperparameters": {},
+                 "normalizer": {"mean": [0.0], "std": [1.0]}, "models": {}}, **fields)
+
+
+def test_each_compatibility_path_warns_when_it_is_used(tmp_path):
+    """Every row of the table, used: each warns with its name."""
+    import io
+    import json
+    from soundtrack_cnn.audio.features import FeatureSettings
+    from soundtrack_cnn.collection.store import damaged_tracks
+    from soundtrack_cnn.experiment.report import _history_row
+    from soundtrack_cnn.experiment.tracksets import read_experiment_json
+    from soundtrack_cnn.inference.tagging import KEY_COLUMNS, csv_header, read_tags
+    from soundtrack_cnn.training.checkpoint import unpickle
+    from soundtrack_cnn.training.modelfiles import check_model_json, check_seal, seal
+
+    def warns(path_id):
+        return pytest.warns(DeprecationWarning, match="`{}`".format(path_id))
+
+    with warns("moved-modules"):
+        assert unpickle(io.BytesIO(b"csoundtrack_cnn.labels\nlabel_statistics\n.")).__module__ == \
+            "soundtrack_cnn.collection.labels"
+    with warns("unsealed-json"):
+        check_seal({"kind": "ensemble"}, "RUN/ensemble.json", ValueError)
+    with warns("unhashed-pickle-names"):
+        check_model_json(seal(_record(models={"Drama": {"file": "specialist-Drama.pkl",
+                                                        "sha256": "0" * 64}})),
+                         "RUN/ensemble.json", "ensemble")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "experiment.json").write_text(json.dumps({
+        "profile": {"name": "demo", "net_params": {}}, "store": "STORE", "manifest": None,
+        "seed": 0, "genres": ["A", "B"], "label_statistics": {}, "splits": {"t1": "train"}}))
+    with warns("unsealed-experiment-json"):
+        read_experiment_json(str(run))
+    store = tmp_path / "store"
+    (store / "chunks").mkdir(parents=True)
+    settings = FeatureSettings()
+    (store / "chunks" / "000000.f32").write_bytes(b"\0" * 4 * 40 * 100)
+    with warns("unchecked-tracks"):
+        assert damaged_tracks(str(store), {"t1": {"status": "ok", "n_tiles": 1, "chunk": 0, "row": 0}},
+                              settings) == {}
+    with warns("history-pairs"):
+        assert _history_row(3, [0.5, 0.4])["valid_loss"] == 0.4
+    tags = tmp_path / "tags.csv"
+    tags.write_text(",".join(csv_header(2)[:-len(KEY_COLUMNS)]) + "\n")
+    with warns("unkeyed-tags-csv"):
+        assert read_tags(str(tags), 2) == {}

@@ -40,6 +40,7 @@ import hashlib
 import json
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -375,7 +376,10 @@ def damaged_tracks(path, records, settings, checksums=True):
         elif sizes[chunk] < stop:
             damaged[track_id] = "{} holds {} bytes, its tiles end at byte {}".format(
                 chunk, sizes[chunk], stop)
-        elif checksums and record.get("tiles_sha256"):
+        elif checksums and not record.get("tiles_sha256"):
+            warnings.warn("{}: track {} has no checksum (compatibility path `unchecked-tracks`, "
+                          "removed in 0.4)".format(path, track_id), DeprecationWarning)
+        elif checksums:
             with open(chunk, "rb") as stream:
                 stream.seek(start)
                 data = stream.read(stop - start)

@@ -4,6 +4,7 @@ The bars of the figures and of the viewer are the same numbers
 (:func:`soundtrack_cnn.scoring.metrics.normalise_scores` of the track scores).
 """
 import os
+import warnings
 
 from ..audio.io import load_audio
 from ..audio.streaming import tile_starts
@@ -76,6 +77,8 @@ def _history_row(epoch, row):
     """A history row as a dict (runs trained before version 0.2 stored [train, valid] pairs)."""
     if isinstance(row, dict):
         return row
+    warnings.warn("a history of [train, valid] pairs (compatibility path `history-pairs`, removed "
+                  "in 0.4)", DeprecationWarning)
     return {"epoch": epoch, "train_loss": row[0], "valid_loss": row[1]}
 
 

@@ -37,6 +37,7 @@ import csv
 import io
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -198,6 +199,9 @@ def read_tags(path, k):
         raise InputError("{}: its columns are not those of --top {} ({}); give another --csv "
                          "or the --top it was written with".format(
                              path, k, ",".join(lines[0])[:200]))
+    if lines[0] != header:
+        warnings.warn("{} has no file keys (compatibility path `unkeyed-tags-csv`, removed in "
+                      "0.4)".format(path), DeprecationWarning)
     empty = dict.fromkeys(KEY_COLUMNS, "")
     return {row[0]: dict(empty, **dict(zip(lines[0], row)))
             for row in lines[1:] if len(row) == len(lines[0])}

@@ -33,6 +33,7 @@ import io
 import os
 import pickle
 import platform
+import warnings
 
 import numpy as np
 
@@ -109,6 +110,9 @@ class _Unpickler(pickle.Unpickler):
     """Resolves the classes of nets pickled under the flat layout."""
 
     def find_class(self, module, name):
+        if module in MOVED_MODULES:
+            warnings.warn("a pickle names {}, a module of an earlier layout (compatibility path "
+                          "`moved-modules`, removed in 0.4)".format(module), DeprecationWarning)
         return super().find_class(MOVED_MODULES.get(module, module), name)
 
 

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -132,6 +133,8 @@ def check_seal(record, path, damaged):
     if "checksum" not in record:
         print("warning: {} has no checksum (written by an older version): edits to it cannot "
               "be detected".format(path), file=sys.stderr)
+        warnings.warn("{} has no checksum (compatibility path `unsealed-json`, removed in "
+                      "0.4)".format(path), DeprecationWarning)
     elif record["checksum"] != _digest(record):
         raise damaged("its content does not match its checksum (it was edited or damaged "
                       "after it was written)")
@@ -209,6 +212,9 @@ def check_model_json(record, path, kind):
         if entry["file"] != model_file(kind, name) and not _legacy_file(entry["file"]):
             raise damaged("field 'models.{}.file' names {!r}, not a model file of this "
                           "folder".format(name, entry["file"]))
+        if entry["file"] != model_file(kind, name):
+            warnings.warn("{}: {} has no hash in its name (compatibility path `unhashed-pickle-"
+                          "names`, removed in 0.4)".format(path, entry["file"]), DeprecationWarning)
 
 
 def _legacy_file(filename):
