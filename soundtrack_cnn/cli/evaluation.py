@@ -9,12 +9,11 @@ __all__ = ["register"]
 
 
 def _evaluate(args):
-    from ..experiment.pipeline import evaluate_run
+    from ..experiment.pipeline import evaluate_run, read_evaluation
     from ..files import check_writable
     check_writable(args.run)
     evaluate_run(args.run, engine=args.engine)
-    with open(os.path.join(args.run, "evaluation.md"), encoding="utf-8") as page:
-        print(printable(page.read(), keep_newlines=True))
+    print(printable(read_evaluation(args.run), keep_newlines=True))
 
 
 def _report(args):

@@ -3,19 +3,13 @@ import json
 import os
 import sys
 
-from ..errors import InputError
+from ..beyond.options import CALIBRATIONS
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
+from ..training.modelfiles import KINDS
 from .common import count, n_jobs
 
 __all__ = ["register"]
-
-#: Calibration methods (:data:`soundtrack_cnn.beyond.calibration.METHODS`),
-#: repeated here because ``predict`` must not import scikit-learn to build its
-#: parser; a test keeps the two equal.
-CALIBRATIONS = ("platt", "isotonic")
-#: Model kinds of a run folder.
-KINDS = ("ensemble", "multilabel")
 
 
 def _predict(args):
@@ -36,9 +30,6 @@ def _predict(args):
     calibration = None
     if args.calibrated:
         from ..beyond.calibration import Calibration
-        if args.pooling != "mean":
-            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
-                             "drop --pooling {}".format(args.pooling))
         calibration = Calibration.load(args.run, args.calibrated, genres=model.genres_)
     stems = set()
 
@@ -104,24 +95,9 @@ def _csv_predictions(csv_path, paths, k):
 
 
 def _export(args):
-    # From the run's weights file: no pickle, no Theano.
-    from ..files import check_not_input, printable
-    from ..inference.model import read_model
-    from ..inference.onnx_export import export_onnx
-    from ..training.modelfiles import write_weights
-    if not args.output.endswith((".onnx", ".npz")):
-        raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
-                         "arrays): name the file so".format(args.output))
-    # Never over a file of the run it reads (its weights-*.npz, say).
-    check_not_input(args.output, [args.run] + ([os.path.join(args.run, name) for name in
-                                                os.listdir(args.run)]
-                                               if os.path.isdir(args.run) else []))
-    metadata, params = read_model(args.run, args.kind)
-    if args.output.endswith(".onnx"):
-        export_onnx(metadata, params, args.output)
-    else:
-        write_weights(args.output, metadata, params)
-    print(printable(args.output))
+    from ..experiment.export import export_model
+    from ..files import printable
+    print(printable(export_model(args.run, args.output, kind=args.kind)))
 
 
 def _upgrade(args):

@@ -43,10 +43,11 @@ import numpy as np
 
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..audio.streaming import stream_tiles
-from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
 from ..files import (check_not_input, input_path, output_path, printable, same_file_key,
                      sha256_file, write_bytes)
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
+from ..scoring.pooling import check_pooling
 from ..scoring.prediction import TrackPrediction, score_tiles
 
 __all__ = ["expand_inputs", "distinct_files", "check_csv", "tag_collection", "read_tags", "csv_header",
@@ -317,6 +318,7 @@ def tag_collection(model, paths, csv_path, k=5, pooling="mean", calibration=None
     -------
     summary : CollectionSummary
     """
+    check_pooling(pooling, calibration)
     started = time.perf_counter()
     check_csv(csv_path, paths)
     paths = distinct_files(paths)

@@ -328,7 +328,8 @@ class _TileModel(TileScorer, BaseEstimator):
             # only copy with it and cancel every task still waiting for it.
             tasks = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_) for name in todo}
-            yield from run_tasks(client, train_net, tasks, what=self._net_label)
+            yield from run_tasks(client, train_net, tasks, what=self._net_label,
+                                 progress=self.verbose > 0)
 
     @classmethod
     def _from_metadata(cls, metadata, models, summaries, run_dir=None):

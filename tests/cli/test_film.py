@@ -1,25 +1,10 @@
 """``soundtrack-cnn film``: outputs, and bad input as one line with exit status 2."""
 import csv
 import json
-import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import soundfile
-
-
-@pytest.fixture(scope="module")
-def joined_film(two_tag_corpus, tmp_path_factory):
-    """A Low track, 20 s of digital silence, 20 s of noise, a High track (tests/film has the same)."""
-    folder = os.path.dirname(two_tag_corpus)
-    low, sr = soundfile.read(os.path.join(folder, "track30.wav"), dtype="float32")
-    high, _ = soundfile.read(os.path.join(folder, "track31.wav"), dtype="float32")
-    noise = 0.3 * np.random.RandomState(0).randn(20 * sr).astype(np.float32)
-    path = str(tmp_path_factory.mktemp("cli_film") / "joined.wav")
-    soundfile.write(path, np.concatenate([low, np.zeros(20 * sr, np.float32), noise, high]), sr)
-    return path, None
 
 
 def _cli(*args, cwd=None):
@@ -28,9 +13,12 @@ def _cli(*args, cwd=None):
 
 
 def test_calibrated_choices_are_the_analysis_ones():
-    from soundtrack_cnn.cli.film import CALIBRATED
-    from soundtrack_cnn.film.analysis import CALIBRATED as ANALYSIS
-    assert CALIBRATED == ANALYSIS
+    from soundtrack_cnn.beyond.calibration import METHODS
+    from soundtrack_cnn.cli import build_parser
+    from soundtrack_cnn.film.analysis import CALIBRATED
+    film = build_parser("film")._subparsers._group_actions[0].choices["film"]
+    action, = [a for a in film._actions if "--calibrated" in a.option_strings]
+    assert tuple(action.choices) == CALIBRATED == ("auto", "none") + METHODS
 
 
 @pytest.mark.slow
