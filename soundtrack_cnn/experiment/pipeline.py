@@ -26,7 +26,7 @@ from ..collection.splits import assign_splits
 from ..beyond.baseline import CLASSICAL, PRIOR, reference_scores
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
-from ..files import write_json, write_text
+from ..files import printable, write_json, write_text
 from ..film.novelty import write_reference
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -311,7 +311,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     if verbose:
-        print("== features: {} -> {}".format(manifest, store_dir), flush=True)
+        print("== features: {} -> {}".format(printable(manifest), printable(store_dir)), flush=True)
     summary = extract(manifest, store_dir, settings=profile.feature_settings(), n_jobs=n_jobs,
                       client=client, progress=bool(verbose))
     if verbose:
