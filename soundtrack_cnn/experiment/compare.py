@@ -34,7 +34,7 @@ from ..beyond.baseline import reference_scores
 from ..beyond.calibration import Calibration
 from ..beyond.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..beyond.sequence import SequenceModel, tile_embeddings
-from ..files import write_bytes, write_json
+from ..files import check_writable, write_bytes, write_json
 from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
@@ -256,6 +256,7 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
     markdown : str
         The table (also in ``RUN/compare.md``).
     """
+    check_writable(run_dir)  # compare.json and compare.md go there, after minutes of work
     variants, details = variant_scores(run_dir, embedding=embedding, seed=seed, verbose=verbose)
     genres, labels = details.pop("genres"), details.pop("labels")
     table, markdown = _compared(variants, labels, genres, n_boot, seed)

@@ -26,7 +26,7 @@ from ..collection.splits import assign_splits
 from ..beyond.baseline import CLASSICAL, PRIOR, reference_scores
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
-from ..files import printable, write_json, write_text
+from ..files import check_writable, printable, write_json, write_text
 from ..film.novelty import write_reference
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -191,6 +191,7 @@ def evaluate_run(run_dir, engine=None):
     results : dict
         ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
     """
+    check_writable(run_dir)  # its files are written after minutes of scoring
     store, genres, sets = track_sets(run_dir)
     check_genres(genres, run_dir)  # a one-genre run trained by an older version
     test, valid = sets["test"], sets["valid"]
