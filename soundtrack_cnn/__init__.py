@@ -23,7 +23,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``labelling``   a folder of soundtracks labelled with IMDb genres
 ``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
 ``training``    the study's nets: listing, callbacks, batches, ensemble, run files
-``inference``   trained runs without Theano: the numpy engine, tagging a folder
+``inference``   trained runs without Theano: the numpy and ONNX engines, a whole collection
 ``beyond``      beyond the study: its next steps and the classical baseline
 ``reporting``   figures, timelines, the viewer page, the collection report
 ``film``        a whole film or album from a model: cues, in-distribution flag, verdict, page

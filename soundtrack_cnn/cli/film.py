@@ -19,12 +19,22 @@ _SILENCE_DB = Number(float, "a level in dB relative to full-scale white noise, f
 def _film(args):
     # The option types (cli.common) read the numbers with their units; analyse_film
     # checks every value again, and the files, for any caller.
+    import os
+
     from ..film.analysis import analyse_film
+    from ..film.novelty import REFERENCE_FILE
+    reference = None
+    if os.path.isdir(args.run) and not os.path.exists(os.path.join(args.run, REFERENCE_FILE)):
+        # A run evaluated before references were kept: fitted from its store now, not
+        # written (reading a run leaves it as it was).
+        from ..experiment.tracksets import in_distribution_reference
+        reference = in_distribution_reference(args.run).to_reference()
     analysis = analyse_film(args.run, args.inputs, out=args.out, min_cue=args.min_cue,
                             fps=args.fps, pooling=args.pooling, calibrated=args.calibrated,
                             min_share=args.min_share, silence_db=args.silence_db,
                             min_silence=args.min_silence, n_boot=args.bootstrap, seed=args.seed,
-                            top=args.top, engine=args.engine, quantile=args.quantile)
+                            top=args.top, engine=args.engine, quantile=args.quantile,
+                            reference=reference)
     verdict = analysis.verdict
     cues = sum(1 for s in analysis.segments if s.kind == "cue")
     print("{} cue(s), {:.0%} of the tiles like the training collection".format(

@@ -18,7 +18,7 @@ def _predict(args):
 
     from ..files import make_folder, printable
     from ..inference.model import describe_engine, load_model
-    from ..inference.tagging import check_csv, expand_inputs, tag_collection
+    from ..inference.batch import check_csv, expand_inputs, predict_collection
     from ..reporting.timeline import timeline_stem, write_timeline
     from ..scoring.prediction import predict_file
     paths, any_folder = expand_inputs(args.inputs)
@@ -44,7 +44,7 @@ def _predict(args):
         def progress(items, total):
             return tqdm.tqdm(items, total=total, unit="file", file=sys.stderr,
                              disable=not sys.stderr.isatty())
-        summary = tag_collection(model, paths, csv_path, k=args.top, pooling=args.pooling,
+        summary = predict_collection(model, paths, csv_path, k=args.top, pooling=args.pooling,
                                  calibration=calibration, n_jobs=args.jobs,
                                  on_prediction=timeline, progress=progress)
         print(summary.describe(csv_path), file=sys.stderr if args.json else None)
@@ -82,7 +82,7 @@ def _json(value):
 def _csv_predictions(csv_path, paths, k):
     """The JSON of ``--json`` for the files of this run, from the CSV (rows of earlier runs too)."""
     from ..files import same_file_key
-    from ..inference.tagging import distinct_files, read_tags
+    from ..inference.batch import distinct_files, read_tags
     # The CSV may name a file as an earlier run did (x for ./x): rows are found by file.
     rows = {same_file_key(path): row for path, row in read_tags(csv_path, k).items()}
     found = []

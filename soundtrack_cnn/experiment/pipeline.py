@@ -23,10 +23,10 @@ from ..collection.corpus import generate_corpus
 from ..collection.extraction import extract
 from ..collection.labels import label_statistics, vocabulary
 from ..collection.splits import assign_splits
-from ..beyond.baseline import classical_baseline_scores
+from ..beyond.baseline import CLASSICAL, PRIOR, reference_scores
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
-from ..files import printable, write_json, write_text
+from ..files import check_writable, printable, write_json, write_text
 from ..film.novelty import write_reference
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -191,6 +191,7 @@ def evaluate_run(run_dir, engine=None):
     results : dict
         ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
     """
+    check_writable(run_dir)  # its files are written after minutes of scoring
     store, genres, sets = track_sets(run_dir)
     check_genres(genres, run_dir)  # a one-genre run trained by an older version
     test, valid = sets["test"], sets["valid"]
@@ -210,11 +211,12 @@ def evaluate_run(run_dir, engine=None):
             "tracks": metrics.evaluate_scores(test.labels, track_scores, genres, thresholds),
             "tiles": metrics.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
-    classical = classical_baseline_scores(store.tiles, sets)
-    results["MFCC mean+std, logistic"] = {"tracks": metrics.evaluate_scores(
+    references = reference_scores(store.tiles, sets)
+    classical = references[CLASSICAL]
+    results[CLASSICAL] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
         metrics.choose_thresholds(valid.labels, classical["valid"]))}
-    baselines = {"label prior": metrics.prior_scores(sets["train"].labels, n_test),
+    baselines = {PRIOR: references[PRIOR]["test"],
                  "uniform random": metrics.random_scores(n_test, len(genres), 0)}
     for name, baseline_scores in baselines.items():
         results[name] = {"tracks": metrics.evaluate_scores(test.labels, baseline_scores, genres)}
@@ -306,7 +308,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
                 and read_experiment_json(run_dir).get("manifest"))
     if recorded and recorded != os.path.abspath(manifest):
-        raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
+        raise InputError("{} holds a run made from {}; give another run folder for {}".format(
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
     if verbose:

@@ -111,7 +111,7 @@ _OUTPUTS = ("cues.csv", "verdict.json", "film.html")
 
 def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", calibrated="auto",
                  min_share=0.1, silence_db=-70.0, min_silence=2.0, n_boot=1000, seed=0, top=3,
-                 engine=None, quantile=0.99):
+                 engine=None, quantile=0.99, reference=None):
     """Segments, in-distribution flags, genre verdict and provenance of a whole input.
 
     Parameters
@@ -154,6 +154,13 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
         take, for 10% less time.
     quantile : float
         Share of validation tiles under the in-distribution threshold.
+    reference : dict, optional
+        The in-distribution reference to use
+        (:meth:`~soundtrack_cnn.film.novelty.Novelty.to_reference`); default:
+        the one the run folder or model file carries.  For a run evaluated
+        before there were references:
+        ``reference=in_distribution_reference(run).to_reference()``
+        (:mod:`soundtrack_cnn.experiment.tracksets`).
 
     Returns
     -------
@@ -198,7 +205,8 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
                         else "numpy")
     model = load_model(run, engine=engine)
     calibration = _calibration(run, calibrated, pooling) if os.path.isdir(run) else None
-    novelty = _novelty(run, model, quantile)
+    novelty = (_novelty(run, model, quantile) if reference is None else
+               Novelty.from_reference(reference, "the reference given", quantile=quantile))
     source = read_source(model, paths, silence_db=silence_db)
     distance = novelty.distance(source.statistics)
     segments, silent, gaps = find_segments(source, distance <= novelty.threshold_,

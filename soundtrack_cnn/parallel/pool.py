@@ -1,4 +1,4 @@
-"""Worker processes that survive a dead or stuck worker: the one pool of extraction, tagging, report and corpus.
+"""Worker processes that survive a dead or stuck worker: the one pool of extraction, batch prediction, report and corpus.
 
 :func:`imap_unordered` runs a function on many arguments in ``n_jobs``
 worker processes and hands back each result as it comes.  Why not

@@ -1,6 +1,8 @@
 """``soundtrack-cnn film``: outputs, and bad input as one line with exit status 2."""
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -37,6 +39,22 @@ def test_film_writes_the_cue_sheet_verdict_and_page(two_tag_run, joined_film, tm
     assert record["settings"]["fps"] == 25 and record["settings"]["min_cue_s"] == 5
     assert record["verdict"]["genres"][0]["interval"] is not None
     assert (out / "film.html").exists()
+
+
+@pytest.mark.slow
+def test_a_run_evaluated_before_references_works_and_is_left_as_it_was(two_tag_run, joined_film,
+                                                                       tmp_path):
+    run = str(tmp_path / "old-run")
+    shutil.copytree(two_tag_run, run)
+    os.remove(os.path.join(run, "in-distribution.json"))
+    before = sorted(os.listdir(run))
+    args = [joined_film[0], "--bootstrap", "100", "--calibrated", "none"]
+    old = _cli("film", run, *args, "--out", str(tmp_path / "old"))
+    assert old.returncode == 0, old.stderr
+    assert sorted(os.listdir(run)) == before
+    new = _cli("film", two_tag_run, *args, "--out", str(tmp_path / "new"))
+    assert new.returncode == 0, new.stderr
+    assert (tmp_path / "old" / "cues.csv").read_bytes() == (tmp_path / "new" / "cues.csv").read_bytes()
 
 
 @pytest.mark.slow

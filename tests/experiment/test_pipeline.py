@@ -39,7 +39,7 @@ def test_a_one_genre_run_is_refused_before_training_in_one_line(two_tag_store, t
 def test_a_run_folder_is_never_reused_for_another_collection(two_tag_store, tmp_path):
     prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], seed=0,
                 manifest=str(tmp_path / "first.csv"))
-    with pytest.raises(InputError, match="another --run folder"):
+    with pytest.raises(InputError, match="another run folder"):
         run_experiment(str(tmp_path), profile="small", manifest=str(tmp_path / "second.csv"))
 
 
