@@ -4,13 +4,15 @@ Subcommands mirror the steps of the study::
 
     soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
     soundtrack-cnn corpus OUT [--size demo] [--jobs N]                 # bundled audio
-    soundtrack-cnn features MANIFEST --out STORE [--jobs N] [--stall-timeout SECONDS]
-                            [--scheduler ADDRESS] [--strict]
+    soundtrack-cnn features MANIFEST|DIR --out STORE [--jobs N] [--stall-timeout SECONDS]
+                            [--scheduler ADDRESS] [--strict] [--unlabelled] [--exclude-split test]
     soundtrack-cnn features --compression
     soundtrack-cnn store compact STORE
     soundtrack-cnn store check STORE
     soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
-                         [--scheduler ADDRESS]
+                         [--scheduler ADDRESS] [--init pretrained|TRUNK.npz [--freeze-conv]]
+    soundtrack-cnn pretrain STORE [STORE...] --out TRUNK.npz [--epochs N] [--batch PAIRS]
+                            [--keep-test] [--seed S]
     soundtrack-cnn predict RUN|MODEL.onnx|MODEL.npz FILE|DIR... [--top K] [--json] [--csv OUT]
                            [--timeline DIR] [--engine numpy|onnx|theano] [--jobs N]
                            [--pooling mean|max|lme] [--calibrated platt|isotonic]
@@ -35,7 +37,7 @@ One module per group of commands, each with a ``register(commands)``:
 
     common       checked argument types (``positive_int``, ``seed``, ``n_jobs``...), ``--scheduler``
     collection   corpus, features, store, label, collection
-    training     run, train
+    training     run, train, pretrain
     predict      predict, export, upgrade
     evaluation   evaluate, report, compare, reconstruct
     film         film
@@ -56,7 +58,7 @@ __all__ = ["main", "build_parser", "describe_os_error", "COMMANDS"]
 #: ``predict`` on one file does not need (a test keeps this table equal to what
 #: the modules register).
 COMMANDS = {
-    "run": "training", "train": "training",
+    "run": "training", "train": "training", "pretrain": "training",
     "corpus": "collection", "features": "collection", "store": "collection",
     "label": "collection", "collection": "collection",
     "predict": "predict", "export": "predict", "upgrade": "predict",

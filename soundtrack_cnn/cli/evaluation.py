@@ -11,7 +11,7 @@ def _evaluate(args):
     from ..experiment.pipeline import evaluate_run
     from ..files import check_writable
     check_writable(args.run)
-    evaluate_run(args.run, engine=args.engine)
+    evaluate_run(args.run, engine=args.engine, probe=args.probe or ())
     print(open(os.path.join(args.run, "evaluation.md")).read())
 
 
@@ -26,7 +26,8 @@ def _compare(args):
     from ..experiment.compare import compare_run, compare_runs
     from ..files import check_writable
     if args.others:
-        print(compare_runs([args.run] + args.others, n_boot=args.bootstrap, seed=args.seed))
+        print(compare_runs([args.run] + args.others, n_boot=args.bootstrap, seed=args.seed,
+                           probe=args.probe or ()))
         return
     check_writable(args.run)  # compare.json and compare.md go there, after minutes of work
     print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
@@ -43,6 +44,9 @@ def register(commands):
     evaluate.add_argument("--engine", choices=ENGINES,
                           help="what runs the nets (default: ONNX Runtime where installed, "
                                "else numpy; the same scores within 1e-5)")
+    evaluate.add_argument("--probe", action="append", metavar="TRUNK",
+                          help="also the linear probe of this trunk ('pretrained' or a "
+                               "TRUNK.npz; repeatable); a fine-tuned run always gets its own")
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer "
@@ -62,6 +66,9 @@ def register(commands):
     compare.add_argument("--seed", type=seed, default=0)
     compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
                          help="what the GRU reads per tile")
+    compare.add_argument("--probe", action="append", metavar="TRUNK",
+                         help="with OTHER_RUN: also the linear probe of this trunk (repeatable); "
+                              "every run's own trunk is probed anyway")
     compare.set_defaults(func=_compare)
 
     reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")

@@ -1,35 +1,74 @@
-"""Commands that train: ``run`` (the whole study) and ``train``."""
+"""Commands that train: ``run`` (the whole study), ``train`` and ``pretrain``."""
+import dataclasses
+import os
+import shlex
+import sys
+
 from ..collection.corpus import SIZES
+from ..errors import InputError
+from ..experiment.runfolder import run_lock
 from ..experiment.profiles import PROFILES
-from .common import Distinct, add_scheduler, cluster, n_jobs, positive_int, seed
+from .common import (Distinct, add_scheduler, cluster, n_jobs, positive_float, positive_int,
+                     seed)
 
 __all__ = ["register"]
 
 
 def _run(args):
+    _check_init(args)
     from ..experiment.pipeline import run_experiment
     from ..experiment.profiles import default_run_dir
-    from ..experiment.runfolder import run_lock
     run_dir = args.run or default_run_dir(args.profile)
     with run_lock(run_dir), cluster(args) as client:
         run_experiment(run_dir, profile=args.profile,
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
                        equal_updates=args.equal_updates or None,
                        seed=args.seed,
-                       n_jobs=args.jobs, genres=args.genres, client=client)
+                       n_jobs=args.jobs, genres=args.genres, client=client,
+                       init=args.init, freeze_conv=args.freeze_conv or None)
 
 
 def _train(args):
+    _check_init(args)
     from ..experiment.pipeline import prepare_run, train_run
     from ..experiment.profiles import get_profile
-    from ..experiment.runfolder import run_lock
+    profile = dataclasses.replace(get_profile(args.profile), init=args.init,
+                                  freeze_conv=args.freeze_conv)
     with run_lock(args.out):
-        prepare_run(args.out, args.store, args.profile, genres=args.genres, seed=args.seed)
+        prepare_run(args.out, args.store, profile, genres=args.genres, seed=args.seed)
         params = dict(get_profile(args.profile).net_params)
         if args.max_epochs is not None:
             params["epochs"] = args.max_epochs
         with cluster(args) as client:
-            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client)
+            train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client,
+                      init=args.init, freeze_conv=args.freeze_conv)
+
+
+def _add_init(parser):
+    parser.add_argument("--init", metavar="TRUNK", help="start every net from a pretrained "
+                        "trunk: 'pretrained' (shipped with the package) or a TRUNK.npz of "
+                        "`pretrain`; all layers are fine-tuned")
+    parser.add_argument("--freeze-conv", action="store_true",
+                        help="with --init: keep the trunk's convolutional blocks fixed")
+
+
+def _check_init(args):
+    if args.freeze_conv and not args.init:
+        raise InputError("--freeze-conv needs --init TRUNK")
+
+
+def _pretrain(args):
+    from ..training.pretraining import pretrain
+    params = {key: getattr(args, key) for key in ("epochs", "batch", "temperature", "rate")}
+    command = "soundtrack-cnn pretrain {}".format(" ".join(shlex.quote(a) for a in sys.argv[2:])) \
+        if sys.argv[1:2] == ["pretrain"] else None
+    trunk = pretrain(args.stores, args.out, exclude_splits=() if args.keep_test else ("test",),
+                     command=command, report=lambda line: print(line, flush=True),
+                     random_state=args.seed, progress=True, **params)
+    print("{}: trunk of {} parameters, {} epochs, loss {} -> {}, sha256 {} (provenance: {})".format(
+        trunk.path, trunk.n_params, trunk.provenance["epochs"],
+        trunk.provenance["loss_curve"][0], trunk.provenance["loss_curve"][-1], trunk.sha256,
+        os.path.splitext(trunk.path)[0] + ".json"))
 
 
 def register(commands):
@@ -44,6 +83,7 @@ def register(commands):
                      help="also train the single net with as many updates as all specialists")
     run.add_argument("--genres", nargs="+", action=Distinct, help="explicit vocabulary")
     run.add_argument("--seed", type=seed, default=0)
+    _add_init(run)
     run.add_argument("--jobs", type=n_jobs, default=-1, help="feature extraction processes "
                      "(default: every core)")
     add_scheduler(run)
@@ -56,7 +96,24 @@ def register(commands):
     train.add_argument("--genres", nargs="+", action=Distinct)
     train.add_argument("--max-epochs", type=positive_int)
     train.add_argument("--seed", type=seed, default=0)
+    _add_init(train)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
     add_scheduler(train)
     train.set_defaults(func=_train)
+
+    pretrain = commands.add_parser("pretrain", help="pretrain the network's trunk on unlabelled "
+                                   "feature stores (contrastive, NT-Xent)")
+    pretrain.add_argument("stores", nargs="+", metavar="STORE")
+    pretrain.add_argument("--out", required=True, metavar="TRUNK.npz",
+                          help="the trunk (its provenance is written beside it as .json)")
+    pretrain.add_argument("--epochs", type=positive_int, default=20)
+    pretrain.add_argument("--batch", type=positive_int, default=64,
+                          help="pairs per update, each of another track (default %(default)s)")
+    pretrain.add_argument("--temperature", type=positive_float, default=0.5)
+    pretrain.add_argument("--rate", type=positive_float, default=0.03,
+                          help="learning rate of the first epoch (annealed to .001)")
+    pretrain.add_argument("--keep-test", action="store_true",
+                          help="also pretrain on tracks whose split is test (left out by default)")
+    pretrain.add_argument("--seed", type=seed, default=0)
+    pretrain.set_defaults(func=_pretrain)

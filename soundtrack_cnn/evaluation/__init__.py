@@ -6,4 +6,5 @@
     calibration   Platt / isotonic calibration of each specialist on validation tracks
     clusters      genre clusters from label co-occurrence; the two-stage ranking
     sequence      a GRU/LSTM over a track's tiles (the study's "RNN over slices")
+    probe         a pretrained trunk's embeddings per track + logistic regression
 """

@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import InputError
 from ..evaluation.baseline import classical_baseline_scores
 from ..evaluation.calibration import Calibration
+from ..evaluation.probe import linear_probe_scores, probe_name
 from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..evaluation.sequence import SequenceModel, tile_embeddings
 from ..files import write_bytes, write_json
@@ -39,6 +40,7 @@ from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
 from ..training.loading import load_run
+from .pipeline import probe_trunks
 from .scores import read_scores
 from .tracksets import track_sets
 
@@ -267,7 +269,7 @@ def _aligned(track_ids, tracks, values):
     return np.asarray(values)[[position[track_id] for track_id in track_ids]]
 
 
-def compare_runs(run_dirs, n_boot=500, seed=0):
+def compare_runs(run_dirs, n_boot=500, seed=0, probe=()):
     """Every trained model of several runs, the classical baseline and the label prior, paired.
 
     The runs must share their genres and their validation and test tracks
@@ -282,6 +284,9 @@ def compare_runs(run_dirs, n_boot=500, seed=0):
         Evaluated runs (``soundtrack-cnn run``, or ``train`` then ``evaluate``).
     n_boot, seed : int
         Bootstrap resamples and their seed.
+    probe : sequence of str
+        Trunks whose linear probe is a row too (besides the trunk each
+        fine-tuned run started from).
 
     Returns
     -------
@@ -312,6 +317,12 @@ def compare_runs(run_dirs, n_boot=500, seed=0):
                                 pool_tracks(tile_scores[split], run_sets[split].ranges))
                 for split in ids}
     variants["MFCC mean+std, logistic"] = classical_baseline_scores(store.tiles, sets)
+    trunks = {}
+    for index, run_dir in enumerate(run_dirs):
+        trunks.update({trunk.sha256: trunk for trunk in probe_trunks(
+            run_dir, probe if index == 0 else ())})
+    for trunk in trunks.values():
+        variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
     variants["label prior"] = {split: metrics.prior_scores(sets["train"].labels, len(ids[split]))
                                for split in ids}
     thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
