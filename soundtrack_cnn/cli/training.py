@@ -2,7 +2,6 @@
 import dataclasses
 import os
 import shlex
-import sys
 
 from ..collection.corpus import SIZES
 from ..errors import InputError
@@ -60,10 +59,13 @@ def _check_init(args):
 def _pretrain(args):
     from ..training.pretraining import pretrain
     params = {key: getattr(args, key) for key in ("epochs", "batch", "temperature", "rate")}
-    command = "soundtrack-cnn pretrain {}".format(" ".join(shlex.quote(a) for a in sys.argv[2:])) \
-        if sys.argv[1:2] == ["pretrain"] else None
+    # The whole command, every option spelt out, so the provenance rebuilds the same trunk.
+    command = ["soundtrack-cnn", "pretrain"] + args.stores + [
+        "--out", args.out, "--epochs", args.epochs, "--batch", args.batch,
+        "--temperature", args.temperature, "--rate", args.rate, "--seed", args.seed] + \
+        ["--keep-test"] * args.keep_test
     trunk = pretrain(args.stores, args.out, exclude_splits=() if args.keep_test else ("test",),
-                     command=command, report=lambda line: print(line, flush=True),
+                     command=" ".join(shlex.quote(str(part)) for part in command), report=lambda line: print(line, flush=True),
                      random_state=args.seed, progress=True, **params)
     print("{}: trunk of {} parameters, {} epochs, loss {} -> {}, sha256 {} (provenance: {})".format(
         trunk.path, trunk.n_params, trunk.provenance["epochs"],

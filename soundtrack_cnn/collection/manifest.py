@@ -109,7 +109,8 @@ def check_manifest(path, vocabulary=None, labelled=True, exclude_splits=()):
     >>> tracks[0].tags, problems[0][0], problems[0][2].endswith("line 3: (empty path): empty path")
     (('Drama', 'Action'), 3, True)
     >>> _ = open(path, "w").write("path,game,split\\ntheme.flac,naev,train\\n")
-    >>> check_manifest(path, labelled=False)[0][0].tags, check_manifest(path, False, exclude_splits=["train"])
+    >>> check_manifest(path, labelled=False)[0][0].tags, check_manifest(path, labelled=False,
+    ...                exclude_splits=["train"])
     ((), ([], []))
     """
     folder = os.path.dirname(os.path.abspath(path))

@@ -9,7 +9,9 @@ from those scores, and evaluates them all on the same test tracks:
 * Platt and isotonic calibration of the specialists (:mod:`calibration`),
   saved into the run folder;
 * the two-stage cluster-then-genre ranking (:mod:`clusters`);
-* a GRU over the tiles in order (:mod:`sequence`).
+* a GRU over the tiles in order (:mod:`sequence`);
+* for a run fine-tuned from a pretrained trunk, the trunk's linear probe
+  (:mod:`probe`).
 
 :func:`compare_runs` (``soundtrack-cnn compare RUN OTHER...``) puts the
 trained models of several runs of one collection -- profiles, options,
@@ -185,6 +187,9 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     two_stage = TwoStage(clusters, flags=flags).fit(mean["valid"], valid.labels)
     variants["two-stage (clusters, then genres)"] = {
         split: two_stage.predict(mean[split]) for split in ("valid", "test")}
+    for trunk in probe_trunks(run_dir):
+        # A run fine-tuned from a trunk: is the fine-tuning better than a linear read-out?
+        variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
 
     if embedding == "scores":
         embedded = tiles

@@ -33,15 +33,14 @@ from ..training.budget import measure_step_seconds, plan_training
 from ..training.checkpoint import ModelFolder
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
 from ..training.network import STUDY_HYPERPARAMETERS
-from ..training.trunk import read_trunk
+from ..training.trunk import describe_init, read_trunk
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
 from .tracksets import fit_data, read_run_record, track_sets, write_run_record
 
-__all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment", "probe_trunks",
-           "describe_init"]
+__all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment", "probe_trunks"]
 
 
 def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0,
@@ -167,24 +166,6 @@ def _validation_mse(valid, tile_scores, label):
     if label != "specialists":
         figures[label + " (MSE summed over K outputs)"] = per_output * tile_scores.shape[1]
     return figures
-
-
-def describe_init(init):
-    """One line on the trunk a model was fine-tuned from (its record's ``init``), or None.
-
-    Examples
-    --------
-    >>> describe_init({"trunk": "t.npz", "sha256": "0123456789abcdef", "freeze_conv": False,
-    ...                "provenance": {"data": {"tracks": 480, "hours": 18.1}, "epochs": 5}})
-    'fine-tuned from the trunk t.npz (sha256 0123456789ab; pretrained on 480 tracks, 18.1 h, 5 epochs)'
-    """
-    if not init:
-        return None
-    provenance = init.get("provenance") or {}
-    return "fine-tuned from the trunk {} (sha256 {}; pretrained on {} tracks, {} h, {} epochs){}" \
-        .format(init["trunk"], init["sha256"][:12], provenance.get("data", {}).get("tracks"),
-                provenance.get("data", {}).get("hours"), provenance.get("epochs"),
-                "; conv blocks frozen" if init.get("freeze_conv") else "")
 
 
 def probe_trunks(run_dir, probe=()):

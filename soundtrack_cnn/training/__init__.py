@@ -14,6 +14,8 @@ are read without Theano.
     checkpoint    ``ModelFolder``: one model's pickles and checksums, written during fit
     ensemble      ``SpecialistEnsemble`` (the study), ``MultiLabelNet`` (its baseline)
     loading       ``load_run``, the pickle-free ``.npz`` export and import
+    trunk         a pretrained trunk (conv1..hidden6) as ``.npz`` + provenance; fine-tuning starts
+    pretraining   contrastive pretraining (NT-Xent) of the trunk on unlabelled tiles
 
 Where a specialist's epoch is chosen: :class:`soundtrack_cnn.training.callbacks.EarlyStopping`.
 """

@@ -385,7 +385,9 @@ class ContrastivePretrainer(BaseEstimator):
         else:
             self.normalizer_ = Normalizer().fit(X)
         view = TileView(X, normalizer=self.normalizer_, groups=groups)
-        n_frames = X.shape[-1]
+        # A view joins a stored tile to the next only where they abut (the study's
+        # hop); tiles stored at another hop are drawn at their stored starts.
+        n_frames = X.shape[-1] if settings.hop == settings.n_frames else 1
         updates_per_epoch = -(-len(X) // self.batch)
         schedule = AdjustVariable("rate", start=self.rate, stop=self.rate_stop)
         augment = self._augment()
@@ -424,7 +426,11 @@ class ContrastivePretrainer(BaseEstimator):
         return self
 
     def _pairs(self, view, firsts, counts, n_frames, draws, views):
-        """``2 * batch`` normalised, augmented tiles: rows i and i + batch are one track."""
+        """``2 * batch`` normalised, augmented tiles: rows i and i + batch are one track.
+
+        A view starts at any of ``n_frames`` frames of a stored tile (1: at a
+        stored tile's start).
+        """
         tracks = draws.choice(len(firsts), size=self.batch, replace=False,
                               p=counts / counts.sum())
         # A view may start at any frame from the track's first to its last tile's start.

@@ -30,7 +30,8 @@ from ..errors import InputError
 from ..files import sha256_bytes, sha256_file, write_bytes, write_json, read_json
 
 __all__ = ["TRUNK_LAYERS", "CONV_LAYERS", "SHIPPED", "Trunk", "write_trunk", "read_trunk",
-           "resolve_trunk", "load_trunk", "trunk_shapes", "embed_tiles", "init_record"]
+           "resolve_trunk", "load_trunk", "trunk_shapes", "embed_tiles", "init_record",
+           "describe_init"]
 
 FORMAT = "soundtrack_cnn trunk"
 VERSION = 1
@@ -284,5 +285,22 @@ def init_record(trunk, freeze_conv):
     ('ab', True)
     """
     return {"trunk": trunk.path, "sha256": trunk.sha256, "freeze_conv": bool(freeze_conv),
-            "provenance": {key: value for key, value in trunk.provenance.items()
-                           if key not in ("loss_curve",)}}
+            "provenance": dict(trunk.provenance)}
+
+
+def describe_init(init):
+    """One line on the trunk a model was fine-tuned from (its record's ``init``), or None.
+
+    Examples
+    --------
+    >>> describe_init({"trunk": "t.npz", "sha256": "0123456789abcdef", "freeze_conv": False,
+    ...                "provenance": {"data": {"tracks": 480, "hours": 18.1}, "epochs": 5}})
+    'fine-tuned from the trunk t.npz (sha256 0123456789ab; pretrained on 480 tracks, 18.1 h, 5 epochs)'
+    """
+    if not init:
+        return None
+    provenance = init.get("provenance") or {}
+    return "fine-tuned from the trunk {} (sha256 {}; pretrained on {} tracks, {} h, {} epochs){}" \
+        .format(init["trunk"], init["sha256"][:12], provenance.get("data", {}).get("tracks"),
+                provenance.get("data", {}).get("hours"), provenance.get("epochs"),
+                "; conv blocks frozen" if init.get("freeze_conv") else "")
