@@ -20,7 +20,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
 ``training``    the study's nets: listing, callbacks, batches, ensemble, run files
 ``inference``   trained runs without Theano: the numpy engine, tagging a folder
-``evaluation``  the study's next steps and the classical baseline
+``evaluation``  the study's next steps, the classical baseline, pretrained trunks
 ``reporting``   figures, timelines, the viewer page, the collection report
 ``experiment``  profiles, run folder and record, pipeline, report, compare
 ``film``        a whole film or album: cues, in-distribution flag, verdict, cue sheet, page

@@ -33,8 +33,8 @@ from soundtrack_cnn.scoring.metrics import macro_roc_auc
 from soundtrack_cnn.scoring.pooling import pool_tracks
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
-from soundtrack_cnn.training.pretraining import ContrastivePretrainer
-from soundtrack_cnn.training.trunk import read_trunk
+from soundtrack_cnn.evaluation.pretraining import ContrastivePretrainer
+from soundtrack_cnn.evaluation.trunk import read_trunk
 
 
 def speed(args):
@@ -91,7 +91,7 @@ def validate(args):
             model = SpecialistEnsemble(genres, net_params=params, validation=validation,
                                        settings=store.settings, run_dir=folder, warm_start=True,
                                        random_state=seed, verbose=1,
-                                       init=None if trunk is None else trunk_name,
+                                       init=trunk,
                                        freeze_conv=option == "frozen").fit(X, Y, groups)
             scores = pool_tracks(model.predict_tiles(TileView(store.tiles, valid.rows)),
                                  valid.ranges)

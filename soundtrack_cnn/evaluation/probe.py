@@ -2,21 +2,23 @@
 
 What self-supervised representations are usually judged by (CLMR, COLA):
 the trunk is kept fixed, each tile gives its ``hidden6`` activations
-(:func:`soundtrack_cnn.training.trunk.embed_tiles`), a track is the mean and
-standard deviation of its tiles' activations, and one class-balanced
-logistic regression per genre is fitted on the training tracks -- the same
-classifier as the classical baseline (:func:`.baseline.make_classical_baseline`),
-on learned features instead of MFCC statistics.  Beside the fine-tuned
+(:func:`.trunk.embed_tiles`), a track is the mean and standard deviation of
+its tiles' activations, and one class-balanced logistic regression per genre
+is fitted on the training tracks -- the classical baseline's classifier
+(:func:`.baseline.make_classical_baseline`), on learned features instead of
+MFCC statistics.  Beside the fine-tuned
 specialists it answers: did fine-tuning the whole network beat a linear
 read-out of the trunk?
 """
+import os
+
 import numpy as np
 
 from ..audio.features import Normalizer
 from ..errors import InputError
 from ..training.dataset import TileView
-from ..training.trunk import embed_tiles, read_trunk
 from .baseline import make_classical_baseline
+from .trunk import embed_tiles, read_trunk
 
 __all__ = ["pool_embeddings", "linear_probe_scores", "probe_name"]
 
@@ -48,7 +50,6 @@ def probe_name(trunk):
     >>> probe_name(types.SimpleNamespace(path="/x/pretrained.npz", sha256="0123456789abcdef"))
     'linear probe of trunk pretrained.npz (01234567)'
     """
-    import os
     return "linear probe of trunk {} ({})".format(os.path.basename(trunk.path), trunk.sha256[:8])
 
 

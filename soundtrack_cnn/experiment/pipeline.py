@@ -33,7 +33,7 @@ from ..training.budget import measure_step_seconds, plan_training
 from ..training.checkpoint import ModelFolder
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
 from ..training.network import STUDY_HYPERPARAMETERS
-from ..training.trunk import describe_init, read_trunk
+from ..evaluation.trunk import describe_init, read_trunk
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
@@ -114,7 +114,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     ``equal_updates`` (default: the profile's) adds the single net trained with
     as many updates as all specialists together, also to a finished run.
     ``init`` and ``freeze_conv`` (default: the profile's) start every net from
-    a pretrained trunk (:mod:`soundtrack_cnn.training.trunk`).
+    a pretrained trunk (:mod:`soundtrack_cnn.evaluation.trunk`).
     """
     record = read_run_record(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -127,8 +127,8 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
         init = record["profile"].get("init")
     if freeze_conv is None:
         freeze_conv = record["profile"].get("freeze_conv", False)
-    if init is not None:
-        trunk = read_trunk(init)
+    trunk = None if init is None else read_trunk(init)
+    if trunk is not None:
         print("== every net starts from the trunk {} (sha256 {}; pretrained on {} tracks, {} h, "
               "{} epochs){}".format(trunk.path, trunk.sha256[:12],
                                     trunk.provenance.get("data", {}).get("tracks"),
@@ -152,7 +152,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
             print("   warning: " + warning, flush=True)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
-            verbose=verbose, client=client, init=init, freeze_conv=freeze_conv).fit(X, Y, groups)
+            verbose=verbose, client=client, init=trunk, freeze_conv=freeze_conv).fit(X, Y, groups)
 
 
 def _validation_mse(valid, tile_scores, label):

@@ -144,7 +144,7 @@ def model_metadata(model):
         "hyperparameters": model.hyperparameters_,
         "seed": model.random_state,
         "training": model.training_,
-        # The trunk the nets were fine-tuned from (training.trunk.init_record), or None.
+        # The trunk the nets were fine-tuned from (evaluation.trunk.Trunk.record), or None.
         "init": getattr(model, "init_", None),
         "versions": _versions(),
     }

@@ -34,7 +34,6 @@ from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from .network import STUDY_HYPERPARAMETERS, build_net
 from .record import net_names
-from .trunk import init_record, load_trunk, read_trunk
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
 
@@ -77,8 +76,9 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
     verbose : int
         1 prints nolearn's line per epoch.
     trunk : Trunk, optional
-        Start conv1..hidden6 from these weights (fine-tuning); the output
-        layer starts from its seeded random weights.
+        Start conv1..hidden6 from these weights (fine-tuning; a
+        :class:`soundtrack_cnn.evaluation.trunk.Trunk`); the output layer
+        starts from its seeded random weights.
     freeze_conv : bool
         With ``trunk``: leave the convolutional blocks as the trunk has them.
 
@@ -114,7 +114,7 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
             # Layers first (seeded as without a trunk), then the trunk's weights, and only
             # then the training function: frozen parameters must be untagged before it.
             net.initialize_layers()
-            load_trunk(net.layers_, trunk, freeze_conv)
+            trunk.load_into(net.layers_, freeze_conv)
         net.fit(view, y)
     finally:
         lasagne.random.set_rng(global_rng)
@@ -247,13 +247,12 @@ class _TileModel(TileScorer, BaseEstimator):
         self.classes_ = np.asarray(genres)
         self.settings_ = self.settings or FeatureSettings()
         self.hyperparameters_ = dict(STUDY_HYPERPARAMETERS, **(self.net_params or {}))
-        trunk = None
-        if self.init is not None:
-            trunk = read_trunk(self.init)
+        trunk = self.init
+        if trunk is not None:
             trunk.check_fits(self.settings_, self.hyperparameters_, where="this model")
         elif self.freeze_conv:
             raise InputError("freeze_conv needs a trunk to start from (init)")
-        self.init_ = None if trunk is None else init_record(trunk, self.freeze_conv)
+        self.init_ = None if trunk is None else trunk.record(self.freeze_conv)
         saved = folder.saved_normalizer() if folder else None
         self.normalizer_ = saved or Normalizer().fit(TileView(X, np.flatnonzero(~valid)))
         self.training_ = {
@@ -397,12 +396,11 @@ class SpecialistEnsemble(_TileModel):
         system every worker sees (see :mod:`soundtrack_cnn.collection.distributed`).
         Give the address if the estimator is to be cloned: scikit-learn's
         ``clone`` deep-copies parameters, and a live client cannot be copied.
-    init : str, optional
-        A pretrained trunk (the path of its ``.npz``, or ``'pretrained'``
-        for the one that ships with the package;
-        :mod:`soundtrack_cnn.training.trunk`): every net starts conv1..hidden6
-        from its weights and fine-tunes all layers.  None: the study's random
-        initial weights.
+    init : Trunk, optional
+        A pretrained trunk (:func:`soundtrack_cnn.evaluation.trunk.read_trunk`
+        reads one; ``read_trunk('pretrained')`` the one that ships with the
+        package): every net starts conv1..hidden6 from its weights and
+        fine-tunes all layers.  None: the study's random initial weights.
     freeze_conv : bool
         With ``init``: the convolutional blocks keep the trunk's weights.
 

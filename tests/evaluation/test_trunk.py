@@ -10,8 +10,8 @@ import pytest
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.audio.features import FeatureSettings
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.training.trunk import (CONV_LAYERS, SHIPPED, TRUNK_LAYERS, Trunk, embed_tiles,
-                                           load_trunk, read_trunk, trunk_shapes, write_trunk)
+from soundtrack_cnn.evaluation.trunk import (CONV_LAYERS, SHIPPED, TRUNK_LAYERS, Trunk,
+                                              embed_tiles, read_trunk, trunk_shapes, write_trunk)
 
 TINY = dict(c1=2, c2=3, c3=2, c4=2, h5=4, h6=3)
 
@@ -90,7 +90,7 @@ def test_load_trunk_copies_the_weights_and_freezes_only_the_conv_blocks():
     net = build_net(**TINY)
     net.initialize_layers()
     trunk = tiny_trunk(seed=3)
-    load_trunk(net.layers_, trunk, freeze_conv=True)
+    trunk.load_into(net.layers_, freeze_conv=True)
     for layer in TRUNK_LAYERS:
         np.testing.assert_array_equal(net.layers_[layer].W.get_value(), trunk.params[layer][0])
         trainable = net.layers_[layer].get_params(trainable=True)

@@ -14,9 +14,10 @@ against the listing's shapes for the recorded feature settings, and the
 ``.npz`` must match the sha256 its provenance records.  ``"pretrained"``
 names the trunk that ships with the package (:data:`SHIPPED`).
 
-:func:`load_trunk` copies a trunk into a net's Lasagne layers (the start of
-fine-tuning) and can freeze its convolutional blocks; :func:`embed_tiles`
-gives the trunk's ``hidden6`` activations (the linear probe's features).
+:meth:`Trunk.load_into` copies a trunk into a net's Lasagne layers (the start
+of fine-tuning, :class:`~soundtrack_cnn.training.ensemble.SpecialistEnsemble`'s
+``init``) and can freeze its convolutional blocks; :func:`embed_tiles` gives
+the trunk's ``hidden6`` activations (the linear probe's features).
 """
 import io
 import json
@@ -27,11 +28,10 @@ import numpy as np
 
 from ..audio.features import FeatureSettings
 from ..errors import InputError
-from ..files import sha256_bytes, sha256_file, write_bytes, write_json, read_json
+from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
 
 __all__ = ["TRUNK_LAYERS", "CONV_LAYERS", "SHIPPED", "Trunk", "write_trunk", "read_trunk",
-           "resolve_trunk", "load_trunk", "trunk_shapes", "embed_tiles", "init_record",
-           "describe_init"]
+           "resolve_trunk", "trunk_shapes", "embed_tiles", "describe_init"]
 
 FORMAT = "soundtrack_cnn trunk"
 VERSION = 1
@@ -102,6 +102,41 @@ class Trunk(object):
     @property
     def n_params(self):
         return sum(int(np.size(value)) for values in self.params.values() for value in values)
+
+    def load_into(self, layers, freeze_conv=False):
+        """Copy the weights into a net's Lasagne layers; optionally freeze the conv blocks.
+
+        Parameters
+        ----------
+        layers : dict
+            ``{name: lasagne layer}`` (a nolearn net's ``layers_`` after
+            ``initialize_layers()``, before its training function is compiled).
+        freeze_conv : bool
+            Drop the ``trainable`` tag of conv1..conv4's parameters, so the
+            updates leave them as the trunk has them.
+        """
+        for layer in TRUNK_LAYERS:
+            for param, value in zip(layers[layer].get_params(), self.params[layer]):
+                if param.get_value().shape != value.shape:
+                    raise InputError("the trunk {}'s layer {} has shape {}, the net's {}".format(
+                        self.path, layer, value.shape, param.get_value().shape))
+                param.set_value(np.asarray(value, param.dtype))
+            if freeze_conv and layer in CONV_LAYERS:
+                for tags in layers[layer].params.values():
+                    tags.discard("trainable")
+
+    def record(self, freeze_conv=False):
+        """What a model record keeps of its trunk (checked on resume): path, sha256, provenance.
+
+        Examples
+        --------
+        >>> trunk = Trunk({}, FeatureSettings(), dict(c1=1, c2=1, c3=1, c4=1, h5=1, h6=1),
+        ...               {"epochs": 3}, sha256="ab", path="t.npz")
+        >>> trunk.record()["sha256"], trunk.record(freeze_conv=True)["freeze_conv"]
+        ('ab', True)
+        """
+        return {"trunk": self.path, "sha256": self.sha256, "freeze_conv": bool(freeze_conv),
+                "provenance": dict(self.provenance)}
 
     def check_fits(self, settings, architecture, where):
         """Raise :class:`InputError` unless a net of ``architecture`` on ``settings`` tiles can take it."""
@@ -219,31 +254,6 @@ def _check_params(found, shapes):
     return params
 
 
-def load_trunk(layers, trunk, freeze_conv=False):
-    """Copy a trunk's weights into a net's Lasagne layers; optionally freeze the conv blocks.
-
-    Parameters
-    ----------
-    layers : dict
-        ``{name: lasagne layer}`` (a nolearn net's ``layers_`` after
-        ``initialize_layers()``, before its training function is compiled).
-    trunk : Trunk
-    freeze_conv : bool
-        Drop the ``trainable`` tag of conv1..conv4's parameters, so the
-        updates leave them as the trunk has them.
-    """
-    for layer in TRUNK_LAYERS:
-        params = layers[layer].get_params()
-        for param, value in zip(params, trunk.params[layer]):
-            if param.get_value().shape != value.shape:
-                raise InputError("the trunk {}'s layer {} has shape {}, the net's {}".format(
-                    trunk.path, layer, value.shape, param.get_value().shape))
-            param.set_value(np.asarray(value, param.dtype))
-        if freeze_conv and layer in CONV_LAYERS:
-            for tags in layers[layer].params.values():
-                tags.discard("trainable")
-
-
 def embed_tiles(trunk, X, batch=256):
     """The trunk's ``hidden6`` activation for each tile (dropout off).
 
@@ -261,10 +271,10 @@ def embed_tiles(trunk, X, batch=256):
     import lasagne
     import theano
     import theano.tensor as T
-    from .network import build_net
+    from ..training.network import build_net
     net = build_net(input_shape=(None,) + tuple(trunk.settings.tile_shape), **trunk.architecture)
     net.initialize_layers()
-    load_trunk(net.layers_, trunk)
+    trunk.load_into(net.layers_)
     tiles = T.tensor4("tiles")
     forward = theano.function([tiles], lasagne.layers.get_output(
         net.layers_["hidden6"], tiles, deterministic=True))
@@ -272,20 +282,6 @@ def embed_tiles(trunk, X, batch=256):
     for start in range(0, len(X), batch):
         out[start:start + batch] = forward(np.asarray(X[start:start + batch], np.float32))
     return out
-
-
-def init_record(trunk, freeze_conv):
-    """What a model record keeps of the trunk it was fine-tuned from (checked on resume).
-
-    Examples
-    --------
-    >>> trunk = Trunk({}, FeatureSettings(), dict(c1=1, c2=1, c3=1, c4=1, h5=1, h6=1),
-    ...               {"tracks": 3, "hours": 0.1}, sha256="ab", path="t.npz")
-    >>> init_record(trunk, False)["sha256"], init_record(trunk, True)["freeze_conv"]
-    ('ab', True)
-    """
-    return {"trunk": trunk.path, "sha256": trunk.sha256, "freeze_conv": bool(freeze_conv),
-            "provenance": dict(trunk.provenance)}
 
 
 def describe_init(init):

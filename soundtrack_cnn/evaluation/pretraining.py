@@ -15,7 +15,7 @@ SimCLR's NT-Xent loss and projection head, as CLMR uses them on music
 
 What is trained is the study's listing (:func:`~soundtrack_cnn.training.network.build_net`,
 dropout included) up to ``hidden6``, plus a projection head (two dense layers)
-that is thrown away: the trunk (:mod:`soundtrack_cnn.training.trunk`) is what
+that is thrown away: the trunk (:mod:`soundtrack_cnn.evaluation.trunk`) is what
 fine-tuning starts from.  The update is the study's Nesterov momentum, the
 learning rate annealed linearly as ``AdjustVariable`` does.
 
@@ -40,10 +40,10 @@ from ..audio.features import FeatureSettings, Normalizer
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingError
 from ..files import write_bytes
-from .batches import AugmentingBatchIterator
-from .callbacks import AdjustVariable
-from .dataset import TileView
-from .network import STUDY_HYPERPARAMETERS
+from ..training.batches import AugmentingBatchIterator
+from ..training.callbacks import AdjustVariable
+from ..training.dataset import TileView
+from ..training.network import STUDY_HYPERPARAMETERS
 from .trunk import ARCHITECTURE, TRUNK_LAYERS, Trunk, write_trunk
 
 __all__ = ["ContrastivePretrainer", "pretrain", "pretraining_data", "StackedTiles",
@@ -276,7 +276,7 @@ class ContrastivePretrainer(BaseEstimator):
         from lasagne.nonlinearities import rectify
         from lasagne.updates import nesterov_momentum
         from ..stack.contrastive import nt_xent
-        from .network import build_net
+        from ..training.network import build_net
         saved = lasagne.random.get_rng()
         lasagne.random.set_rng(np.random.RandomState(self.random_state))
         try:
@@ -483,7 +483,7 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     """
     from importlib.metadata import version
     import platform
-    from .budget import plan_pretraining
+    from ..training.budget import plan_pretraining
     if not str(out).endswith(".npz"):
         raise InputError("{}: the trunk is written as an .npz file (its provenance beside it, "
                          ".json)".format(out))
