@@ -23,7 +23,7 @@ import numpy as np
 # re-import this script, and must load Theano only after the worker plugin
 # has given each of them its own compile cache.
 from soundtrack_cnn.training.dataset import TileView
-from soundtrack_cnn.experiment.tracksets import fit_data, read_run_record, track_sets
+from soundtrack_cnn.experiment.tracksets import fit_data, read_experiment_json, track_sets
 
 
 def _data(run_dir):
@@ -55,9 +55,9 @@ def main():
     parser.add_argument("--genres", type=int, help="only the first N genres")
     args = parser.parse_args()
     import distributed
-    from soundtrack_cnn.collection.distributed import connect
+    from soundtrack_cnn.parallel.cluster import connect
     from soundtrack_cnn.training.ensemble import SpecialistEnsemble
-    record = read_run_record(args.run)
+    record = read_experiment_json(args.run)
     params = record["profile"]["net_params"]
     store, genres, X, Y, groups, validation = _data(args.run)
     if args.genres:

@@ -13,6 +13,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ==============  ==============================================================
 ``errors``      the error hierarchy (``SoundtrackCNNError`` and its kinds)
 ``files``       every file the package writes: atomic writes, JSON, sha256
+``parallel``    worker processes, a Dask cluster, file locks (one writer at a time)
 ``stack``       the 2015 stack on Python 3.11, and the package's own Theano code
 ``audio``       decoding, MFCC frames, tiles, streaming, reconstruction
 ``collection``  manifest, tags, splits, the feature store, extraction, corpus
@@ -20,7 +21,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
 ``training``    the study's nets: listing, callbacks, batches, ensemble, run files
 ``inference``   trained runs without Theano: the numpy engine, tagging a folder
-``evaluation``  the study's next steps, the classical baseline, pretrained trunks
+``beyond``      beyond the study: its next steps, the classical baseline, pretrained trunks
 ``reporting``   figures, timelines, the viewer page, the collection report
 ``experiment``  profiles, run folder and record, pipeline, report, compare
 ``film``        a whole film or album: cues, in-distribution flag, verdict, cue sheet, page
@@ -41,8 +42,8 @@ _runtime.install()
 __version__ = "0.2.0"
 
 #: The import rule: a module may import from its own group and those before it.
-LAYERS = ("errors", "files", "stack", "audio", "collection", "labelling", "scoring", "training",
-          "inference", "evaluation", "reporting", "experiment", "film", "cli")
+LAYERS = ("errors", "files", "parallel", "stack", "audio", "collection", "labelling", "scoring",
+          "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {

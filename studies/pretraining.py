@@ -29,17 +29,17 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from soundtrack_cnn.evaluation.baseline import classical_baseline_scores
+from soundtrack_cnn.beyond.baseline import classical_baseline_scores
 from soundtrack_cnn.experiment.pipeline import prepare_run
 from soundtrack_cnn.experiment.profiles import get_profile
 from soundtrack_cnn.experiment.tracksets import fit_data, track_sets
-from soundtrack_cnn.evaluation.probe import linear_probe_scores
+from soundtrack_cnn.beyond.probe import linear_probe_scores
 from soundtrack_cnn.scoring.metrics import macro_roc_auc
 from soundtrack_cnn.scoring.pooling import pool_tracks
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
-from soundtrack_cnn.evaluation.pretraining import ContrastivePretrainer
-from soundtrack_cnn.evaluation.trunk import read_trunk
+from soundtrack_cnn.beyond.pretraining import ContrastivePretrainer
+from soundtrack_cnn.beyond.trunk import read_trunk
 
 
 def speed(args):
@@ -69,7 +69,7 @@ def _append(path, row):
 def random_trunk(settings, seed=0):
     """The trunk of an untrained net (the study's initial weights): the probe's control."""
     import lasagne
-    from soundtrack_cnn.evaluation.trunk import ARCHITECTURE, TRUNK_LAYERS, Trunk
+    from soundtrack_cnn.beyond.trunk import ARCHITECTURE, TRUNK_LAYERS, Trunk
     from soundtrack_cnn.training.network import STUDY_HYPERPARAMETERS, build_net
     saved = lasagne.random.get_rng()
     lasagne.random.set_rng(np.random.RandomState(seed))

@@ -2,7 +2,7 @@
 import json
 
 from ..collection.corpus import SIZES
-from ..collection.pool import STALL_SECONDS
+from ..parallel.pool import STALL_SECONDS
 from ..errors import InputError
 from .common import Distinct, add_scheduler, cluster, n_jobs, positive_float, positive_int, seed
 

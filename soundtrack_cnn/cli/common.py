@@ -144,5 +144,5 @@ def cluster(args):
     """A Dask client for ``--scheduler`` (or $DASK_SCHEDULER_ADDRESS), or a null context."""
     if not args.scheduler:
         return contextlib.nullcontext()
-    from ..collection.distributed import session
+    from ..parallel.cluster import session
     return session(args.scheduler)

@@ -10,7 +10,7 @@ from .common import n_jobs, positive_int
 
 __all__ = ["register"]
 
-#: Calibration methods (:data:`soundtrack_cnn.evaluation.calibration.METHODS`),
+#: Calibration methods (:data:`soundtrack_cnn.beyond.calibration.METHODS`),
 #: repeated here because ``predict`` must not import scikit-learn to build its
 #: parser; a test keeps the two equal.
 CALIBRATIONS = ("platt", "isotonic")
@@ -32,7 +32,7 @@ def _predict(args):
     print("soundtrack-cnn: {}".format(describe_engine(model)), file=sys.stderr)
     calibration = None
     if args.calibrated:
-        from ..evaluation.calibration import Calibration
+        from ..beyond.calibration import Calibration
         if args.pooling != "mean":
             raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
                              "drop --pooling {}".format(args.pooling))
@@ -95,7 +95,7 @@ def _export(args):
     from ..files import write_bytes
     from ..inference.model import read_model
     from ..inference.onnx_export import export_onnx
-    from ..training.record import pack_weights
+    from ..training.modelfiles import pack_weights
     if not args.output.endswith((".onnx", ".npz")):
         raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
                          "arrays): name the file so".format(args.output))

@@ -57,7 +57,7 @@ def _check_init(args):
 
 
 def _pretrain(args):
-    from ..evaluation.pretraining import pretrain
+    from ..beyond.pretraining import pretrain
     params = {key: getattr(args, key) for key in ("epochs", "batch", "temperature", "rate")}
     # The whole command, every option spelt out, so the provenance rebuilds the same trunk.
     command = ["soundtrack-cnn", "pretrain"] + args.stores + [

@@ -6,9 +6,7 @@
     labels        vocabulary, label matrices, label statistics
     splits        splits by whole tracks (and films); nolearn's train_split on held-out tracks
     store         the memory-mapped feature store: format, writer, reader, self-check
-    pool          worker processes that survive a dead or stuck worker (``n_jobs``)
     extraction    a collection into a store: ``decode_file`` (ok / skipped / failed), resume
     compaction    ``store compact``: live tiles into fresh chunks, dead space reclaimed
     corpus        the bundled synthetic corpus
-    distributed   independent jobs (specialists, tracks) as tasks on a Dask cluster
 """

@@ -23,7 +23,7 @@ import numpy as np
 from ..audio.io import write_audio
 from ..errors import ClusterError, InputError
 from .manifest import Track, write_manifest
-from .pool import Death, effective_n_jobs, imap_unordered
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from .splits import split_by_rank
 
 __all__ = ["GENRES", "SIZES", "generate_corpus", "corpus_tracks", "synthesize", "draw_tags"]

@@ -1,7 +1,7 @@
 """Feature extraction: a whole collection decoded and tiled into a feature store, resumably.
 
 Decoding and MFCC computation run in worker processes
-(:mod:`soundtrack_cnn.collection.pool`: a worker that dies or stops making
+(:mod:`soundtrack_cnn.parallel.pool`: a worker that dies or stops making
 progress is replaced, its file retried once, then recorded as failed while
 the rest of the collection goes on); the store keeps one writer (this
 process), so its journal and chunk files stay consistent (see
@@ -35,7 +35,7 @@ from ..audio.io import load_audio
 from ..errors import InputError
 from ..files import sha256_file
 from .manifest import check_manifest, folder_tracks
-from .pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
+from ..parallel.pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
 from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
 
 __all__ = ["extract", "ExtractSummary", "decode_file"]
@@ -221,7 +221,7 @@ def _run(tracks, settings, n_jobs, client, stall_seconds):
     """Yield ``(record, tiles)`` per track, in completion order."""
     work = [(track, settings) for track in tracks]
     if client is not None and work:
-        from .distributed import run_tasks, session
+        from ..parallel.cluster import run_tasks, session
         with session(client) as cluster:
             jobs = {track.track_id: (job,) for track, job in zip(tracks, work)}
             for _, result in run_tasks(cluster, _extract_track, jobs, what="track",

@@ -36,7 +36,6 @@ state and reproducible across machines.
 """
 import dataclasses
 import errno
-import fcntl
 import hashlib
 import json
 import numbers
@@ -47,6 +46,7 @@ import numpy as np
 from ..audio.features import FeatureSettings
 from ..errors import InputError
 from ..files import write_json
+from ..parallel.locks import lock
 
 __all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store",
            "damaged_tracks", "check_store", "mark_complete"]
@@ -122,7 +122,7 @@ class StoreWriter(object):
     def __enter__(self):
         self.read_only = None
         try:
-            self.lock = open(os.path.join(self.out, "lock"), "w")
+            self.lock = lock(os.path.join(self.out, "lock"))
         except OSError as error:
             if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
@@ -132,10 +132,7 @@ class StoreWriter(object):
             self.records = _latest_records(os.path.join(self.out, "journal.jsonl"))
             self.lock = self.journal = self.chunk_file = None
             return self
-        try:
-            fcntl.flock(self.lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.lock.close()
+        if self.lock is None:
             raise InputError("{}: another extraction is writing this store".format(self.out))
         path = os.path.join(self.out, "journal.jsonl")
         self.records = _latest_records(path)
@@ -318,14 +315,13 @@ def mark_complete(path):
 
 def _check_not_being_written(path):
     """Raise :class:`InputError` if an extraction holds the lock of the store, or never finished."""
-    lock = os.path.join(path, "lock")
-    if os.path.exists(lock):
-        with open(lock) as stream:
-            try:
-                fcntl.flock(stream, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise InputError("{}: an extraction is writing this store (it holds {}); wait "
-                                 "until `features` ends, then rerun".format(path, lock)) from None
+    lock_path = os.path.join(path, "lock")
+    if os.path.exists(lock_path):
+        held = lock(lock_path, shared=True)
+        if held is None:
+            raise InputError("{}: an extraction is writing this store (it holds {}); wait "
+                             "until `features` ends, then rerun".format(path, lock_path))
+        held.close()
     if not os.path.exists(os.path.join(path, COMPLETE)):
         # Stores written before 0.3 have no marker either: the same rerun checks
         # their tracks (nothing finished is extracted again) and marks them.

@@ -32,11 +32,11 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from ..evaluation.baseline import classical_baseline_scores
-from ..evaluation.calibration import Calibration
-from ..evaluation.probe import linear_probe_scores, probe_name
-from ..evaluation.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
-from ..evaluation.sequence import SequenceModel, tile_embeddings
+from ..beyond.baseline import classical_baseline_scores
+from ..beyond.calibration import Calibration
+from ..beyond.probe import linear_probe_scores, probe_name
+from ..beyond.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
+from ..beyond.sequence import SequenceModel, tile_embeddings
 from ..files import write_bytes, write_json
 from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks

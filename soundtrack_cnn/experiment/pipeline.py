@@ -24,8 +24,8 @@ from ..collection.labels import label_statistics, vocabulary
 from ..collection.splits import assign_splits
 from ..collection.store import FeatureStore
 from ..errors import InputError
-from ..evaluation.baseline import classical_baseline_scores
-from ..evaluation.probe import linear_probe_scores, probe_name
+from ..beyond.baseline import classical_baseline_scores
+from ..beyond.probe import linear_probe_scores, probe_name
 from ..files import write_json, write_text
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -33,12 +33,12 @@ from ..training.budget import measure_step_seconds, plan_training
 from ..training.checkpoint import ModelFolder
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
 from ..training.network import STUDY_HYPERPARAMETERS
-from ..evaluation.trunk import describe_init, read_trunk
+from ..beyond.trunk import describe_init, read_trunk
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
-from .tracksets import fit_data, read_run_record, track_sets, write_run_record
+from .tracksets import fit_data, read_experiment_json, track_sets, write_experiment_json
 
 __all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment", "probe_trunks"]
 
@@ -58,7 +58,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     """
     profile = get_profile(profile)
     if os.path.exists(os.path.join(run_dir, "experiment.json")):
-        record = read_run_record(run_dir)
+        record = read_experiment_json(run_dir)
         check_inputs(run_dir, record, store_dir, profile.name, genres=genres, seed=seed)
         return record
     tracks = FeatureStore(store_dir).ok_tracks
@@ -78,7 +78,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
               "manifest": manifest and os.path.abspath(manifest),
               "seed": seed, "genres": genres,
               "label_statistics": label_statistics(train_tags, genres), "splits": splits}
-    write_run_record(run_dir, record)
+    write_experiment_json(run_dir, record)
     return record
 
 
@@ -105,7 +105,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
-    on the cluster (:mod:`soundtrack_cnn.collection.distributed`); the results are the same.
+    on the cluster (:mod:`soundtrack_cnn.parallel.cluster`); the results are the same.
 
     Before training, prints how many weight updates the profile gives each net
     on this collection, an estimate of the time (from a measured training
@@ -114,9 +114,9 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     ``equal_updates`` (default: the profile's) adds the single net trained with
     as many updates as all specialists together, also to a finished run.
     ``init`` and ``freeze_conv`` (default: the profile's) start every net from
-    a pretrained trunk (:mod:`soundtrack_cnn.evaluation.trunk`).
+    a pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
     """
-    record = read_run_record(run_dir)
+    record = read_experiment_json(run_dir)
     store, genres, sets = track_sets(run_dir)
     train, valid = sets["train"], sets["valid"]
     X, Y, groups, validation = fit_data(store, sets)
@@ -200,7 +200,7 @@ def evaluate_run(run_dir, engine=None, probe=()):
     ``engine`` ('numpy', 'onnx' or 'theano'; default ONNX Runtime where it is
     installed, else numpy) runs the nets: the same scores within 1e-5, and the
     same ``evaluation.md`` on the demo run.  A run fine-tuned from a trunk
-    also gets that trunk's linear probe (:mod:`soundtrack_cnn.evaluation.probe`),
+    also gets that trunk's linear probe (:mod:`soundtrack_cnn.beyond.probe`),
     and so does every trunk of ``probe`` (paths, or ``'pretrained'``).
 
     Returns
@@ -287,7 +287,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     verbose : int
         1 prints nolearn's line per epoch.
     client : distributed.Client or str, optional
-        A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.collection.distributed`).
+        A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.parallel.cluster`).
     init : str, optional
         A pretrained trunk to fine-tune from (path or ``'pretrained'``;
         default: the profile's, none).
@@ -312,7 +312,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
                                    seed=seed, n_jobs=n_jobs)
     recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
-                and read_run_record(run_dir).get("manifest"))
+                and read_experiment_json(run_dir).get("manifest"))
     if recorded and recorded != os.path.abspath(manifest):
         raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
             run_dir, recorded, manifest))

@@ -12,7 +12,7 @@ from ..reporting import figures, viewer
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.checkpoint import ModelFolder
-from ..evaluation.trunk import describe_init
+from ..beyond.trunk import describe_init
 from .scores import read_scores
 from .tracksets import track_sets
 

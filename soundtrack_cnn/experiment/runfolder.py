@@ -7,10 +7,10 @@ otherwise silently train with the recorded ones).  :func:`run_lock` holds
 cannot interleave their checkpoints.
 """
 import contextlib
-import fcntl
 import os
 
 from ..errors import InputError
+from ..parallel.locks import lock
 
 __all__ = ["check_inputs", "run_lock"]
 
@@ -73,10 +73,9 @@ def run_lock(run_dir):
     """
     os.makedirs(run_dir, exist_ok=True)
     path = os.path.join(run_dir, "lock")
-    with open(path, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError("{}: another command is writing this run folder (it holds {})"
-                             .format(run_dir, path)) from None
+    held = lock(path)
+    if held is None:
+        raise InputError("{}: another command is writing this run folder (it holds {})"
+                         .format(run_dir, path))
+    with held:
         yield

@@ -21,7 +21,7 @@ from .tracksets import track_sets
 __all__ = ["SCORES_FILE", "EQUAL_UPDATES_DIR", "trained_models", "score_run", "read_scores"]
 
 SCORES_FILE = "scores.npz"
-_RECORD_FILE = "scores.json"
+_SCORES_JSON = "scores.json"
 #: Where ``run --equal-updates`` puts the single net trained with the specialists' updates.
 EQUAL_UPDATES_DIR = "multilabel-equal-updates"
 SPLITS = ("train", "valid", "test")
@@ -36,7 +36,7 @@ def trained_models(run_dir):
     return models
 
 
-def _record_sha(folder, kind):
+def _model_json_sha(folder, kind):
     path = os.path.join(folder, kind + ".json")
     if not os.path.exists(path):
         raise InputError("{} is missing: train the run before scoring it".format(path))
@@ -67,7 +67,7 @@ def score_run(run_dir, engine=None):
         scores[label] = {split: np.asarray(model.predict_tiles(TileView(store.tiles,
                                                                         sets[split].rows)))
                          for split in SPLITS if sets[split].track_ids}
-        record["models"][label] = {"record_sha256": _record_sha(folder, kind),
+        record["models"][label] = {"record_sha256": _model_json_sha(folder, kind),
                                    "mean_valid_loss": model.mean_valid_loss_}
         arrays.update({"{}/{}".format(label, split): value
                        for split, value in scores[label].items()})
@@ -76,7 +76,7 @@ def score_run(run_dir, engine=None):
     data = buffer.getvalue()
     write_bytes(os.path.join(run_dir, SCORES_FILE), data)
     record["sha256"] = sha256_bytes(data)
-    write_json(os.path.join(run_dir, _RECORD_FILE), record)
+    write_json(os.path.join(run_dir, _SCORES_JSON), record)
     return scores, record
 
 
@@ -97,7 +97,7 @@ def read_scores(run_dir):
     ...
     soundtrack_cnn.errors.InputError: /nonexistent/scores.json: no scores yet; run `soundtrack-cnn evaluate /nonexistent` first
     """
-    record_path = os.path.join(run_dir, _RECORD_FILE)
+    record_path = os.path.join(run_dir, _SCORES_JSON)
     if not os.path.exists(record_path):
         raise InputError("{}: no scores yet; run `soundtrack-cnn evaluate {}` first".format(
             record_path, run_dir))
@@ -108,7 +108,7 @@ def read_scores(run_dir):
                          "again".format(path, record_path, run_dir))
     models = trained_models(run_dir)
     for label, (folder, kind) in models.items():
-        if record.get("models", {}).get(label, {}).get("record_sha256") != _record_sha(folder, kind):
+        if record.get("models", {}).get(label, {}).get("record_sha256") != _model_json_sha(folder, kind):
             raise InputError("{}: the {} changed after it was scored; run `soundtrack-cnn "
                              "evaluate {}` again".format(path, label, run_dir))
     scores = {label: {} for label in models}

@@ -1,10 +1,10 @@
-"""A run's record (``experiment.json``) and its tracks by split, with their store rows.
+"""A run's ``experiment.json`` (its store, genres and splits) and its tracks by split, with their store rows.
 
 ``experiment.json`` fixes which store, genres and track splits a run uses, so
 that a resumed or re-evaluated run sees exactly the same data.  This module
-is its one owner: :func:`write_run_record` seals it with a ``checksum``
+is its one owner: :func:`write_experiment_json` seals it with a ``checksum``
 (sha256 of everything else, as the model records carry), and
-:func:`read_run_record` checks it field by field and against that checksum,
+:func:`read_experiment_json` checks it field by field and against that checksum,
 so a record edited by hand (tracks moved between splits, a genre renamed) is
 refused in one line naming the file and the field, never used silently and
 never a traceback.  The record also keeps the checksum of every track's tiles
@@ -24,13 +24,13 @@ from ..collection.store import FeatureStore
 from ..errors import InputError
 from ..files import read_json, write_json
 from ..training.dataset import TileView
-from ..training.record import seal
+from ..training.modelfiles import seal
 
-__all__ = ["TrackSet", "RECORD_FIELDS", "write_run_record", "read_run_record", "check_run_record",
+__all__ = ["TrackSet", "EXPERIMENT_FIELDS", "write_experiment_json", "read_experiment_json", "check_experiment_json",
            "track_sets", "fit_data"]
 
 #: Every field of ``experiment.json``: what it holds, and the test its value passes.
-RECORD_FIELDS = {
+EXPERIMENT_FIELDS = {
     "profile": ("an object with a 'name' and 'net_params'", lambda v: isinstance(v, dict) and
                 isinstance(v.get("name"), str) and isinstance(v.get("net_params"), dict)),
     "store": ("a path", lambda v: isinstance(v, str) and v != ""),
@@ -88,7 +88,7 @@ def _record_path(run_dir):
     return os.path.join(run_dir, "experiment.json")
 
 
-def check_run_record(record, path):
+def check_experiment_json(record, path):
     """Raise :class:`InputError` naming ``path`` and the field, unless ``record`` is a sound run record.
 
     Parameters
@@ -100,7 +100,7 @@ def check_run_record(record, path):
 
     Examples
     --------
-    >>> check_run_record({}, "RUN/experiment.json")
+    >>> check_experiment_json({}, "RUN/experiment.json")
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: RUN/experiment.json is damaged: field 'profile' is missing; prepare the run again in a new folder
@@ -111,7 +111,7 @@ def check_run_record(record, path):
 
     if not isinstance(record, dict):
         raise damaged("it holds {} instead of an object".format(type(record).__name__))
-    for field, (what, valid) in RECORD_FIELDS.items():
+    for field, (what, valid) in EXPERIMENT_FIELDS.items():
         if field not in record:
             raise damaged("field '{}' is missing".format(field))
         if not valid(record[field]):
@@ -125,7 +125,7 @@ def check_run_record(record, path):
                       "between splits would mix training and test data)")
 
 
-def write_run_record(run_dir, record):
+def write_experiment_json(run_dir, record):
     """Check ``record`` and write it as ``RUN/experiment.json`` with the checksums of its tiles and itself.
 
     The checksum of every split track's tiles is read from the store the
@@ -134,14 +134,14 @@ def write_run_record(run_dir, record):
 
     Examples
     --------
-    >>> write_run_record("runs/mine", {"profile": {"name": "small", "net_params": {}},
+    >>> write_experiment_json("runs/mine", {"profile": {"name": "small", "net_params": {}},
     ...     "store": "data/store", "manifest": None, "seed": 0, "genres": ["Drama"],
     ...     "label_statistics": {}, "splits": {"t1": "train", "t2": "valid"}})  # doctest: +SKIP
-    >>> read_run_record("runs/mine")["splits"]  # doctest: +SKIP
+    >>> read_experiment_json("runs/mine")["splits"]  # doctest: +SKIP
     {'t1': 'train', 't2': 'valid'}
     """
     path = _record_path(run_dir)
-    check_run_record(record, path)
+    check_experiment_json(record, path)
     stored = FeatureStore(record["store"]).records
     tiles = {track_id: stored[track_id].get("tiles_sha256") for track_id in record["splits"]
              if track_id in stored}
@@ -149,19 +149,19 @@ def write_run_record(run_dir, record):
         track_id: digest for track_id, digest in tiles.items() if digest})))
 
 
-def read_run_record(run_dir):
+def read_experiment_json(run_dir):
     """The checked contents of ``RUN/experiment.json``; missing or damaged is an InputError.
 
     Examples
     --------
-    >>> read_run_record("/nonexistent")
+    >>> read_experiment_json("/nonexistent")
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: /nonexistent/experiment.json: cannot read this run record (No such file or directory)
     """
     path = _record_path(run_dir)
     record = read_json(path, what="run record")
-    check_run_record(record, path)
+    check_experiment_json(record, path)
     return record
 
 
@@ -171,7 +171,7 @@ def track_sets(run_dir):
     The store is opened for training (refused while an extraction writes it
     or if it never finished) and every tile checked against its checksum.
     """
-    record = read_run_record(run_dir)
+    record = read_experiment_json(run_dir)
     store = FeatureStore(record["store"])
     store.verify()
     changed = sorted(track_id for track_id, digest in record.get("tiles_sha256", {}).items()

@@ -84,7 +84,7 @@ def _calibration(run, calibrated, pooling):
             ", ".join(CALIBRATED), calibrated))
     if calibrated == "none":
         return None
-    from ..evaluation.calibration import Calibration, calibration_path
+    from ..beyond.calibration import Calibration, calibration_path
     if calibrated == "auto":
         # Probabilities where the run has them; a calibration maps mean-pooled scores only.
         if pooling != "mean" or not os.path.exists(calibration_path(run, "platt")):

@@ -4,7 +4,7 @@
   ``predict`` pools a track's tiles (the study's mean by default; max or
   log-mean-exp, :mod:`soundtrack_cnn.scoring.pooling`) and, when a
   calibration is given, mapped to probabilities
-  (:mod:`soundtrack_cnn.evaluation.calibration`).  So a one-track input gets
+  (:mod:`soundtrack_cnn.beyond.calibration`).  So a one-track input gets
   exactly that track's ``predict`` ranking.
 * **Intervals.** Segments, not tiles, are resampled (with replacement, 1000
   times): neighbouring tiles of one cue are not independent evidence, cues

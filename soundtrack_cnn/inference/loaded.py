@@ -17,7 +17,7 @@ class LoadedModel(TileScorer):
     ----------
     metadata : dict
         ``kind``, ``genres``, ``feature_settings``, ``normalizer``,
-        ``summaries`` (optional), ... (:func:`soundtrack_cnn.training.record.read_weights`).
+        ``summaries`` (optional), ... (:func:`soundtrack_cnn.training.modelfiles.read_weights`).
     n_jobs : int or None
         Threads that score (-1: one per core; None: 1).
 

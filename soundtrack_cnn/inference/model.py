@@ -6,7 +6,7 @@
 :class:`~soundtrack_cnn.inference.numpy_net.NumpyNet`;
 :class:`~soundtrack_cnn.inference.onnx_engine.OnnxEnsemble` is the same with
 the nets as one ONNX graph.  Their weights come from plain ``.npz`` files
-(:func:`soundtrack_cnn.training.record.read_weights`):
+(:func:`soundtrack_cnn.training.modelfiles.read_weights`):
 
 * a run folder's ``weights-<kind>.npz``, written beside the pickles when a run
   is trained (or by ``soundtrack-cnn upgrade``) and checksummed in
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..training.checkpoint import ModelFolder
-from ..training.record import net_names, read_weights
+from ..training.modelfiles import net_names, read_weights
 from . import onnx_engine
 from .loaded import SCORE_CHUNK_TILES, LoadedModel
 from .numpy_net import THREAD_BLOCK_TILES, NumpyNet, predict_nets
@@ -79,7 +79,7 @@ class NumpyEnsemble(LoadedModel):
     Parameters
     ----------
     metadata : dict
-        As :func:`~soundtrack_cnn.training.record.read_weights` returns it: ``kind``,
+        As :func:`~soundtrack_cnn.training.modelfiles.read_weights` returns it: ``kind``,
         ``genres``, ``feature_settings``, ``normalizer``, ``summaries``, ...
     params : dict
         ``{net name: {layer name: [W, b]}}``; net names are the genres

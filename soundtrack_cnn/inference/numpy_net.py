@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..collection.pool import effective_n_jobs
+from ..parallel.pool import effective_n_jobs
 from ..errors import InputError
 
 __all__ = ["NumpyNet", "predict_nets", "ARCHITECTURE", "THREAD_BLOCK_TILES"]

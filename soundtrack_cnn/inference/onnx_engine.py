@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-from ..collection.pool import effective_n_jobs
+from ..parallel.pool import effective_n_jobs
 from ..errors import InputError
 from .loaded import LoadedModel
 from .onnx_export import INPUT, MODEL_KEY, OUTPUT, build_onnx, check_onnx

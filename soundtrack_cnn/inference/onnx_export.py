@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..files import sha256_bytes, write_bytes
-from ..training.record import PARAM_LAYERS, net_names
+from ..training.modelfiles import PARAM_LAYERS, net_names
 
 __all__ = ["build_onnx", "seal_onnx", "check_onnx", "export_onnx", "INPUT", "OUTPUT",
            "OPSET", "CHECKSUM_KEY"]
@@ -85,7 +85,7 @@ def build_onnx(metadata, params, check=True):
     Parameters
     ----------
     metadata : dict
-        As in a weights file (:func:`soundtrack_cnn.training.record.read_weights`).
+        As in a weights file (:func:`soundtrack_cnn.training.modelfiles.read_weights`).
     params : dict
         ``{net name: {layer name: [W, b]}}``.
     check : bool

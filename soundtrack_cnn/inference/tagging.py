@@ -12,7 +12,7 @@ others are still scored.
 films of hours:
 
 * files are decoded into tiles by worker processes (the package's one pool,
-  :func:`soundtrack_cnn.collection.pool.imap_unordered`: fresh interpreters,
+  :func:`soundtrack_cnn.parallel.pool.imap_unordered`: fresh interpreters,
   a file that kills its decoder twice becomes that file's error row) while
   this process scores the tiles of the files already decoded;
 * each row is appended (and flushed) as soon as its file is scored, so a
@@ -37,7 +37,7 @@ import numpy as np
 
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..audio.streaming import stream_tiles
-from ..collection.pool import Death, effective_n_jobs, imap_unordered
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
 from ..files import write_bytes
 from ..scoring.prediction import TrackPrediction, score_tiles

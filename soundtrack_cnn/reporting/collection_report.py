@@ -23,7 +23,7 @@ from ..audio.features import FeatureSettings
 from ..collection.extraction import decode_file
 from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
-from ..collection.pool import Death, effective_n_jobs, imap_unordered
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
 from ..files import write_bytes, write_json
 from . import figures
@@ -64,7 +64,7 @@ def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
         (as are genres of fewer than ``MIN_FILMS`` films when films are known).
     n_jobs : int, optional
         Decoding processes in scikit-learn's meaning (None: 1, -1: every core);
-        a worker that dies is replaced (:mod:`soundtrack_cnn.collection.pool`).
+        a worker that dies is replaced (:mod:`soundtrack_cnn.parallel.pool`).
     settings : FeatureSettings
         Sampling rate and shortest usable audio, as extraction will use them.
 

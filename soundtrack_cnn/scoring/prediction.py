@@ -85,7 +85,7 @@ def predict_file(model, path, k=5, tiles_per_block=16, pooling="mean", calibrati
 
     ``pooling`` turns tile scores into the track's (:mod:`soundtrack_cnn.scoring.pooling`;
     the study's is the mean) and ``calibration``, if given, maps them to
-    probabilities (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
+    probabilities (:mod:`soundtrack_cnn.beyond.calibration`) before ranking.
 
     Returns
     -------
@@ -165,7 +165,7 @@ class TileScorer(object):
             the study's is the mean.
         calibration : Calibration, optional
             Maps the pooled scores to probabilities on one scale
-            (:mod:`soundtrack_cnn.evaluation.calibration`) before ranking.
+            (:mod:`soundtrack_cnn.beyond.calibration`) before ranking.
 
         Returns
         -------

@@ -1,7 +1,8 @@
 """The 2015 stack on Python 3.11, and the package's own Theano code.
 
 Kept apart from everything else, as Lasagne keeps its Theano code in
-``theano_extensions/``.  Imports only :mod:`soundtrack_cnn.files`.
+``theano_extensions/``.  Imports only :mod:`soundtrack_cnn.files` and
+:mod:`soundtrack_cnn.parallel.locks`.
 
 .. autosummary::
 

@@ -51,14 +51,17 @@ import functools
 import glob
 import importlib.abc
 import importlib.machinery
+import itertools
 import logging
 import os
+import socket
 import sys
 import types
 
 from ..files import write_text
+from ..parallel.locks import lock
 
-__all__ = ["install", "after_import", "cache_dir", "openblas_library"]
+__all__ = ["install", "after_import", "cache_dir", "openblas_library", "worker_compile_cache"]
 
 #: Theano settings chosen by measurement (see ``make bench`` and the README).
 THEANO_SETTINGS = {
@@ -143,6 +146,36 @@ def configure_theano():
     # "-l:FILE" on every compile, although linking and running work.
     logging.getLogger("theano.tensor.blas").addFilter(
         lambda record: "did not find a dynamic library" not in record.getMessage())
+
+
+def worker_compile_cache():
+    """Give this Dask worker process a Theano compile cache of its own, before Theano loads.
+
+    Run in every worker by :class:`soundtrack_cnn.parallel.cluster.WorkerSetup`
+    when training on a cluster (:mod:`soundtrack_cnn.training.ensemble`).  Each worker compiles Theano code into
+    ``$SOUNDTRACK_CNN_CACHE/dask-workers/<host>-<slot>``: worker processes on
+    one host take the lowest free slot, held by a lock file for the life of
+    the process, so their caches never clash and a restarted worker finds its
+    compiled code again.
+
+    Returns
+    -------
+    lock : file object
+        The slot's lock, held until the worker process ends.
+    """
+    root = os.path.join(cache_dir(), "dask-workers")
+    os.makedirs(root, exist_ok=True)
+    host = socket.gethostname()
+    for slot in itertools.count():
+        held = lock(os.path.join(root, "{}-{}.lock".format(host, slot)))
+        if held is not None:
+            break
+    os.environ["SOUNDTRACK_CNN_CACHE"] = os.path.join(root, "{}-{}".format(host, slot))
+    if "theano" in sys.modules:
+        print("soundtrack_cnn: Theano was imported before the worker plugin ran; this worker "
+              "uses the compile cache it had", file=sys.stderr, flush=True)
+    configure_theano()
+    return held
 
 
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -1,6 +1,6 @@
 """Training the study's nets (Theano, Lasagne, nolearn) and keeping them.
 
-Importing this subpackage imports nothing; :mod:`.record` and :mod:`.checkpoint`
+Importing this subpackage imports nothing; :mod:`.modelfiles` and :mod:`.checkpoint`
 are read without Theano.
 
 .. autosummary::
@@ -10,7 +10,7 @@ are read without Theano.
     batches       the order of training tiles: stored, shuffled, class-balanced
     dataset       a lazy, normalising view of tiles for nolearn
     budget        updates per epoch, measured step time, warnings before training
-    record        ``ensemble.json`` / ``multilabel.json``: schema, checksum, pickle names
+    modelfiles    a model's files: ``ensemble.json`` / ``multilabel.json`` (schema, checksum), weights ``.npz``
     checkpoint    ``ModelFolder``: one model's pickles and checksums, written during fit
     ensemble      ``SpecialistEnsemble`` (the study), ``MultiLabelNet`` (its baseline)
     loading       ``load_run``, the pickle-free ``.npz`` export and import

@@ -115,7 +115,7 @@ def plan_pretraining(n_tiles, n_tracks, batch, epochs, step_seconds=None):
         Each draws as many pairs as there are tiles.
     step_seconds : float, optional
         Measured seconds per update
-        (:meth:`~soundtrack_cnn.evaluation.pretraining.ContrastivePretrainer.measure_step_seconds`).
+        (:meth:`~soundtrack_cnn.beyond.pretraining.ContrastivePretrainer.measure_step_seconds`).
 
     Returns
     -------

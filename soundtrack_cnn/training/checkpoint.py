@@ -30,27 +30,35 @@ import numpy as np
 from ..audio.features import Normalizer
 from ..errors import InputError
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
-from .record import check_record, model_file, net_names, pack_weights, seal
+from .modelfiles import check_model_json, model_file, net_names, pack_weights, seal
 
-#: Where each module of the flat layout (0.2, up to commit dd6f9ef) lives now.
+#: Where each module of an earlier layout lives now: the flat layout (0.2, up
+#: to commit dd6f9ef), then the subpackages' first names (up to 4687e15).
 #: Pickles name the module of every class they hold (callbacks, batch
-#: iterators, ...), so nets pickled before the subpackages still load.
+#: iterators, ...), so nets pickled under either layout still load.
 MOVED_MODULES = {
+    "soundtrack_cnn.collection.distributed": "soundtrack_cnn.parallel.cluster",
+    "soundtrack_cnn.collection.pool": "soundtrack_cnn.parallel.pool",
+    "soundtrack_cnn.evaluation.baseline": "soundtrack_cnn.beyond.baseline",
+    "soundtrack_cnn.evaluation.calibration": "soundtrack_cnn.beyond.calibration",
+    "soundtrack_cnn.evaluation.clusters": "soundtrack_cnn.beyond.clusters",
+    "soundtrack_cnn.evaluation.sequence": "soundtrack_cnn.beyond.sequence",
+    "soundtrack_cnn.training.record": "soundtrack_cnn.training.modelfiles",
     "soundtrack_cnn.audio": "soundtrack_cnn.audio.io",
-    "soundtrack_cnn.baseline": "soundtrack_cnn.evaluation.baseline",
+    "soundtrack_cnn.baseline": "soundtrack_cnn.beyond.baseline",
     "soundtrack_cnn.batches": "soundtrack_cnn.training.batches",
     "soundtrack_cnn.budget": "soundtrack_cnn.training.budget",
-    "soundtrack_cnn.calibration": "soundtrack_cnn.evaluation.calibration",
+    "soundtrack_cnn.calibration": "soundtrack_cnn.beyond.calibration",
     "soundtrack_cnn.callbacks": "soundtrack_cnn.training.callbacks",
     "soundtrack_cnn.checkpoint": "soundtrack_cnn.training.checkpoint",
-    "soundtrack_cnn.clusters": "soundtrack_cnn.evaluation.clusters",
+    "soundtrack_cnn.clusters": "soundtrack_cnn.beyond.clusters",
     "soundtrack_cnn.collection": "soundtrack_cnn.reporting.collection_report",
     "soundtrack_cnn.compaction": "soundtrack_cnn.collection.compaction",
     "soundtrack_cnn.compare": "soundtrack_cnn.experiment.compare",
     "soundtrack_cnn.compat": "soundtrack_cnn.stack.compat",
     "soundtrack_cnn.corpus": "soundtrack_cnn.collection.corpus",
     "soundtrack_cnn.dataset": "soundtrack_cnn.training.dataset",
-    "soundtrack_cnn.distributed": "soundtrack_cnn.collection.distributed",
+    "soundtrack_cnn.distributed": "soundtrack_cnn.parallel.cluster",
     "soundtrack_cnn.engine": "soundtrack_cnn.inference.numpy_net",
     "soundtrack_cnn.ensemble": "soundtrack_cnn.training.ensemble",
     "soundtrack_cnn.evaluate": "soundtrack_cnn.scoring.metrics",
@@ -63,7 +71,7 @@ MOVED_MODULES = {
     "soundtrack_cnn.labels": "soundtrack_cnn.collection.labels",
     "soundtrack_cnn.loading": "soundtrack_cnn.training.loading",
     "soundtrack_cnn.manifest": "soundtrack_cnn.collection.manifest",
-    "soundtrack_cnn.modelrecord": "soundtrack_cnn.training.record",
+    "soundtrack_cnn.modelrecord": "soundtrack_cnn.training.modelfiles",
     "soundtrack_cnn.network": "soundtrack_cnn.training.network",
     "soundtrack_cnn.ops": "soundtrack_cnn.stack.ops",
     "soundtrack_cnn.parallel_rng": "soundtrack_cnn.stack.parallel_rng",
@@ -75,7 +83,7 @@ MOVED_MODULES = {
     "soundtrack_cnn.report": "soundtrack_cnn.experiment.report",
     "soundtrack_cnn.runfolder": "soundtrack_cnn.experiment.runfolder",
     "soundtrack_cnn.runtime": "soundtrack_cnn.stack.runtime",
-    "soundtrack_cnn.sequence": "soundtrack_cnn.evaluation.sequence",
+    "soundtrack_cnn.sequence": "soundtrack_cnn.beyond.sequence",
     "soundtrack_cnn.splits": "soundtrack_cnn.collection.splits",
     "soundtrack_cnn.store": "soundtrack_cnn.collection.store",
     "soundtrack_cnn.streaming": "soundtrack_cnn.audio.streaming",
@@ -144,7 +152,7 @@ def model_metadata(model):
         "hyperparameters": model.hyperparameters_,
         "seed": model.random_state,
         "training": model.training_,
-        # The trunk the nets were fine-tuned from (evaluation.trunk.Trunk.record), or None.
+        # The trunk the nets were fine-tuned from (beyond.trunk.Trunk.record), or None.
         "init": getattr(model, "init_", None),
         "versions": _versions(),
     }
@@ -153,7 +161,7 @@ def model_metadata(model):
 def write_weights(model, path):
     """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
 
-    The format is :func:`soundtrack_cnn.training.record.pack_weights`'s:
+    The format is :func:`soundtrack_cnn.training.modelfiles.pack_weights`'s:
     ``metadata`` (:func:`model_metadata` plus ``summaries``) and every
     parameter of every net.
 
@@ -206,7 +214,7 @@ class ModelFolder(object):
         if not os.path.exists(self.metadata_path):
             return None
         metadata = read_json(self.metadata_path, what="model record")
-        check_record(metadata, self.metadata_path, self.kind)
+        check_model_json(metadata, self.metadata_path, self.kind)
         return metadata
 
     def saved_normalizer(self):

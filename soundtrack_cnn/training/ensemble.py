@@ -15,6 +15,7 @@ stopping watches are chosen by the ``validation`` parameter from ``groups``
 every trained net is checkpointed there as soon as it is done
 (:mod:`soundtrack_cnn.training.checkpoint`); ``warm_start=True`` resumes such a folder.
 """
+import os
 import warnings
 
 import lasagne.random
@@ -29,11 +30,12 @@ from ..collection.store import FeatureStore
 from ..errors import InputError
 from ..scoring.pooling import track_ranges
 from ..scoring.prediction import TileScorer, TrackPrediction
+from ..stack.compat import worker_compile_cache
 from .callbacks import early_stopping_of
 from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
 from .network import STUDY_HYPERPARAMETERS, build_net
-from .record import net_names
+from .modelfiles import net_names
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
 
@@ -77,7 +79,7 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
         1 prints nolearn's line per epoch.
     trunk : Trunk, optional
         Start conv1..hidden6 from these weights (fine-tuning; a
-        :class:`soundtrack_cnn.evaluation.trunk.Trunk`); the output layer
+        :class:`soundtrack_cnn.beyond.trunk.Trunk`); the output layer
         starts from its seeded random weights.
     freeze_conv : bool
         With ``trunk``: leave the convolutional blocks as the trunk has them.
@@ -134,6 +136,42 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
         "stopped_early": bool(early_stopping.stopped_early),
         "history": history,
     }
+
+
+def _store_rows(X):
+    """``(store path, rows)`` of tiles that workers can read themselves.
+
+    Parameters
+    ----------
+    X : TileView or StoreTiles
+        Raw (unnormalised) tiles of a :class:`~soundtrack_cnn.collection.store.FeatureStore`.
+
+    Returns
+    -------
+    store : str
+        Absolute path of the store (the same on every host of the cluster).
+    rows : ndarray of int64
+        The rows of ``X`` in the store's tile numbering.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _store_rows(np.zeros((2, 1, 40, 100)))
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: training on a Dask cluster reads the tiles from their feature store; pass X as a TileView of FeatureStore(path).tiles, not ndarray
+    """
+    import numpy as np
+
+    from ..collection.store import StoreTiles
+    tiles, rows = X, np.arange(len(X))
+    if hasattr(X, "indices") and getattr(X, "normalizer", True) is None:
+        tiles, rows = X.tiles, X.indices
+    if not isinstance(tiles, StoreTiles):
+        raise InputError("training on a Dask cluster reads the tiles from their feature store; "
+                         "pass X as a TileView of FeatureStore(path).tiles, not {}".format(
+                             type(X).__name__))
+    return os.path.abspath(tiles.store), np.asarray(rows, np.int64)
 
 
 def describe_fit(summary):
@@ -300,9 +338,9 @@ class _TileModel(TileScorer, BaseEstimator):
                     print("    {}: {}".format(name, describe_fit(summary)), flush=True)
                 yield name, (net, summary)
             return
-        from ..collection.distributed import run_tasks, session, store_rows
-        store, rows = store_rows(X)
-        with session(self.client) as client:
+        from ..parallel.cluster import run_tasks, session
+        store, rows = _store_rows(X)
+        with session(self.client, setup=worker_compile_cache) as client:
             # Rows, mask and tracks travel inside every task (they are no larger than its
             # targets), not scattered once: the scheduler's active memory manager drops
             # the extra replicas of scattered data, so a killed worker could take the
@@ -393,11 +431,11 @@ class SpecialistEnsemble(_TileModel):
         as this process: Theano's convolution gradient sums per thread).  The
         workers read ``X`` from its feature store by path, so ``X`` must be
         a :class:`~soundtrack_cnn.training.dataset.TileView` of a store on a file
-        system every worker sees (see :mod:`soundtrack_cnn.collection.distributed`).
+        system every worker sees (see :mod:`soundtrack_cnn.parallel.cluster`).
         Give the address if the estimator is to be cloned: scikit-learn's
         ``clone`` deep-copies parameters, and a live client cannot be copied.
     init : Trunk, optional
-        A pretrained trunk (:func:`soundtrack_cnn.evaluation.trunk.read_trunk`
+        A pretrained trunk (:func:`soundtrack_cnn.beyond.trunk.read_trunk`
         reads one; ``read_trunk('pretrained')`` the one that ships with the
         package): every net starts conv1..hidden6 from its weights and
         fine-tunes all layers.  None: the study's random initial weights.

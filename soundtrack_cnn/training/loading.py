@@ -6,7 +6,7 @@ trained before it had a ``weights-<kind>.npz`` gets one only when asked, by
 
 Only :func:`load_run`, :func:`upgrade_run` and :func:`import_weights` import
 Theano (when called); the weights file itself is read by
-:func:`soundtrack_cnn.training.record.read_weights`.
+:func:`soundtrack_cnn.training.modelfiles.read_weights`.
 
 .. warning:: Loading a pickle runs code.  Load only runs you trust; for
    anything else use :func:`export_weights` / :func:`import_weights`, which
@@ -17,7 +17,7 @@ import os
 from ..errors import InputError
 from ..files import write_bytes
 from .checkpoint import ModelFolder, model_metadata
-from .record import net_names, pack_weights, read_weights
+from .modelfiles import net_names, pack_weights, read_weights
 
 __all__ = ["load_run", "upgrade_run", "export_weights", "import_weights", "model_params"]
 

@@ -70,7 +70,7 @@ def test_timeline_shows_the_switch_between_two_joined_tracks(two_tag_run, two_ta
 
 def test_calibration_choices_match_the_calibration_module():
     from soundtrack_cnn.cli.predict import CALIBRATIONS
-    from soundtrack_cnn.evaluation.calibration import METHODS
+    from soundtrack_cnn.beyond.calibration import METHODS
     assert CALIBRATIONS == METHODS
 
 
@@ -80,7 +80,7 @@ def _random_weights(path):
     """An export (.npz) of random weights with the study's layers and small widths."""
     from soundtrack_cnn.audio.features import FeatureSettings
     from soundtrack_cnn.files import write_bytes
-    from soundtrack_cnn.training.record import pack_weights
+    from soundtrack_cnn.training.modelfiles import pack_weights
     rng = np.random.RandomState(0)
     shapes = {"conv1": (4, 1, 5, 5), "conv2": (4, 4, 4, 4), "conv3": (4, 4, 2, 2),
               "conv4": (4, 4, 2, 2), "hidden5": (16, 3), "hidden6": (3, 3), "output": (3, 1)}

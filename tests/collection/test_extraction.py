@@ -264,7 +264,7 @@ def _journal_lines(store):
 
 def _workers_of(pid):
     """Pids of the extraction worker processes of ``pid``."""
-    return children(pid, b"soundtrack_cnn.collection.pool import _serve")
+    return children(pid, b"soundtrack_cnn.parallel.pool import _serve")
 
 
 def _same_store(path_a, path_b):

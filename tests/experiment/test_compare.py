@@ -59,7 +59,7 @@ def test_table_puts_the_first_variant_first_and_lists_differences():
 @pytest.mark.slow
 def test_compare_a_trained_run_from_the_command_line(two_tag_run, two_tag_corpus, capsys):
     from soundtrack_cnn.cli import main
-    from soundtrack_cnn.evaluation.calibration import Calibration
+    from soundtrack_cnn.beyond.calibration import Calibration
     main(["compare", two_tag_run, "--bootstrap", "30"])
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ")]

@@ -13,9 +13,9 @@ from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.experiment.tracksets import (
     TrackSet,
     fit_data,
-    read_run_record,
+    read_experiment_json,
     track_sets,
-    write_run_record,
+    write_experiment_json,
 )
 
 
@@ -29,7 +29,7 @@ def test_track_set_rows_and_ranges(two_tag_store):
 
 
 def test_splits_of_a_run_never_share_a_track(two_tag_run):
-    record = read_run_record(two_tag_run)
+    record = read_experiment_json(two_tag_run)
     store = FeatureStore(record["store"])
     rows = {name: set(TrackSet([t for t in store.ok_tracks if record["splits"][t.track_id] == name],
                                record["genres"]).rows) for name in ("train", "valid", "test")}
@@ -62,7 +62,7 @@ SPLITS = {"t0": "train", "t1": "valid", "t2": "test"}
 
 
 def test_a_written_record_reads_back_and_gives_the_track_sets(small_store, tmp_path):
-    write_run_record(str(tmp_path), _record(small_store, SPLITS))
+    write_experiment_json(str(tmp_path), _record(small_store, SPLITS))
     written = json.load(open(str(tmp_path / "experiment.json")))
     assert "checksum" in written and sorted(written["tiles_sha256"]) == ["t0", "t1", "t2"]
     _, genres, sets = track_sets(str(tmp_path))
@@ -82,13 +82,13 @@ def test_a_written_record_reads_back_and_gives_the_track_sets(small_store, tmp_p
 def test_a_malformed_record_is_one_line_naming_the_field(tmp_path, content, problem):
     (tmp_path / "experiment.json").write_text(json.dumps(content))
     with pytest.raises(InputError) as caught:
-        read_run_record(str(tmp_path))
+        read_experiment_json(str(tmp_path))
     assert str(caught.value).startswith("{} is damaged: {}".format(
         tmp_path / "experiment.json", problem))
 
 
 def test_tracks_moved_between_splits_by_hand_are_refused(small_store, tmp_path):
-    write_run_record(str(tmp_path), _record(small_store, SPLITS))
+    write_experiment_json(str(tmp_path), _record(small_store, SPLITS))
     path = str(tmp_path / "experiment.json")
     record = json.load(open(path))
     record["splits"]["t2"] = "train"   # a test track moved into training
@@ -99,7 +99,7 @@ def test_tracks_moved_between_splits_by_hand_are_refused(small_store, tmp_path):
 
 
 def test_a_run_without_validation_tracks_is_one_line(small_store, tmp_path):
-    write_run_record(str(tmp_path), _record(small_store, {t: "train" for t in SPLITS}))
+    write_experiment_json(str(tmp_path), _record(small_store, {t: "train" for t in SPLITS}))
     store, _, sets = track_sets(str(tmp_path))
     with pytest.raises(InputError, match=r"the run has no validation track with tiles \(splits: "
                                          r"3 train, 0 valid, 0 test\); give some tracks the "
@@ -113,7 +113,7 @@ def test_a_damaged_store_is_refused_when_the_track_sets_are_read(small_store, tm
     with open(os.path.join(store, "chunks", "000000.f32"), "r+b") as chunk:
         chunk.seek(100)
         chunk.write(b"\xff\xff\xff\x7f")
-    write_run_record(str(tmp_path / "run"), _record(store, SPLITS))
+    write_experiment_json(str(tmp_path / "run"), _record(store, SPLITS))
     with pytest.raises(InputError, match="track t0: its tiles in .* do not match their checksum"):
         track_sets(str(tmp_path / "run"))
 
@@ -127,7 +127,7 @@ def test_a_track_extracted_again_since_the_run_was_prepared_is_refused(tmp_path)
     (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
     store = str(tmp_path / "store")
     extract(str(tmp_path / "m.csv"), store, progress=False)
-    write_run_record(str(tmp_path / "run"), _record(store, SPLITS))
+    write_experiment_json(str(tmp_path / "run"), _record(store, SPLITS))
     track_sets(str(tmp_path / "run"))
     louder = np.random.RandomState(9).randn(12 * 22050) * 0.3   # the file was replaced
     soundfile.write(str(tmp_path / "t1.wav"), louder.astype(np.float32), 22050)

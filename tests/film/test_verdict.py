@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.calibration import Calibration
+from soundtrack_cnn.beyond.calibration import Calibration
 from soundtrack_cnn.film.segments import Segment
 from soundtrack_cnn.film.verdict import ABSTAIN, film_verdict
 from soundtrack_cnn.scoring.pooling import pool_tracks

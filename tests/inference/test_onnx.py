@@ -136,7 +136,7 @@ load_model(sys.argv[2], engine="onnx")
 
 def test_with_onnxruntime_alone_an_export_runs_and_a_graph_cannot_be_built(exported, tmp_path):
     from soundtrack_cnn.files import write_bytes
-    from soundtrack_cnn.training.record import pack_weights
+    from soundtrack_cnn.training.modelfiles import pack_weights
     _, metadata, params = exported
     weights = str(tmp_path / "weights.npz")
     write_bytes(weights, pack_weights(metadata, params))

@@ -91,7 +91,7 @@ def test_cli_collection_prints_the_page_and_rejects_a_missing_manifest(corpus, t
 
 
 def _spawned_workers(pid):
-    return children(pid, b"soundtrack_cnn.collection.pool import _serve")
+    return children(pid, b"soundtrack_cnn.parallel.pool import _serve")
 
 
 def test_a_killed_worker_is_replaced_and_its_file_decoded_again(corpus, tmp_path):

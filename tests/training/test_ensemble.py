@@ -21,7 +21,7 @@ from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.training.record import model_file
+from soundtrack_cnn.training.modelfiles import model_file
 
 TINY = {"epochs": 2, "batch": 50, "c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4}
 
@@ -165,7 +165,7 @@ def test_fit_leaves_lasagnes_global_rng_alone(random_tiles):
 
 
 def _random_trunk(path, settings, seed):
-    from soundtrack_cnn.evaluation.trunk import Trunk, trunk_shapes, write_trunk
+    from soundtrack_cnn.beyond.trunk import Trunk, trunk_shapes, write_trunk
     sizes = {key: TINY[key] for key in ("c1", "c2", "c3", "c4", "h5", "h6")}
     rng = np.random.RandomState(seed)
     params = {layer: [rng.randn(*w).astype(np.float32) * .1, np.zeros(b, np.float32)]

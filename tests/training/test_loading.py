@@ -11,7 +11,7 @@ from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.files import read_json, write_json
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.loading import export_weights, import_weights, load_run, upgrade_run
-from soundtrack_cnn.training.record import model_file, seal
+from soundtrack_cnn.training.modelfiles import model_file, seal
 
 
 def test_tampered_pickle_is_refused(two_tag_run, tmp_path):

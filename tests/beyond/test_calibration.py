@@ -5,7 +5,7 @@ import pytest
 from sklearn_checks import PARAMETER_CHECKS, run_check
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.calibration import Calibration, calibration_path
+from soundtrack_cnn.beyond.calibration import Calibration, calibration_path
 
 
 def _known_probabilities(n, rng, distort):

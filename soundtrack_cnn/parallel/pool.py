@@ -1,4 +1,4 @@
-"""Worker processes that survive a dead or stuck worker: the one pool of extraction, report and corpus.
+"""Worker processes that survive a dead or stuck worker: the one pool of extraction, tagging, report and corpus.
 
 :func:`imap_unordered` runs a function on many arguments in ``n_jobs``
 worker processes and hands back each result as it comes.  Why not
@@ -205,7 +205,7 @@ class _Worker(object):
     def __init__(self):
         self.connection, child = multiprocessing.Pipe()
         code = ("import sys; sys.path[:0] = {!r}; "
-                "from soundtrack_cnn.collection.pool import _serve; _serve({})".format(
+                "from soundtrack_cnn.parallel.pool import _serve; _serve({})".format(
                     sys.path, child.fileno()))
         try:
             self.process = subprocess.Popen([sys.executable, "-c", code],

@@ -1,4 +1,4 @@
-"""Running the package's independent jobs (specialists, tracks) as tasks on a Dask cluster.
+"""Running independent jobs (specialists, tracks) as tasks on a Dask cluster.
 
 The study's work is embarrassingly parallel: the specialists never talk to
 each other and every audio file is decoded on its own.  With a Dask client
@@ -9,10 +9,9 @@ so checkpointing, journals and resume work as they do in one process.
 A cluster is a ``dask scheduler`` and any number of ``dask worker``
 processes, on hosts that share a file system (the workers read the feature
 store by its path, memory-mapped; only row indices, targets and the trained
-nets travel, never tiles).  Each worker process compiles Theano code into a
-cache of its own (``$SOUNDTRACK_CNN_CACHE/dask-workers/<host>-<slot>``; a
-slot is held by a file lock for the life of the process, so restarted
-workers reuse their compiled code and two live workers never share one).
+nets travel, never tiles).  What a worker process must do before its first
+task (training gives each worker a Theano compile cache of its own) is
+passed in by the caller as a ``setup`` function (:class:`WorkerSetup`).
 Dask starts workers with ``OMP_NUM_THREADS=1`` unless the environment of
 ``dask worker`` sets it: one specialist then uses one core; give a worker
 the cores of its host with ``OMP_NUM_THREADS=N dask worker --nthreads 1``.
@@ -20,25 +19,14 @@ The number of OpenMP threads is also the one thing besides the seed that
 changes a specialist's weights (in the last bits: Theano's convolution
 gradient sums per thread); with the same number, a specialist trained on a
 worker is bit-identical to one trained in the calling process.
-
-Environment variables
----------------------
-DASK_SCHEDULER_ADDRESS
-    Used by the command line when ``--scheduler`` is not given.
 """
 import asyncio
 import concurrent.futures
 import contextlib
-import fcntl
-import itertools
-import os
-import socket
-import sys
 import time
 import uuid
 
 from ..errors import ClusterError, InputError
-from ..stack.compat import cache_dir, configure_theano
 
 try:
     import distributed
@@ -47,13 +35,14 @@ except ImportError:  # an optional extra: only a user who asks for a cluster nee
     raise ClusterError("a Dask scheduler was given but Dask is not installed; "
                      "pip install 'soundtrack_cnn[dask]'") from None
 
-__all__ = ["connect", "session", "run_tasks", "store_rows", "WorkerSetup"]
+__all__ = ["connect", "session", "run_tasks", "WorkerSetup"]
 
 #: How often a job whose result was lost with a dead worker is submitted again.
 LOST_RESUBMISSIONS = 2
 
-def connect(scheduler, timeout=10):
-    """A Dask client for ``scheduler``, with every worker set up for the package.
+
+def connect(scheduler, timeout=10, setup=None):
+    """A Dask client for ``scheduler``, with every worker set up by ``setup``.
 
     Parameters
     ----------
@@ -62,6 +51,9 @@ def connect(scheduler, timeout=10):
         ``'tcp://host:8786'``, or None for no cluster.
     timeout : float
         Seconds to wait for the scheduler.
+    setup : callable, optional
+        A module-level function run once in every worker process, present
+        and future, before its first task (see :class:`WorkerSetup`).
 
     Returns
     -------
@@ -94,9 +86,12 @@ def connect(scheduler, timeout=10):
     else:
         raise InputError("a Dask scheduler is a distributed.Client or an address string, "
                          "got {!r}".format(scheduler))
+    if setup is not None:
+        # Workers that join later get the plugin from the scheduler; registering
+        # the same name again is a no-op (the plugin is idempotent).
+        client.register_plugin(WorkerSetup(setup), name="soundtrack_cnn-{}.{}".format(
+            setup.__module__, setup.__qualname__))
     if not getattr(client, "_soundtrack_cnn_ready", False):
-        # Once per client: workers that join later get the plugin from the scheduler.
-        client.register_plugin(WorkerSetup(), name="soundtrack_cnn")
         workers = client.scheduler_info(n_workers=-1)["workers"]
         print("dask: scheduler {}, {} worker(s) with {} thread(s); dashboard {}".format(
             client.scheduler.address, len(workers),
@@ -107,54 +102,18 @@ def connect(scheduler, timeout=10):
 
 
 @contextlib.contextmanager
-def session(scheduler):
+def session(scheduler, setup=None):
     """``with session(scheduler) as client``: connect, and close what was opened here.
 
     A client passed in stays open (its owner closes it); one made from an
-    address is closed on the way out.
+    address is closed on the way out.  ``setup``: as for :func:`connect`.
     """
-    client = connect(scheduler)
+    client = connect(scheduler, setup=setup)
     try:
         yield client
     finally:
         if client is not scheduler:
             client.close()
-
-
-def store_rows(X):
-    """``(store path, rows)`` of tiles that workers can read themselves.
-
-    Parameters
-    ----------
-    X : TileView or StoreTiles
-        Raw (unnormalised) tiles of a :class:`~soundtrack_cnn.collection.store.FeatureStore`.
-
-    Returns
-    -------
-    store : str
-        Absolute path of the store (the same on every host of the cluster).
-    rows : ndarray of int64
-        The rows of ``X`` in the store's tile numbering.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> store_rows(np.zeros((2, 1, 40, 100)))
-    Traceback (most recent call last):
-    ...
-    soundtrack_cnn.errors.InputError: training on a Dask cluster reads the tiles from their feature store; pass X as a TileView of FeatureStore(path).tiles, not ndarray
-    """
-    import numpy as np
-
-    from .store import StoreTiles
-    tiles, rows = X, np.arange(len(X))
-    if hasattr(X, "indices") and getattr(X, "normalizer", True) is None:
-        tiles, rows = X.tiles, X.indices
-    if not isinstance(tiles, StoreTiles):
-        raise InputError("training on a Dask cluster reads the tiles from their feature store; "
-                         "pass X as a TileView of FeatureStore(path).tiles, not {}".format(
-                             type(X).__name__))
-    return os.path.abspath(tiles.store), np.asarray(rows, np.int64)
 
 
 def run_tasks(client, function, jobs, what="task", progress=True):
@@ -247,34 +206,27 @@ def _executing(dask_worker):
 
 
 class WorkerSetup(WorkerPlugin):
-    """Dask worker plugin: a Theano compile cache of each worker's own, before Theano loads.
+    """Dask worker plugin: ``setup()`` run once in every worker process, before its tasks.
 
     Registered on every worker (present and future) by :func:`connect`.
-    Worker processes on one host take the lowest free slot, held by a lock
-    file for the life of the process, so their caches never clash and a
-    restarted worker finds its compiled code again.
+    What ``setup`` returns is kept until the worker process ends (a held
+    lock file, for instance) and closed then if it can be.
+
+    Parameters
+    ----------
+    setup : callable
+        A module-level function (workers import it by name), no arguments.
     """
 
     idempotent = True
 
+    def __init__(self, setup):
+        self.setup_function = setup
+
     def setup(self, worker=None):
-        root = os.path.join(cache_dir(), "dask-workers")
-        os.makedirs(root, exist_ok=True)
-        host = socket.gethostname()
-        for slot in itertools.count():
-            lock = open(os.path.join(root, "{}-{}.lock".format(host, slot)), "w")
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                lock.close()
-        # Held until the worker process exits (the lock goes with it).
-        self._lock = lock
-        os.environ["SOUNDTRACK_CNN_CACHE"] = os.path.join(root, "{}-{}".format(host, slot))
-        if "theano" in sys.modules:
-            print("soundtrack_cnn: Theano was imported before the worker plugin ran; this worker "
-                  "uses the compile cache it had", file=sys.stderr, flush=True)
-        configure_theano()
+        self._held = self.setup_function()
 
     def teardown(self, worker=None):
-        self._lock.close()
+        close = getattr(getattr(self, "_held", None), "close", None)
+        if close is not None:
+            close()

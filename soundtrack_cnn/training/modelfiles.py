@@ -1,4 +1,4 @@
-"""The model record (``ensemble.json`` / ``multilabel.json``) and the weights file (``.npz``).
+"""A model's two files: its JSON (``ensemble.json`` / ``multilabel.json``) and its weights (``.npz``).
 
 A run folder's model record says which pickles make the model and how tiles
 are normalised before they reach the nets, so a silent edit would silently
@@ -30,7 +30,7 @@ from ..audio.features import FeatureSettings
 from ..errors import InputError
 from ..files import json_ready
 
-__all__ = ["seal", "check_record", "model_file", "net_names", "pack_weights", "read_weights",
+__all__ = ["seal", "check_model_json", "model_file", "net_names", "pack_weights", "read_weights",
            "PARAM_LAYERS"]
 
 #: The study's layers that hold parameters, in order, with the number of
@@ -107,7 +107,7 @@ def seal(record):
     return dict(record, checksum=_digest(record))
 
 
-def check_record(record, path, kind):
+def check_model_json(record, path, kind):
     """Raise :class:`InputError` naming ``path`` and the field unless ``record`` is intact.
 
     Parameters
@@ -121,7 +121,7 @@ def check_record(record, path, kind):
 
     Examples
     --------
-    >>> check_record({"kind": "ensemble"}, "RUN/ensemble.json", "ensemble")
+    >>> check_model_json({"kind": "ensemble"}, "RUN/ensemble.json", "ensemble")
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: RUN/ensemble.json is damaged: field 'genres' is missing; train again into a new folder

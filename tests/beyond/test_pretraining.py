@@ -7,9 +7,9 @@ import pytest
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.pretraining import (ContrastivePretrainer, StackedTiles, pretrain,
+from soundtrack_cnn.beyond.pretraining import (ContrastivePretrainer, StackedTiles, pretrain,
                                                  pretraining_data)
-from soundtrack_cnn.evaluation.trunk import TRUNK_LAYERS, read_trunk
+from soundtrack_cnn.beyond.trunk import TRUNK_LAYERS, read_trunk
 
 TINY = {"c1": 2, "c2": 3, "c3": 2, "c4": 2, "h5": 4, "h6": 3}
 

@@ -3,7 +3,7 @@ import pytest
 from sklearn_checks import PARAMETER_CHECKS, run_check
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.sequence import SequenceModel, pad_tracks, tile_embeddings
+from soundtrack_cnn.beyond.sequence import SequenceModel, pad_tracks, tile_embeddings
 
 
 def _shorten(ranges, rng):

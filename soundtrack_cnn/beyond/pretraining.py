@@ -15,7 +15,7 @@ SimCLR's NT-Xent loss and projection head, as CLMR uses them on music
 
 What is trained is the study's listing (:func:`~soundtrack_cnn.training.network.build_net`,
 dropout included) up to ``hidden6``, plus a projection head (two dense layers)
-that is thrown away: the trunk (:mod:`soundtrack_cnn.evaluation.trunk`) is what
+that is thrown away: the trunk (:mod:`soundtrack_cnn.beyond.trunk`) is what
 fine-tuning starts from.  The update is the study's Nesterov momentum, the
 learning rate annealed linearly as ``AdjustVariable`` does.
 

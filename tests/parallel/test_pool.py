@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from soundtrack_cnn.collection.pool import Death, effective_n_jobs, imap_unordered
+from soundtrack_cnn.parallel.pool import Death, effective_n_jobs, imap_unordered
 from soundtrack_cnn.errors import InputError
 
 
@@ -58,7 +58,7 @@ def test_a_worker_that_dies_once_is_retried_and_its_result_kept(tmp_path, monkey
 def test_a_worker_killed_before_its_first_argument_arrives_counts_as_one_death(monkeypatch, capfd):
     # The out-of-memory killer can strike between a worker's start and its first
     # argument: sending to it then fails, and that is a death like any other.
-    from soundtrack_cnn.collection import pool
+    from soundtrack_cnn.parallel import pool
 
     class KilledAtStart(pool._Worker):
         killed = []

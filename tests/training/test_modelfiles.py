@@ -13,9 +13,9 @@ from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.files import write_bytes
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 from soundtrack_cnn.training.loading import load_run
-from soundtrack_cnn.training.record import (
+from soundtrack_cnn.training.modelfiles import (
     PARAM_LAYERS,
-    check_record,
+    check_model_json,
     model_file,
     net_names,
     pack_weights,
@@ -136,15 +136,15 @@ def _record():
 ])
 def test_every_field_is_checked(field, value, message):
     record = seal(_record())
-    check_record(record, "ensemble.json", "ensemble")
+    check_model_json(record, "ensemble.json", "ensemble")
     with pytest.raises(InputError, match="ensemble.json is damaged"):
-        check_record(dict(record, **{field: value}), "ensemble.json", "ensemble")
+        check_model_json(dict(record, **{field: value}), "ensemble.json", "ensemble")
     with pytest.raises(InputError, match=message.replace("(", r"\(")):
-        check_record(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
+        check_model_json(seal(dict(record, **{field: value})), "ensemble.json", "ensemble")
 
 
 def test_a_record_without_checksum_loads_with_a_warning(capsys):
-    check_record(_record(), "RUN/ensemble.json", "ensemble")
+    check_model_json(_record(), "RUN/ensemble.json", "ensemble")
     assert "RUN/ensemble.json has no checksum" in capsys.readouterr().err
 
 

@@ -18,7 +18,7 @@ from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 
 distributed = pytest.importorskip("distributed")
-from soundtrack_cnn.collection.distributed import connect  # noqa: E402  (needs Dask)
+from soundtrack_cnn.parallel.cluster import connect  # noqa: E402  (needs Dask)
 
 #: Tiny nets: the tests check where and how nets train, not what they learn.
 TINY = {"c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4, "epochs": 2, "batch": 32,

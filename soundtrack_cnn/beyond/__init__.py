@@ -1,4 +1,9 @@
-"""The study's next steps and the references it is measured against.
+"""Beyond the study: its next steps, and the classical baseline it is measured against.
+
+Everything here is something the 2015 study did not do; each is an option
+measured beside the study's method (``soundtrack-cnn compare``), never a
+change to it.  (Metrics are in :mod:`soundtrack_cnn.scoring`; evaluating a
+run is :func:`soundtrack_cnn.experiment.pipeline.evaluate_run`.)
 
 .. autosummary::
 

@@ -4,7 +4,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.baseline import make_classical_baseline, track_mfcc_statistics
+from soundtrack_cnn.beyond.baseline import make_classical_baseline, track_mfcc_statistics
 
 
 def test_statistics_pool_every_frame_of_a_tracks_tiles():

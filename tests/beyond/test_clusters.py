@@ -4,7 +4,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn_checks import PARAMETER_CHECKS, UNFITTED_CHECK, run_check
 
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.clusters import (
+from soundtrack_cnn.beyond.clusters import (
     TwoStage,
     ambiguous,
     cluster_report,

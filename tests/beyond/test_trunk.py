@@ -10,7 +10,7 @@ import pytest
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.audio.features import FeatureSettings
 from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.evaluation.trunk import (CONV_LAYERS, SHIPPED, TRUNK_LAYERS, Trunk,
+from soundtrack_cnn.beyond.trunk import (CONV_LAYERS, SHIPPED, TRUNK_LAYERS, Trunk,
                                               embed_tiles, read_trunk, trunk_shapes, write_trunk)
 
 TINY = dict(c1=2, c2=3, c3=2, c4=2, h5=4, h6=3)
