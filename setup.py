@@ -6,7 +6,7 @@ setup(
     description="Film genres from soundtracks: a runnable reproduction of an ensemble of "
                 "binary specialist CNNs on MFCC tiles (Theano/Lasagne/nolearn).",
     packages=find_packages(include=["soundtrack_cnn", "soundtrack_cnn.*"]),
-    package_data={"soundtrack_cnn": ["reporting/templates/*.html", "trunks/*.npz", "trunks/*.json"]},
+    package_data={"soundtrack_cnn": ["reporting/templates/*.html", "trunks/pretrained.npz", "trunks/pretrained.json"]},
     python_requires="==3.11.*",
     # What the package needs at run time; the exact pins live in requirements.txt.
     install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",

@@ -181,6 +181,9 @@ class ContrastivePretrainer(BaseEstimator):
     random_state : int
     progress : bool
         A tqdm bar (updates, loss, time left) on stderr, if it is a terminal.
+    on_epoch : callable, optional
+        Called with each finished epoch's history row (after its checkpoint):
+        a log line where there is no terminal for the bar.
 
     Attributes
     ----------
@@ -203,7 +206,7 @@ class ContrastivePretrainer(BaseEstimator):
     def __init__(self, epochs=20, batch=64, temperature=0.5, rate=0.03, rate_stop=0.001,
                  momentum=0.9, head_units=64, projection_units=32, augment=None,
                  net_params=None, settings=None, checkpoint=None, random_state=0,
-                 progress=False):
+                 progress=False, on_epoch=None):
         self.epochs = epochs
         self.batch = batch
         self.temperature = temperature
@@ -218,6 +221,7 @@ class ContrastivePretrainer(BaseEstimator):
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.progress = progress
+        self.on_epoch = on_epoch
 
     # -- parameters ----------------------------------------------------------
     def _net_params(self):
@@ -419,6 +423,8 @@ class ContrastivePretrainer(BaseEstimator):
                                 "seconds": round(time.perf_counter() - started, 3)})
                 if self.checkpoint:
                     self._save(state, config, epoch, history)
+                if self.on_epoch is not None:
+                    self.on_epoch(history[-1])
         self.history_ = history
         self.trunk_ = Trunk({name: [p.get_value() for p in layers[name].get_params()]
                              for name in TRUNK_LAYERS}, settings,
@@ -471,7 +477,8 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
         The command that rebuilds the trunk (recorded in its provenance).
     report : callable, optional
         Called with one line of text: what is pretrained on and the time
-        it will take (measured), before anything is trained.
+        it will take (measured), before anything is trained; then once per
+        finished epoch.
     estimate : bool
         Measure a step to estimate the time (for ``report``).
     **params
@@ -489,8 +496,11 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
                          ".json)".format(out))
     X, groups, description = pretraining_data(stores, exclude_splits)
     settings = description.pop("settings")
+    on_epoch = None if report is None else (lambda row: report(
+        "epoch {}/{}: loss {:.4f} ({:.0f} s; checkpoint {})".format(
+            row["epoch"], model.epochs, row["loss"], row["seconds"], model.checkpoint)))
     model = ContrastivePretrainer(settings=settings, checkpoint=out[:-4] + ".checkpoint.npz",
-                                  **params)
+                                  on_epoch=on_epoch, **params)
     model._check_params()
     if report:
         step = model.measure_step_seconds(settings.tile_shape) if estimate else None

@@ -66,9 +66,9 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
         raise InputError("the store {} holds no usable track".format(store_dir))
     untagged = sum(1 for t in tracks if not t.tags)
     if untagged:
-        raise InputError("the store {} holds {} of {} tracks without tags (extracted with "
-                         "--unlabelled, to pretrain on): train needs a store of labelled "
-                         "tracks".format(store_dir, untagged, len(tracks)))
+        raise InputError("the store {} holds {} of {} tracks without tags (a store to pretrain "
+                         "on): train needs a store of labelled tracks".format(
+                             store_dir, untagged, len(tracks)))
     splits = assign_splits([t.track_id for t in tracks],
                            given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
                            groups={t.track_id: t.film for t in tracks if t.film})

@@ -100,6 +100,7 @@ def test_pretrain_writes_a_trunk_with_provenance_and_leaves_test_tracks_out(two_
     trunk = pretrain([two_tag_store], out, command="soundtrack-cnn pretrain ...", report=lines.append,
                      epochs=2, batch=8, net_params=TINY)
     assert "30 tracks" in lines[0] and "test left out" in lines[0] and "tiles/s" in lines[0]
+    assert [line.split(":")[0] for line in lines[1:]] == ["epoch 1/2", "epoch 2/2"]
     again = read_trunk(out)
     assert again.sha256 == trunk.sha256
     provenance = json.load(open(str(tmp_path / "trunks" / "mine.json")))

@@ -26,6 +26,7 @@ def test_unlabelled_folder_store_pretrain_then_fine_tune_and_probe(two_tag_corpu
                     str(folder))
     store = str(tmp_path / "unlabelled-store")
     main(["features", str(folder), "--out", store, "--jobs", "1"])
+    capsys.readouterr()
     assert "without tags" in _fails(["train", store, "--out", str(tmp_path / "refused")], capsys)
 
     trunk = str(tmp_path / "trunks" / "two-tags.npz")
