@@ -113,7 +113,7 @@ def register(commands):
     pretrain.add_argument("--batch", type=positive_int, default=64,
                           help="pairs per update, each of another track (default %(default)s)")
     pretrain.add_argument("--temperature", type=positive_float, default=0.5)
-    pretrain.add_argument("--rate", type=positive_float, default=0.03,
+    pretrain.add_argument("--rate", type=positive_float, default=0.01,
                           help="learning rate of the first epoch (annealed to .001)")
     pretrain.add_argument("--keep-test", action="store_true",
                           help="also pretrain on tracks whose split is test (left out by default)")

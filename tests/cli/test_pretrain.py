@@ -35,7 +35,7 @@ def test_unlabelled_folder_store_pretrain_then_fine_tune_and_probe(two_tag_corpu
     assert " tiles of 30 tracks" in out and "epoch 1/1: loss" in out and "sha256" in out
     provenance = json.load(open(trunk[:-4] + ".json"))
     assert provenance["command"] == ("soundtrack-cnn pretrain {} --out {} --epochs 1 --batch 8 "
-                                     "--temperature 0.5 --rate 0.03 --seed 0".format(
+                                     "--temperature 0.5 --rate 0.01 --seed 0".format(
                                          two_tag_store, trunk))
     assert provenance["n_params"] == 251739 - 51
 
