@@ -26,7 +26,7 @@ REALMUSIC2 ?= $(HOME)/.cache/realmusic2
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: help install train test test-upstream bench bench-torch compare browser clean clean-runs \
+.PHONY: help install train test docs test-upstream bench bench-torch compare browser clean clean-runs \
         pretrain pretrain-trunk
 .DEFAULT_GOAL := help
 
@@ -55,8 +55,14 @@ browser: ## install Debian's chromium for the viewer's browser test (root only)
 	      || echo "chromium could not be installed: the viewer's browser test will be skipped."; \
 	  else echo "no chromium and no root apt-get: the viewer's browser test will be skipped."; fi; }
 
-test: install browser ## run every test (doctests included); pytest -m "not slow" is the fast loop
+test: install browser ## run every test (doctests and the docs build with warnings as errors included)
 	$(BIN)/python -m pytest -q
+
+# The documentation site, from docs/ and the code's own docstrings and parsers;
+# any warning is an error. Open docs/_build/html/index.html.
+docs: install ## build the documentation site into docs/_build/html (warnings are errors)
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
 	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(INIT),--init $(INIT))
@@ -77,6 +83,7 @@ pretrain-trunk: install ## rebuild the shipped trunk from ../shared/realmusic2 (
 	$(BIN)/python -c 'import csv, sys; project = {r["path"] for r in csv.DictReader(open(sys.argv[1]))}; rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["path"] not in project]; w = csv.DictWriter(open(sys.argv[3], "w", newline=""), ["path", "split"], extrasaction="ignore"); w.writeheader(); w.writerows(rows)' $(REALMUSIC2)/manifest-project.csv $(REALMUSIC2)/manifest-pool.csv $(REALMUSIC2)/manifest-pool-extra.csv
 	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-pool-extra.csv --out $(REALMUSIC2)/features-pool-extra --unlabelled --exclude-split test
 	$(BIN)/python -m soundtrack_cnn pretrain $(REALMUSIC2)/features-project $(REALMUSIC2)/features-pool-extra --out soundtrack_cnn/trunks/pretrained.npz --epochs $(TRUNK_EPOCHS)
+	rm -f soundtrack_cnn/trunks/pretrained.checkpoint.npz  # the wheel ships every file of the package
 
 bench: install ## speed and memory figures
 	RUN=$(RUN) $(BIN)/python bench/run.py
@@ -97,13 +104,13 @@ bench-torch: install $(TORCH_VENV)/.installed ## the same network in PyTorch, si
 
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
 test-upstream: install ## Lasagne 0.1's own test suite under our shims
-	bash bench/test_upstream.sh
+	bash tests/stack/lasagne_upstream.sh
 
 compare: install ## the study's method beside its next steps (pooling, calibration, two stages, GRU) on RUN
 	$(BIN)/python -m soundtrack_cnn compare $(RUN)
 
 clean: ## remove the environment and generated data; trained runs stay
-	rm -rf $(VENV) build *.egg-info data
+	rm -rf $(VENV) build *.egg-info data docs/_build
 
 clean-runs: ## delete every trained run in runs/ (asked for by name only)
 	rm -rf runs

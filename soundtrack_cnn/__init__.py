@@ -2,7 +2,9 @@
 
 The main names are available here and imported on first use, so that
 ``import soundtrack_cnn`` stays light (Theano is imported only by what trains
-or loads nets)::
+or loads nets) and leaves the process as it was: no file written, no
+environment variable set, no module patched (the 2015 stack's shims install
+themselves when Theano is first imported; :mod:`soundtrack_cnn.stack.compat`)::
 
     >>> import soundtrack_cnn
     >>> soundtrack_cnn.FeatureSettings().tile_shape
@@ -13,6 +15,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ==============  ==============================================================
 ``errors``      the error hierarchy (``SoundtrackCNNError`` and its kinds)
 ``files``       every file the package writes: atomic writes, JSON, sha256
+``signing``     keyed signatures (HMAC) of the pickles this user writes
 ``parallel``    worker processes, a Dask cluster, file locks (one writer at a time)
 ``stack``       the 2015 stack on Python 3.11, and the package's own Theano code
 ``audio``       decoding, MFCC frames, tiles, streaming, reconstruction
@@ -34,16 +37,17 @@ only from its own group or the groups above it.
 import importlib
 
 from .stack import compat as _compat
-from .stack import runtime as _runtime
 
-_compat.install()
-_runtime.install()
+# Writes nothing, sets nothing, imports nothing: one import hook that installs
+# the 2015 stack's shims when Theano, Lasagne or nolearn is first imported
+# (soundtrack_cnn.stack.compat says why a hook).
+_compat.arm()
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: The import rule: a module may import from its own group and those before it.
-LAYERS = ("errors", "files", "parallel", "stack", "audio", "collection", "labelling", "scoring",
-          "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
+LAYERS = ("errors", "files", "signing", "parallel", "stack", "audio", "collection", "labelling",
+          "scoring", "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {

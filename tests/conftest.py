@@ -1,5 +1,7 @@
 """Session-wide fixtures: Theano compiles are slow, so compiled nets are shared."""
+import os
 import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -9,6 +11,11 @@ from soundtrack_cnn.training.network import build_net
 
 #: Scripts that made test fixtures with earlier versions of the package (not tests).
 collect_ignore_glob = ["*/fixtures/*.py"]
+
+# The pickles the tests train are signed with a secret of the test session, never the
+# user's own (soundtrack_cnn.signing); child processes inherit it.
+os.environ["SOUNDTRACK_CNN_SECRET"] = os.path.join(
+    tempfile.mkdtemp(prefix="soundtrack_cnn_secret_"), "secret")
 
 
 @pytest.fixture(scope="session")

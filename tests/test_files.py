@@ -186,3 +186,65 @@ def test_json_gets_null_for_nan_and_infinity(tmp_path):
     from soundtrack_cnn.files import write_json
     write_json(str(tmp_path / "x.json"), {"auc": np.float64("nan"), "rows": [[1.5, -np.inf]]})
     assert json.loads((tmp_path / "x.json").read_text()) == {"auc": None, "rows": [[1.5, None]]}
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "link to fifo", "device", "dangling link"])
+def test_an_input_that_is_not_a_regular_file_is_refused_before_it_is_opened(tmp_path, kind):
+    from soundtrack_cnn.files import input_path
+    path = str(tmp_path / "in.csv")
+    if kind == "device":
+        path = "/dev/zero"
+    elif kind == "directory":
+        os.mkdir(path)
+    elif kind == "dangling link":
+        os.symlink("gone.csv", path)
+    else:
+        os.mkfifo(str(tmp_path / "fifo"))
+        os.symlink("fifo", path) if kind == "link to fifo" else os.rename(
+            str(tmp_path / "fifo"), path)
+    expected = {"fifo": "is a FIFO", "directory": "is a directory", "device":
+                "is a character device", "link to fifo": "is a link to a FIFO",
+                "dangling link": "is a symbolic link to gone.csv, which does not exist"}[kind]
+    with pytest.raises(InputError, match=expected) as caught:
+        input_path(path)
+    assert str(caught.value).startswith(path + ": ")
+
+
+def test_check_not_input_finds_a_file_under_any_of_its_names(tmp_path):
+    from soundtrack_cnn.files import check_not_input
+    (tmp_path / "d").mkdir()
+    song = tmp_path / "song.flac"
+    song.write_bytes(b"audio")
+    os.symlink("song.flac", str(tmp_path / "link.flac"))
+    for alias in ("song.flac", "./song.flac", "d/../song.flac", "link.flac"):
+        with pytest.raises(InputError, match="is also this command's input"):
+            check_not_input(str(tmp_path / alias), [str(song)])
+    check_not_input(str(tmp_path / "other.flac"), [str(song)])  # nothing there yet: fine
+    check_not_input(str(tmp_path / "d"), [str(song), str(tmp_path / "absent")])
+
+
+def test_a_folder_through_a_dangling_link_is_created_and_a_file_in_the_way_named(tmp_path):
+    from soundtrack_cnn.files import make_folder
+    # film --out LINK used to fail with a bare "File exists".
+    os.symlink(str(tmp_path / "elsewhere" / "out"), str(tmp_path / "link"))
+    write_bytes(str(tmp_path / "link" / "cues.csv"), b"x")
+    assert (tmp_path / "elsewhere" / "out" / "cues.csv").read_bytes() == b"x"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="file: is a regular file, not a folder"):
+        make_folder(str(tmp_path / "file" / "sub"))
+    os.mkfifo(str(tmp_path / "pipe"))
+    with pytest.raises(InputError, match=r"pipe: is a FIFO \(named pipe\), not a folder"):
+        make_folder(str(tmp_path / "pipe"))
+
+
+def test_a_folder_whose_file_system_takes_no_files_is_named_so():
+    # --out /proc/self used to say only "No such file or directory".
+    with pytest.raises(InputError, match="/proc/self: cannot write there .* accepts no new files"):
+        check_writable("/proc/self")
+
+
+def test_printable_escapes_what_a_terminal_would_act_on():
+    from soundtrack_cnn.files import printable
+    assert printable("a\x1b]0;owned\x07b\x1b[2J\n\r\x9b\u202eslfc.wav") == \
+        "a\\x1b]0;owned\\x07b\\x1b[2J\\x0a\\x0d\\x9b\\u202eslfc.wav"
+    assert printable(os.fsdecode(b"caf\xe9 \xc3\xa9t\xc3\xa9.wav")) == "caf\\xe9 été.wav"

@@ -49,7 +49,7 @@ import python_speech_features
 from .io import load_audio
 from ..errors import InputError
 
-__all__ = ["FeatureSettings", "TRACK_NORMS", "mfcc", "tile", "normalise_track", "signal_to_tiles",
+__all__ = ["FeatureSettings", "TRACK_NORMS", "SETTINGS_BOUNDS", "mfcc", "tile", "normalise_track", "signal_to_tiles",
            "audio_to_tiles", "Normalizer", "compression_figures"]
 
 #: Frames computed per call of python_speech_features, bounding memory per track.
@@ -58,6 +58,54 @@ MFCC_BLOCK_FRAMES = 1000
 #: Per-track normalisations: none (the study), the track's mean of each
 #: coefficient removed, or its mean removed and its standard deviation divided out.
 TRACK_NORMS = ("none", "mean", "meanvar")
+
+
+#: The range of every numeric setting: what the package's own profiles and options can
+#: produce, with room for real audio practice, and nothing beyond.  Settings travel
+#: inside shared files (a store's ``store.json``, a model's ``.npz`` / ``.onnx``
+#: metadata), and each one sizes an allocation when features are computed: ``nfft``
+#: floats per frame for 1000 frames at a time (:data:`MFCC_BLOCK_FRAMES`: 2**14 gives
+#: about 0.4 GB at most, four times the study's 4096), ``nfilt`` filters of ``nfft / 2``
+#: bins, ``n_mfcc x n_frames`` floats per tile.  A file declaring ``nfft = 2**28`` would
+#: ask for hundreds of GB: every reader goes through :class:`FeatureSettings`, which
+#: refuses anything outside this table.  ``{name: (low, high, unit)}``, both ends included.
+SETTINGS_BOUNDS = {
+    "sr": (4000, 96000, "Hz"),
+    "n_mfcc": (1, 128, "coefficients"),
+    "winlen": (0.005, 1.0, "s"),
+    "winstep": (0.005, 1.0, "s"),
+    "nfilt": (1, 256, "filters"),
+    "nfft": (64, 2 ** 14, "samples"),
+    "lowfreq": (0.0, 48000.0, "Hz"),
+    "highfreq": (1.0, 48000.0, "Hz"),
+    "preemph": (0.0, 0.999, ""),
+    "ceplifter": (0, 1000, ""),
+    "n_frames": (1, 1000, "frames"),
+    "hop": (1, 1000, "frames"),
+    "min_fraction": (0.001, 1.0, "of a tile"),
+}
+_INTEGERS = ("sr", "n_mfcc", "nfilt", "nfft", "ceplifter", "n_frames", "hop")
+
+
+def _bound_problems(settings):
+    """What is out of :data:`SETTINGS_BOUNDS` or of the wrong type, as phrases."""
+    problems = []
+    for name, (low, high, unit) in SETTINGS_BOUNDS.items():
+        value = getattr(settings, name)
+        if name == "highfreq" and value is None:
+            continue
+        integer = name in _INTEGERS
+        kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+        if not isinstance(value, kinds) or isinstance(value, (bool, np.bool_)):
+            problems.append("{} must be {}, got {!r}".format(
+                name, "an integer" if integer else "a number", value))
+        elif not low <= value <= high:  # also False for NaN
+            problems.append("{} must be in [{}, {}]{}, got {!r}".format(
+                name, low, high, " " + unit if unit else "", value))
+    if not isinstance(settings.append_energy, (bool, np.bool_)):
+        problems.append("append_energy must be true or false, got {!r}".format(
+            settings.append_energy))
+    return problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +144,9 @@ class FeatureSettings(object):
         Per-track normalisation of the tiles (:func:`normalise_track`); the
         study has none.
 
+    Every numeric setting must lie within :data:`SETTINGS_BOUNDS` (settings
+    are read from shared files, and they size allocations).
+
     Examples
     --------
     >>> settings = FeatureSettings()
@@ -122,11 +173,8 @@ class FeatureSettings(object):
     track_norm: str = "none"
 
     def __post_init__(self):
-        problems = []
-        for name in ("sr", "n_mfcc", "nfilt", "nfft", "n_frames", "hop"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                problems.append("{} must be a positive integer, got {!r}".format(name, value))
+        # Types and bounds first: the relations below compare and multiply these values.
+        problems = _bound_problems(self)
         if problems:
             raise InputError("invalid FeatureSettings: " + "; ".join(problems))
         if not 0 < self.winstep <= self.winlen:
@@ -142,12 +190,6 @@ class FeatureSettings(object):
         if not 0 <= self.lowfreq < top <= self.sr / 2:
             problems.append("need 0 <= lowfreq < highfreq <= sr / 2, got lowfreq={!r}, "
                             "highfreq={!r}, sr={}".format(self.lowfreq, self.highfreq, self.sr))
-        if not 0 <= self.preemph < 1:
-            problems.append("preemph must be in [0, 1), got {!r}".format(self.preemph))
-        if self.ceplifter < 0:
-            problems.append("ceplifter must be >= 0, got {!r}".format(self.ceplifter))
-        if not 0 < self.min_fraction <= 1:
-            problems.append("min_fraction must be in (0, 1], got {!r}".format(self.min_fraction))
         if self.track_norm not in TRACK_NORMS:
             problems.append("track_norm must be one of {}, got {!r}".format(TRACK_NORMS,
                                                                             self.track_norm))

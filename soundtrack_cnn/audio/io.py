@@ -11,14 +11,16 @@ import contextlib
 import io
 import os
 import re
+import struct
 import sys
+import zlib
 
 import numpy as np
 import soundfile
 import soxr
 
 from ..errors import InputError
-from ..files import not_a_file, write_bytes
+from ..files import input_path, write_bytes
 
 __all__ = ["AUDIO_EXTENSIONS", "find_audio", "check_source", "load_audio", "stream_audio",
            "write_audio"]
@@ -154,23 +156,17 @@ def stream_audio(path, sr=22050, block_samples=DECODE_BLOCK_SAMPLES):
 def check_source(path):
     """Raise :class:`InputError` unless ``path`` is a non-empty regular file, naming what it is.
 
+    :func:`soundtrack_cnn.files.input_path`'s rule, plus: not empty.
+
     Examples
     --------
     >>> check_source("/dev/null")
     Traceback (most recent call last):
     ...
-    soundtrack_cnn.errors.InputError: /dev/null: is a character device, not a regular file
+    soundtrack_cnn.errors.InputError: /dev/null: is a character device, not a regular file; give the path of a regular file to read
     """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError("{}: no such file".format(path)) from None
-    except OSError as error:
-        raise InputError("{}: cannot read it ({})".format(path, error.strerror)) from None
-    kind = not_a_file(info.st_mode)
-    if kind:
-        raise InputError("{}: is {}, not a regular file".format(path, kind))
-    if info.st_size == 0:
+    input_path(path)
+    if os.path.getsize(path) == 0:
         raise InputError("{}: empty file (0 bytes)".format(path))
 
 
@@ -187,8 +183,15 @@ def _decode_mono(path, sr, block_samples):
         # out at full length.  read() returns only the frames really decoded.
         decoded = 0
         while True:
-            with _quiet_decoder(path):
-                block = source.read(block_samples, dtype="float32", always_2d=True)
+            try:
+                with _quiet_decoder(path):
+                    block = source.read(block_samples, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                # The file opened, so its header is sound: what breaks later is
+                # its data, cut or damaged (a cut FLAC "lost sync").
+                raise InputError("{}: truncated or damaged: {} ({})".format(
+                    path, _decoded_of(source, decoded),
+                    str(error).replace("Error : ", "").rstrip("."))) from error
             if not len(block):
                 break
             mono = _mixdown(block)
@@ -223,81 +226,204 @@ def _quiet_decoder(path):
         os.close(saved)
 
 
-#: Frames a decoder may deliver short of the declared length: an MP3
-#: encoder's delay and padding, at most two MPEG frames of 1,152 samples.
-#: Every format libsndfile writes here decodes to exactly its declared length,
-#: except a constant-bitrate MP3 without a frame count (:func:`_declared_slack`).
-TRUNCATION_TOLERANCE = 2 * 1152
-#: libsndfile's log lines of an MP3 whose length is estimated from its size.
-_CONSTANT_BITRATE = re.compile(r"^\s*bitrate mode\s*:\s*constant\s*$", re.M)
-_FRAME_SIZE = re.compile(r"^\s*framesize\s*:\s*(\d+)\s*$", re.M)
-
 #: libsndfile's log line for a data chunk whose declared size the file does not hold
 #: (WAV, WAVEX, W64 ``data``; AIFF ``SSND``; AU ``Data Size``).
 _DATA_CHUNK = re.compile(r"^\s*(?:data|SSND|Data Size)\s*:\s*(\d+)\s*(?:\(|$)", re.M)
 _FILE_LENGTH = re.compile(r"^Length\s*:\s*(\d+)", re.M)
+#: A data size that declares nothing: a streaming writer, not knowing the
+#: length, writes the largest 32-bit size (and libsndfile reads to the end).
+_UNKNOWN_SIZE = 0xFFFFFFFF
 #: libsndfile's log line when a header's frame count disagrees with the data (AIFF, RF64).
 _FRAME_COUNT_MISMATCH = re.compile(r"^\*\*\* .*frame count.*$", re.M | re.I)
+#: libsndfile's frame count of a file whose header gives no length (a FLAC
+#: whose STREAMINFO has 0 total samples).
+_UNKNOWN_FRAMES = (1 << 63) - 1
+
+
+def _decoded_of(source, decoded):
+    """"X s decoded of the Y s its header declares" (or of an unknown length)."""
+    rate = float(source.samplerate)
+    if source.frames >= _UNKNOWN_FRAMES:
+        return "{:.1f} s decoded".format(decoded / rate)
+    return "{:.1f} s decoded of the {:.1f} s its header declares".format(
+        decoded / rate, source.frames / rate)
 
 
 def _check_complete(path, source, decoded):
     """Raise :class:`InputError` if ``path`` ends before its container says it should.
 
-    Three signs, for every format libsndfile reads: fewer frames decoded than
-    the header declares (a cut FLAC or MP3); a header declaring a data chunk
-    longer than the whole file, or a frame count the data does not hold (a
-    cut WAV, AIFF, AU, W64, RF64: libsndfile then quietly reports the frames
-    present, so the count alone would pass); a cut Ogg file (libsndfile
-    measures its length) lacks the end-of-stream flag every encoder sets on
-    the last page.
+    Each container is judged by its own evidence of where the audio ends,
+    with a shortfall of at most one page or frame forgiven
+    (:func:`_shortfall_allowed`): an Ogg stream's last page carries the
+    end-of-stream flag and ends the stream's last granule; a FLAC's
+    STREAMINFO gives its total samples (its frames carry CRCs, which the
+    decoder checks: damage inside a frame fails the read itself); an MP3's
+    Xing, Info or VBRI header gives its frame count; a WAV, AIFF, AU, W64 or
+    RF64 header gives its data size or frame count (a cut one is read by
+    libsndfile up to the bytes present, so the count alone would pass).
     """
-    rate = float(source.samplerate)
-    if decoded < source.frames - TRUNCATION_TOLERANCE - _declared_slack(source):
-        raise InputError("{}: truncated or damaged: {:.1f} s decoded of the {:.1f} s its header "
-                         "declares".format(path, decoded / rate, source.frames / rate))
+    allowed = _shortfall_allowed(path, source)
+    if allowed is not None and decoded < source.frames - allowed:
+        raise InputError("{}: truncated or damaged: {}".format(path, _decoded_of(source, decoded)))
     log = source.extra_info
     declared, length = _DATA_CHUNK.search(log), _FILE_LENGTH.search(log)
-    if declared and length and int(declared.group(1)) > int(length.group(1)):
+    if declared and length and _UNKNOWN_SIZE != int(declared.group(1)) > int(length.group(1)):
         raise InputError("{}: truncated: its header declares {} bytes of audio data, the whole "
                          "file has {} ({:.1f} s decoded)".format(
-                             path, declared.group(1), length.group(1), decoded / rate))
+                             path, declared.group(1), length.group(1),
+                             decoded / float(source.samplerate)))
     mismatch = _FRAME_COUNT_MISMATCH.search(log)
     if mismatch:
         raise InputError("{}: truncated: {} ({:.1f} s decoded)".format(
-            path, " ".join(mismatch.group(0).lstrip("* ").split()), decoded / rate))
-    if source.format == "OGG" and not _ogg_has_end_of_stream(path):
-        raise InputError("{}: truncated: its last Ogg page is not marked end-of-stream "
-                         "({:.1f} s decoded)".format(path, decoded / rate))
+            path, " ".join(mismatch.group(0).lstrip("* ").split()),
+            decoded / float(source.samplerate)))
 
 
-def _declared_slack(source):
-    """How far the declared length of ``source`` may overstate its audio, in frames.
+def _shortfall_allowed(path, source):
+    """Frames the decoded audio may fall short of ``source.frames``; None: its length proves nothing.
 
-    A constant-bitrate MP3 without a Xing/Info frame count (libsndfile logs
-    "bitrate mode : constant") has its length estimated as file size over
-    frame size, but an MPEG frame at such a bitrate is one byte longer
-    whenever its padding bit is set: the estimate can exceed the audio by one
-    frame in ``framesize``.  Real game music decodes 0.3 s short of it in 441 s
-    (80 kbps, 261-byte frames); so does a CBR MP3 libsndfile writes itself.
-    Such a file's length cannot show a cut (its estimate shrinks with it), so
-    only a decoding error can.  Every other file's count is exact.
+    * Ogg: the last page's span (its granule position minus the previous
+      page's). The last granule position may overstate the audio (real
+      Vorbis files decode 0.13 s short of it), and the end-of-stream flag,
+      which a cut file lacks, already says the stream ended there; a file
+      whose last page is not marked so is refused here.
+    * FLAC: its largest block (one frame); no length at all (0 total
+      samples, written by a streaming encoder): None.
+    * MP3: one frame, when a Xing, Info or VBRI header counts the frames;
+      otherwise libsndfile estimates the length from the file's size (a
+      constant-bitrate file is then often one padding byte per frame short
+      of it): None, only a decoding error shows damage.
+    * Every other format's count comes from its header's data size: 0.
     """
-    log = source.extra_info
-    size = _FRAME_SIZE.search(log)
-    if source.format != "MP3" or not _CONSTANT_BITRATE.search(log) or not size:
-        return 0
-    return source.frames // max(int(size.group(1)), 1)
+    if source.frames >= _UNKNOWN_FRAMES:
+        return None
+    if source.format == "OGG":
+        end = _ogg_end(path)
+        if end is None or not end.eos:
+            raise InputError("{}: truncated: its last Ogg page is {} ({:.1f} s in its "
+                             "header)".format(path, "not marked end-of-stream" if end else
+                                              "missing or damaged",
+                                              source.frames / float(source.samplerate)))
+        # Opus counts granules at 48 kHz whatever rate it is decoded at.
+        scale = source.samplerate / 48000.0 if end.opus else 1.0
+        return int(end.last_span * scale) if end.last_span is not None else 0
+    if source.format == "FLAC":
+        return _flac_max_block(path)
+    if source.format == "MP3":
+        return _mp3_counted_frame(path)
+    return 0
 
 
-def _ogg_has_end_of_stream(path):
-    """Whether the last complete Ogg page header of ``path`` has the EOS flag (0x04)."""
+class _OggEnd(object):
+    """The end of an Ogg file: whether its last page is marked end-of-stream, and its span."""
+
+    def __init__(self, eos, last_span, opus):
+        self.eos, self.last_span, self.opus = eos, last_span, opus
+
+
+#: The largest Ogg page: a 27-byte header, 255 lacing values, 255 segments of 255 bytes.
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255
+#: The Ogg CRC is CRC-32 with the polynomial of zlib's but unreflected:
+#: zlib's on bit-reversed bytes, bit-reversed (as fast as zlib, unlike a loop).
+_REVERSED_BYTES = bytes(int("{:08b}".format(i)[::-1], 2) for i in range(256))
+_NO_GRANULE = -1
+
+
+def _ogg_crc(page):
+    """The CRC of an Ogg page whose CRC field holds zeros."""
+    raw = ~zlib.crc32(page.translate(_REVERSED_BYTES), 0xFFFFFFFF) & 0xFFFFFFFF
+    return int("{:032b}".format(raw)[::-1], 2)
+
+
+def _ogg_pages(data):
+    """``(start, flags, granule, serial)`` of every whole page of ``data`` whose CRC holds.
+
+    Checking the CRC tells a page from the bytes "OggS" inside a packet.
+    """
+    pages = []
+    start = data.find(b"OggS")
+    while start >= 0:
+        header = data[start:start + 27]
+        if len(header) == 27 and header[4] == 0:
+            lacing = data[start + 27:start + 27 + header[26]]
+            end = start + 27 + header[26] + sum(lacing)
+            if len(lacing) == header[26] and end <= len(data):
+                flags, granule, serial, crc = struct.unpack_from("<BqI4xI", header, 5)
+                page = bytearray(data[start:end])
+                page[22:26] = b"\0\0\0\0"
+                if _ogg_crc(bytes(page)) == crc:
+                    pages.append((start, flags, granule, serial))
+        start = data.find(b"OggS", start + 1)
+    return pages
+
+
+def _ogg_end(path):
+    """The :class:`_OggEnd` of ``path`` (None if no whole page is in its last 190 kB).
+
+    The last three pages' worth of bytes hold the last page and the one
+    before it of the same stream, whatever their sizes.
+    """
+    size = os.path.getsize(path)
     with open(path, "rb") as stream:
-        stream.seek(max(0, os.path.getsize(path) - (1 << 16)))  # pages are at most 64 kB
+        opus = stream.read(64).find(b"OpusHead") >= 0
+        stream.seek(max(0, size - 3 * _OGG_MAX_PAGE))
         tail = stream.read()
-    position = tail.rfind(b"OggS")
-    while position >= 0 and len(tail) < position + 27:
-        position = tail.rfind(b"OggS", 0, position)
-    return position >= 0 and bool(tail[position + 5] & 0x04)
+    pages = _ogg_pages(tail)
+    if not pages:
+        return None
+    _, flags, granule, serial = pages[-1]
+    earlier = [g for _, _, g, s in pages[:-1] if s == serial and g != _NO_GRANULE]
+    span = granule - earlier[-1] if earlier and granule >= earlier[-1] else None
+    return _OggEnd(bool(flags & 0x04), span, opus)
+
+
+def _flac_max_block(path):
+    """The largest block size in a FLAC's STREAMINFO, in frames (4608 if it cannot be read).
+
+    4608 is the largest block of the "subset" every common encoder writes.
+    """
+    with open(path, "rb") as stream:
+        head = stream.read(10)
+        if head[:3] == b"ID3":  # an ID3v2 tag before the stream: its size is syncsafe
+            size = sum(byte << 7 * (3 - i) for i, byte in enumerate(head[6:10]))
+            stream.seek(10 + size + (10 if head[5] & 0x10 else 0))
+            head = stream.read(10)
+    if head[:4] != b"fLaC" or head[4] & 0x7F != 0:
+        return 4608
+    block = struct.unpack(">H", head[8:10])[0] if len(head) == 10 else 0
+    return block or 4608
+
+
+#: Samples per MPEG Layer III frame, by the header's version bits (MPEG 1: 1152).
+_MP3_FRAME_SAMPLES = {3: 1152, 2: 576, 0: 576}
+
+
+def _mp3_counted_frame(path):
+    """One frame's samples if the MP3's first frame is a Xing/Info header counting the frames
+    (or a VBRI header); else None (libsndfile's length is then an estimate)."""
+    with open(path, "rb") as stream:
+        head = stream.read(10)
+        offset = 0
+        if head[:3] == b"ID3":
+            offset = 10 + sum(byte << 7 * (3 - i) for i, byte in enumerate(head[6:10])) + \
+                (10 if head[5] & 0x10 else 0)
+        stream.seek(offset)
+        data = stream.read(1 << 14)
+    for sync in range(len(data) - 4):
+        if data[sync] == 0xFF and data[sync + 1] & 0xE0 == 0xE0 and data[sync + 1] & 0x06 == 0x02:
+            break
+    else:
+        return None
+    version, mono = (data[sync + 1] >> 3) & 3, (data[sync + 3] >> 6) == 3
+    if version == 1:  # reserved: not a frame header
+        return None
+    side_info = (17 if mono else 32) if version == 3 else (9 if mono else 17)
+    xing = data[sync + 4 + side_info:sync + 12 + side_info]
+    if xing[:4] in (b"Xing", b"Info") and len(xing) == 8 and xing[7] & 0x01:
+        return _MP3_FRAME_SAMPLES[version]
+    if data[sync + 36:sync + 40] == b"VBRI":
+        return _MP3_FRAME_SAMPLES[version]
+    return None
 
 
 def _mixdown(block):

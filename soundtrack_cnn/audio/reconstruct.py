@@ -24,6 +24,7 @@ import scipy.fftpack
 import scipy.signal
 
 from ..errors import InputError
+from ..files import check_not_input
 from .features import FeatureSettings, mfcc
 from .io import load_audio, write_audio
 
@@ -180,6 +181,7 @@ def reconstruct_file(in_path, out_path, crossfade=False, settings=FeatureSetting
     seconds : float
         Length of the written audio.
     """
+    check_not_input(out_path, [in_path])  # the song, not its lossy rebuild, is the user's
     original = load_audio(in_path, settings.sr)
     if len(original) < settings.window_samples:
         raise InputError("{}: too short: shorter than one {} s frame"

@@ -6,7 +6,10 @@ frequent genre scores high everywhere, so that genre tops most rankings.  A
 function fitted on the validation tracks -- Platt scaling (a logistic
 regression on the score's logit) or isotonic regression (scikit-learn) -- so
 that a calibrated 0.3 means "30% of such tracks carry the tag" for every
-genre.  It is stored in the run folder as ``calibration-<method>.json``.
+genre.  It is stored in the run folder as ``calibration-<method>.json``,
+sealed with a checksum and checked field by field when read, like every
+other file of a run: a NaN parameter would turn every probability into NaN,
+and a knot out of [0, 1] into a "probability" that is not one.
 """
 import os
 
@@ -19,11 +22,13 @@ from sklearn.linear_model import LogisticRegression
 from ..errors import InputError
 from ..files import read_json, write_json
 from ..scoring.metrics import safe_logit
+from ..training.modelfiles import MAX_GENRES, check_seal, seal
 
 __all__ = ["Calibration", "METHODS", "calibration_path"]
 
 METHODS = ("platt", "isotonic")
-
+#: Most knots an isotonic map may have (one per validation track at most).
+MAX_KNOTS = 10 ** 6
 
 
 def _check_method(method):
@@ -133,23 +138,85 @@ class Calibration(BaseEstimator):
 
     @classmethod
     def from_dict(cls, record):
-        calibration = cls(_check_method(record["method"]))
-        calibration.genres_ = list(record["genres"])
-        calibration.params_ = record["params"]
+        """A calibration from :meth:`to_dict` output; ValueError says which field is wrong."""
+        if not isinstance(record, dict):
+            raise ValueError("it holds no object")
+        if record.get("method") not in METHODS:
+            raise ValueError("field 'method' must be one of {}".format(list(METHODS)))
+        genres, params = record.get("genres"), record.get("params")
+        if not isinstance(genres, list) or not 1 <= len(genres) <= MAX_GENRES or \
+                not all(isinstance(g, str) and g for g in genres) or len(set(genres)) != len(genres):
+            raise ValueError("field 'genres' must be a list of distinct non-empty strings")
+        if not isinstance(params, dict) or set(params) != set(genres):
+            raise ValueError("field 'params' must hold one map per genre")
+        for genre in genres:
+            problem = _check_map(record["method"], params[genre])
+            if problem:
+                raise ValueError("field 'params.{}': {}".format(genre, problem))
+        calibration = cls(record["method"])
+        calibration.genres_ = list(genres)
+        calibration.params_ = {genre: params[genre] for genre in genres}
         return calibration
 
     def save(self, run_dir, **provenance):
-        """Write ``calibration-<method>.json`` atomically; ``provenance`` is recorded beside it."""
+        """Write ``calibration-<method>.json`` atomically, sealed; ``provenance`` is recorded beside it."""
         path = calibration_path(run_dir, self.method)
-        write_json(path, dict(self.to_dict(), **provenance))
+        write_json(path, seal(dict(self.to_dict(), **provenance)))
         return path
 
     @classmethod
-    def load(cls, run_dir, method="platt"):
-        """The calibration a run folder holds for ``method``."""
-        path = calibration_path(run_dir, method)
-        values = read_json(path, what="calibration (run `soundtrack-cnn compare RUN` first)")
+    def load(cls, run_dir, method="platt", genres=None):
+        """The calibration a run folder holds for ``method``, checked.
+
+        Parameters
+        ----------
+        run_dir : str
+        method : {'platt', 'isotonic'}
+        genres : sequence of str, optional
+            The score columns it will map (the model's genres); other genres,
+            or the same in another order, are an error.
+        """
+        path = calibration_path(run_dir, _check_method(method))
+        values = read_json(path, what="calibration (fitted by compare_run)")
+
+        def damaged(problem):
+            return InputError("{} is damaged: {}; fit it again (compare)".format(path, problem))
+
+        if not isinstance(values, dict):
+            raise damaged("it holds no object")
+        check_seal(values, path, damaged)
         try:
-            return cls.from_dict(values)
-        except (ValueError, KeyError, TypeError) as error:
-            raise InputError("{} is not a calibration: {}".format(path, error))
+            calibration = cls.from_dict(values)
+        except ValueError as error:
+            raise damaged(str(error)) from None
+        if calibration.method != method:
+            raise damaged("it holds a {} calibration".format(calibration.method))
+        if genres is not None and calibration.genres_ != list(genres):
+            raise InputError("{} maps genres {}, but the model scores {}".format(
+                path, calibration.genres_, list(genres)))
+        return calibration
+
+
+def _finite_numbers(values):
+    return isinstance(values, list) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in values)
+
+
+def _check_map(method, params):
+    """What is wrong with one genre's map, or None."""
+    if method == "platt":
+        if not isinstance(params, dict) or set(params) != {"a", "b"} or \
+                not _finite_numbers([params["a"], params["b"]]):
+            return "a Platt map is finite numbers 'a' and 'b'"
+        if params["a"] < 0:
+            return "a Platt map's slope 'a' is not negative"
+        return None
+    if not isinstance(params, dict) or set(params) != {"x", "y"} or \
+            not _finite_numbers(params["x"]) or not _finite_numbers(params["y"]):
+        return "an isotonic map is lists 'x' and 'y' of finite numbers"
+    x, y = np.asarray(params["x"], float), np.asarray(params["y"], float)
+    if not 1 <= len(x) <= MAX_KNOTS or len(x) != len(y):
+        return "an isotonic map has 1 to {} knots, as many 'x' as 'y'".format(MAX_KNOTS)
+    if np.any(np.diff(x) < 0) or np.any(np.diff(y) < 0) or y.min() < 0 or y.max() > 1:
+        return "an isotonic map is non-decreasing, with 'y' in [0, 1]"
+    return None

@@ -1,41 +1,22 @@
-"""The ``soundtrack-cnn`` command line (also ``python -m soundtrack_cnn``).
+"""The soundtrack-cnn command line (also python -m soundtrack_cnn).
 
-Subcommands mirror the steps of the study::
+Subcommands mirror the steps of the study (``run`` does them all; :data:`COMMANDS`
+lists them).  Their synopsis is ``soundtrack-cnn --help`` and ``soundtrack-cnn CMD
+--help``, generated from the parsers; the documentation's command-line reference
+is generated from the same parsers, so no copy of it can disagree with the code.
 
-    soundtrack-cnn run [--profile demo] [--run RUN] [--manifest CSV]   # everything
-    soundtrack-cnn corpus OUT [--size demo] [--jobs N]                 # bundled audio
-    soundtrack-cnn features MANIFEST|DIR --out STORE [--jobs N] [--stall-timeout SECONDS]
-                            [--scheduler ADDRESS] [--strict] [--unlabelled] [--exclude-split test]
-    soundtrack-cnn features --compression
-    soundtrack-cnn store compact STORE
-    soundtrack-cnn store check STORE
-    soundtrack-cnn train STORE --out RUN [--genres ...] [--max-epochs N] [--seed S] [-v]
-                         [--scheduler ADDRESS] [--init pretrained|TRUNK.npz [--freeze-conv]]
-    soundtrack-cnn pretrain STORE [STORE...] --out TRUNK.npz [--epochs N] [--batch PAIRS]
-                            [--keep-test] [--seed S]
-    soundtrack-cnn predict RUN|MODEL.onnx|MODEL.npz FILE|DIR... [--top K] [--json] [--csv OUT]
-                           [--timeline DIR] [--engine numpy|onnx|theano] [--jobs N]
-                           [--pooling mean|max|lme] [--calibrated platt|isotonic]
-    soundtrack-cnn film RUN INPUT... --out DIR [--min-cue SECONDS] [--fps 24]
-    soundtrack-cnn evaluate RUN [--engine numpy|onnx|theano]
-    soundtrack-cnn report RUN [--out DIR]
-    soundtrack-cnn reconstruct IN OUT [--crossfade]
-    soundtrack-cnn export RUN OUT.onnx|OUT.npz [--kind ensemble|multilabel]
-    soundtrack-cnn upgrade RUN
-    soundtrack-cnn label DIR --imdb BASICS.tsv.gz --out CSV [--ratings ...] [--overrides CSV]
-    soundtrack-cnn collection MANIFEST [--out DIR] [--min-tracks N]
-    soundtrack-cnn compare RUN [OTHER_RUN...] [--bootstrap N] [--seed S] [--embedding scores|hidden6]
-
-Bad input ends with one line naming the file and exit status 2; Ctrl-C ends
-with status 130 and SIGTERM (``kill``, a batch system's time limit) with 143,
-both with a note that rerunning resumes.  File names that are not UTF-8 are
-printed as their bytes.
+Bad input (a usage error too) ends with one line naming the file or option
+and exit status 2; Ctrl-C ends with status 130 and SIGTERM (``kill``, a batch
+system's time limit) with 143, from the moment ``main`` starts, both with a
+note that rerunning resumes.  File names are printed through
+:func:`soundtrack_cnn.files.printable`: control characters (a terminal's
+escape sequences) and bytes that are not UTF-8 are shown as ``\\xNN``.
 
 One module per group of commands, each with a ``register(commands)``:
 
 .. autosummary::
 
-    common       checked argument types (``positive_int``, ``seed``, ``n_jobs``...), ``--scheduler``
+    common       checked argument types (``count``, ``seconds``, ``seed``, ``n_jobs``...), ``--scheduler``
     collection   corpus, features, store, label, collection
     training     run, train, pretrain
     predict      predict, export, upgrade
@@ -49,6 +30,7 @@ import signal
 import sys
 
 from ..errors import SoundtrackCNNError
+from ..files import printable
 
 __all__ = ["main", "build_parser", "describe_os_error", "COMMANDS"]
 
@@ -94,6 +76,14 @@ def describe_os_error(error):
     return "{}; {}".format(line, advice) if advice else line
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors are one line (as every other error) and exit 2."""
+
+    def error(self, message):
+        self.exit(2, "{}: error: {} (see {} --help)\n".format(
+            self.prog, printable(message), self.prog))
+
+
 def build_parser(command=None):
     """The argument parser: of ``command`` alone if it is one of :data:`COMMANDS`, else of all.
 
@@ -102,7 +92,7 @@ def build_parser(command=None):
     >>> build_parser("predict").parse_args(["predict", "runs/demo", "a.ogg"]).top
     5
     """
-    parser = argparse.ArgumentParser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="soundtrack-cnn", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
     for name in modules:
@@ -114,34 +104,48 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so it unwinds as Ctrl-C does (workers killed, files closed)."""
 
 
-def _terminate(signum, frame):
-    raise Terminated()
-
-
 def main(argv=None):
-    # A file name of any bytes is printed as those bytes (Python holds the
-    # ones that are not UTF-8 as surrogate escapes), not as a traceback.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="surrogateescape")
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(argv[0] if argv else None).parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # First of all: from here on, Ctrl-C and SIGTERM end in one line (the
+    # command's modules, numpy among them, are imported below, inside the try).
+    # Which signal came is recorded as it arrives: code that catches the
+    # KeyboardInterrupt and raises another (nolearn swallows it, training
+    # then raises its own) must not turn a SIGTERM (143) into a Ctrl-C (130).
+    received = []
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {signum: signal.signal(signum, interrupt)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
+        # A file name of any bytes is printed as those bytes (Python holds the
+        # ones that are not UTF-8 as surrogate escapes), not as a traceback.
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="surrogateescape")
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(argv[0] if argv else None).parse_args(argv)
         args.func(args)
     except SoundtrackCNNError as error:
-        print("soundtrack-cnn: error: {}".format(error), file=sys.stderr)
+        # Error lines name files: printable, so that a name cannot act on the terminal.
+        print("soundtrack-cnn: error: {}".format(printable(str(error))), file=sys.stderr)
         sys.exit(2)
     except OSError as error:
         # A full disk, a read-only or forbidden folder, too many open files:
         # one line naming the path; whatever was written before stays valid.
-        print("soundtrack-cnn: error: {}".format(describe_os_error(error)), file=sys.stderr)
+        print("soundtrack-cnn: error: {}".format(printable(describe_os_error(error))),
+              file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt as interrupt:
+    except KeyboardInterrupt:
+        # A second signal while this line is printed must not print a traceback.
+        for signum in previous:
+            signal.signal(signum, signal.SIG_IGN)
         # Both signals unwind the same way; 128 + the signal number, as a shell reports them.
-        terminated = isinstance(interrupt, Terminated)
+        terminated = signal.SIGTERM in received
         print("\nsoundtrack-cnn: {}; finished work is saved, rerun the same command to resume."
               .format("terminated (SIGTERM)" if terminated else "interrupted"), file=sys.stderr)
         sys.exit(143 if terminated else 130)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -4,14 +4,15 @@ import json
 from ..collection.corpus import SIZES
 from ..parallel.pool import STALL_SECONDS
 from ..errors import InputError
-from .common import Distinct, add_scheduler, cluster, n_jobs, positive_float, positive_int, seed
+from ..files import printable
+from .common import Distinct, add_scheduler, cluster, count, n_jobs, seconds, seed
 
 __all__ = ["register"]
 
 
 def _corpus(args):
     from ..collection.corpus import generate_corpus
-    print(generate_corpus(args.out, size=args.size, seed=args.seed, n_jobs=args.jobs))
+    print(printable(generate_corpus(args.out, size=args.size, seed=args.seed, n_jobs=args.jobs)))
 
 
 def _features(args):
@@ -22,6 +23,8 @@ def _features(args):
         return
     if not args.manifest or not args.out:
         raise InputError("features needs MANIFEST and --out STORE (or --compression)")
+    from ..files import check_not_input
+    check_not_input(args.out, [args.manifest])
     with cluster(args) as client:
         summary = extract(args.manifest, args.out, n_jobs=args.jobs, client=client,
                           stall_seconds=args.stall_timeout, labelled=not args.unlabelled,
@@ -32,25 +35,26 @@ def _features(args):
 
 def _check(args):
     from ..collection.store import check_store
-    print(check_store(args.store))
+    print(printable(check_store(args.store), keep_newlines=True))
 
 
 def _compact(args):
     from ..collection.compaction import compact_store
-    print(compact_store(args.store))
+    print(printable(compact_store(args.store), keep_newlines=True))
 
 
 def _label(args):
     from ..labelling.folder import label_collection
-    print(label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
-                           review=args.review, overrides=args.overrides, genres=args.genres,
-                           min_tracks=args.min_tracks, tv_movies=args.tv_movies))
+    summary = label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
+                               review=args.review, overrides=args.overrides, genres=args.genres,
+                               min_tracks=args.min_tracks, tv_movies=args.tv_movies)
+    print(printable(summary, keep_newlines=True))
 
 
 def _collection(args):
     from ..reporting.collection_report import collection_report
-    print(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
-                            n_jobs=args.jobs))
+    print(printable(collection_report(args.manifest, out=args.out, min_tracks=args.min_tracks,
+                                      n_jobs=args.jobs)))
 
 
 def register(commands):
@@ -68,7 +72,7 @@ def register(commands):
     features.add_argument("--out")
     features.add_argument("--jobs", type=n_jobs, default=-1,
                           help="worker processes (default -1: every core; 1: this process)")
-    features.add_argument("--stall-timeout", type=positive_float, default=STALL_SECONDS,
+    features.add_argument("--stall-timeout", type=seconds(7 * 86400), default=STALL_SECONDS,
                           metavar="SECONDS", help="a worker using no CPU this long is killed "
                           "and its file retried (default %(default)g)")
     add_scheduler(features)
@@ -104,7 +108,7 @@ def register(commands):
     label.add_argument("--overrides", help="CSV of corrections: folder,album,tconst,genres")
     label.add_argument("--genres", nargs="+", action=Distinct,
                        help="keep only these genres ('study': its ten)")
-    label.add_argument("--min-tracks", type=positive_int, help="drop genres with fewer tracks")
+    label.add_argument("--min-tracks", type=count("tracks"), help="drop genres with fewer tracks")
     label.add_argument("--tv-movies", action="store_true", help="also match tvMovie titles")
     label.set_defaults(func=_label)
 
@@ -112,7 +116,7 @@ def register(commands):
                                      "before training")
     collection.add_argument("manifest")
     collection.add_argument("--out", help="output folder (default: MANIFEST's folder/collection)")
-    collection.add_argument("--min-tracks", type=positive_int, default=20,
+    collection.add_argument("--min-tracks", type=count("tracks"), default=20,
                             help="genres with fewer tracks are reported as too rare")
     collection.add_argument("--jobs", type=n_jobs, default=-1,
                             help="decoding processes (default -1: every core)")

@@ -1,112 +1,138 @@
 """What several commands share: checked argument types, the ``--scheduler`` option and its Dask client.
 
-Every numeric argument is checked where it enters (argparse's usage line and
-one error line naming the option, exit status 2), so no command starts with
-a value it cannot use: ``--max-epochs 0`` would save untrained nets as a
-finished run, ``--seed -5`` fails deep inside numpy.
+Every numeric argument is checked where it enters (one error line naming the
+option, its unit and its range, exit status 2), so no command starts with a
+value it cannot use: ``--max-epochs 0`` would save untrained nets as a
+finished run, ``--seed -5`` fails deep inside numpy, ``--min-cue inf``
+overflows, ``--silence-db nan`` compares false with everything.  Each type
+is a :class:`Number`: finite, within its range, in its unit.
 """
 import argparse
 import contextlib
 import math
 import os
 
-__all__ = ["positive_int", "non_negative_int", "seed", "n_jobs", "positive_float", "Distinct",
+__all__ = ["Number", "count", "seconds", "seed", "n_jobs", "share", "Distinct",
            "add_scheduler", "cluster"]
 
 
-def _integer(text):
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("{!r} is not an integer".format(text)) from None
+class Number(object):
+    """An argparse type: a finite integer or float within a range, named with its unit.
 
-
-def positive_int(text):
-    """An integer of at least 1.
+    Parameters
+    ----------
+    kind : {int, float}
+    description : str
+        What the value is, for the message: ``"a whole number of epochs, at least 1"``.
+    low, high : number, optional
+        Inclusive bounds.
+    above, below : number, optional
+        Exclusive bounds.
 
     Examples
     --------
-    >>> positive_int("3")
-    3
-    >>> positive_int("0")
+    >>> cue = Number(float, "a number of seconds, above 0 and at most 86400", above=0, high=86400)
+    >>> cue("2.5")
+    2.5
+    >>> cue("inf")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: must be a positive integer, got 0
+    argparse.ArgumentTypeError: must be a number of seconds, above 0 and at most 86400; got inf
     """
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer, got {}".format(value))
-    return value
+
+    def __init__(self, kind, description, low=None, high=None, above=None, below=None):
+        self.kind, self.description = kind, description
+        self.low, self.high, self.above, self.below = low, high, above, below
+
+    def __call__(self, text):
+        try:
+            value = self.kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or \
+                (self.low is not None and value < self.low) or \
+                (self.high is not None and value > self.high) or \
+                (self.above is not None and value <= self.above) or \
+                (self.below is not None and value >= self.below):
+            raise argparse.ArgumentTypeError("must be {}; got {}".format(self.description, text))
+        return value
+
+    def __repr__(self):  # argparse names the type in some messages
+        return self.description
 
 
-def non_negative_int(text):
-    """An integer of at least 0.
+def count(unit, low=1, high=None):
+    """A whole number of ``unit`` from ``low`` (to ``high``).
 
     Examples
     --------
-    >>> non_negative_int("0")
-    0
-    """
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more, got {}".format(value))
-    return value
-
-
-def seed(text):
-    """A random seed numpy accepts: 0 to 2**32 - 1.
-
-    Examples
-    --------
-    >>> seed("-5")
+    >>> count("epochs")("0")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: a seed must be between 0 and 4294967295, got -5
+    argparse.ArgumentTypeError: must be a whole number of epochs, at least 1; got 0
+    >>> count("resamples", high=100000)("1e9")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a whole number of resamples, from 1 to 100000; got 1e9
     """
-    value = _integer(text)
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError("a seed must be between 0 and {}, got {}".format(
-            2 ** 32 - 1, value))
-    return value
+    bounds = "at least {}".format(low) if high is None else "from {} to {}".format(low, high)
+    return Number(int, "a whole number of {}, {}".format(unit, bounds), low=low, high=high)
+
+
+def seconds(high):
+    """A number of seconds above 0 and at most ``high``.
+
+    Examples
+    --------
+    >>> seconds(86400)("20")
+    20.0
+    """
+    return Number(float, "a number of seconds, above 0 and at most {:g}".format(high), above=0,
+                  high=high)
+
+
+def share(what, closed=True):
+    """A share (of ``what``) from 0 to 1, or strictly between them unless ``closed``.
+
+    Examples
+    --------
+    >>> share("the tiles", closed=False)("1")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a share of the tiles, above 0 and below 1; got 1
+    """
+    if closed:
+        return Number(float, "a share of {}, from 0 to 1".format(what), low=0, high=1)
+    return Number(float, "a share of {}, above 0 and below 1".format(what), above=0, below=1)
+
+
+#: A random seed numpy accepts.
+seed = Number(int, "a seed, a whole number from 0 to {}".format(2 ** 32 - 1), low=0,
+              high=2 ** 32 - 1)
 
 
 def n_jobs(text):
     """Processes in scikit-learn's meaning: a positive count, or -1 (every core), -2...
 
+    At most ``max(32, 4 x cores)``: each process holds a decoder and its
+    buffers, so more only fill the memory.
+
     Examples
     --------
     >>> n_jobs("-1"), n_jobs("4")
     (-1, 4)
-    >>> n_jobs("0")
+    >>> n_jobs("0")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: must be a number of processes, or -1 for every core (-2 all but one...), got 0
+    argparse.ArgumentTypeError: must be a number of processes from 1 to ..., or -1 for every core (-2 all but one, down to -...); got 0
     """
-    value = _integer(text)
+    cores = os.cpu_count() or 1
+    most = max(32, 4 * cores)
+    processes = Number(int, "a number of processes from 1 to {}, or -1 for every core (-2 all "
+                            "but one, down to -{})".format(most, cores), low=-cores, high=most)
+    value = processes(text)
     if value == 0:
-        raise argparse.ArgumentTypeError("must be a number of processes, or -1 for every core "
-                                         "(-2 all but one...), got 0")
-    return value
-
-
-def positive_float(text):
-    """A finite number above 0.
-
-    Examples
-    --------
-    >>> positive_float("2.5")
-    2.5
-    >>> positive_float("nan")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: must be a positive number, got 'nan'
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError("must be a positive number, got {!r}".format(text))
+        raise argparse.ArgumentTypeError("must be {}; got {}".format(processes.description, text))
     return value
 
 

@@ -1,8 +1,9 @@
 """Commands on a trained run: ``evaluate``, ``report``, ``compare``; and ``reconstruct``."""
 import os
 
+from ..files import printable
 from ..inference.model import ENGINES
-from .common import positive_int, seed
+from .common import count, seed
 
 __all__ = ["register"]
 
@@ -12,25 +13,28 @@ def _evaluate(args):
     from ..files import check_writable
     check_writable(args.run)
     evaluate_run(args.run, engine=args.engine, probe=args.probe or ())
-    print(open(os.path.join(args.run, "evaluation.md")).read())
+    with open(os.path.join(args.run, "evaluation.md"), encoding="utf-8") as page:
+        print(printable(page.read(), keep_newlines=True))
 
 
 def _report(args):
     from ..experiment.report import report_run
     from ..files import check_writable
     check_writable(args.out or os.path.join(args.run, "report"))
-    print(report_run(args.run, out=args.out))
+    print(printable(report_run(args.run, out=args.out)))
 
 
 def _compare(args):
     from ..experiment.compare import compare_run, compare_runs
     from ..files import check_writable
     if args.others:
-        print(compare_runs([args.run] + args.others, n_boot=args.bootstrap, seed=args.seed,
-                           probe=args.probe or ()))
+        print(printable(compare_runs([args.run] + args.others, n_boot=args.bootstrap,
+                                     seed=args.seed, probe=args.probe or ()),
+                        keep_newlines=True))
         return
     check_writable(args.run)  # compare.json and compare.md go there, after minutes of work
-    print(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed, embedding=args.embedding))
+    print(printable(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed,
+                                embedding=args.embedding), keep_newlines=True))
 
 
 def _reconstruct(args):
@@ -61,7 +65,7 @@ def register(commands):
     compare.add_argument("others", nargs="*", metavar="OTHER_RUN",
                          help="runs of the same collection and split: print every run's models "
                               "beside the classical baseline and the label prior instead")
-    compare.add_argument("--bootstrap", type=positive_int, default=500,
+    compare.add_argument("--bootstrap", type=count("resamples", high=100000), default=500,
                          help="resamples of the test tracks")
     compare.add_argument("--seed", type=seed, default=0)
     compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],

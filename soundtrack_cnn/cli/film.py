@@ -1,32 +1,25 @@
 """The ``film`` command: a whole film (or an album of cues) -> cues, verdict, cue sheet, page."""
 import sys
 
-from ..errors import InputError
+from ..files import printable
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
+from .common import Number, count, seconds, seed, share
 
 __all__ = ["register"]
 
 #: ``--calibrated`` choices (:data:`soundtrack_cnn.film.analysis.CALIBRATED`), repeated so that
 #: building the parser imports nothing heavy; a test keeps the two equal.
 CALIBRATED = ("auto", "none", "platt", "isotonic")
-
-
-def _positive(name, value):
-    if not value > 0:
-        raise InputError("{} must be a positive number, got {}".format(name, value))
+#: Longest cue or silence asked for: a day (longer, every film is one cue).
+_DAY = 86400
+#: A silence threshold: below full scale; -200 dB is below digital silence (-190 dB).
+_SILENCE_DB = Number(float, "a level in dB relative to full-scale white noise, from -200 to "
+                            "below 0", low=-200, below=0)
 
 
 def _film(args):
-    _positive("--min-cue", args.min_cue)
-    _positive("--min-silence", args.min_silence)
-    if not 0 <= args.min_share <= 1:
-        raise InputError("--min-share must be between 0 and 1, got {}".format(args.min_share))
-    if args.bootstrap < 0 or args.top < 1:
-        raise InputError("--bootstrap must be >= 0 and --top >= 1, got {} and {}".format(
-            args.bootstrap, args.top))
-    if not 0 < args.quantile < 1:
-        raise InputError("--quantile must be between 0 and 1, got {}".format(args.quantile))
+    # The numbers were checked by their types (cli.common); the files are checked by analyse_film.
     from ..film.analysis import analyse_film
     analysis = analyse_film(args.run, args.inputs, out=args.out, min_cue=args.min_cue,
                             fps=args.fps, pooling=args.pooling, calibrated=args.calibrated,
@@ -38,13 +31,13 @@ def _film(args):
     print("{} cue(s), {:.0%} of the tiles like the training collection".format(
         cues, verdict["in_distribution_share"]))
     if verdict["abstained"]:
-        print("no verdict: {}".format(verdict["reason"]))
+        print("no verdict: {}".format(printable(verdict["reason"])))
     for g in verdict["genres"][:args.top]:
         value = g["probability"] if g["probability"] is not None else g["score"]
         interval = "  [{:.3f}, {:.3f}]".format(*g["interval"]) if g["interval"] else ""
-        print("{:<12} {:.3f}{}".format(g["genre"], value, interval))
+        print("{:<12} {:.3f}{}".format(printable(g["genre"]), value, interval))
     print("cues.csv, verdict.json and film.html in {} ({:.1f} s)".format(
-        args.out, analysis.seconds), file=sys.stderr)
+        printable(args.out), analysis.seconds), file=sys.stderr)
 
 
 def register(commands):
@@ -57,26 +50,30 @@ def register(commands):
                            "files in name order), laid end to end")
     film.add_argument("--out", required=True, metavar="DIR",
                       help="where cues.csv, verdict.json and film.html go")
-    film.add_argument("--min-cue", type=float, default=20.0, metavar="S",
+    film.add_argument("--min-cue", type=seconds(_DAY), default=20.0, metavar="S",
                       help="shortest cue in seconds (silences end cues anyway)")
-    film.add_argument("--fps", type=float, default=24, help="frame rate of the timecodes (whole "
+    film.add_argument("--fps", type=Number(int, "a whole number of frames per second, from 1 to "
+                                                "1000", low=1, high=1000), default=24, help="frame rate of the timecodes (whole "
                                                            "frames per second)")
     film.add_argument("--pooling", default="mean", choices=sorted(POOLINGS),
                       help="tile scores to the film's (mean: the study's)")
     film.add_argument("--calibrated", default="auto", choices=CALIBRATED,
                       help="probabilities from the run's calibration (auto: Platt if compare "
                            "wrote it)")
-    film.add_argument("--min-share", type=float, default=0.1,
+    film.add_argument("--min-share", type=share("the tiles"), default=0.1,
                       help="abstain when fewer of the tiles are music like the training "
                            "collection")
-    film.add_argument("--silence-db", type=float, default=-70.0,
+    film.add_argument("--silence-db", type=_SILENCE_DB, default=-70.0,
                       help="frames quieter than this (dB re full-scale white noise) are silent")
-    film.add_argument("--min-silence", type=float, default=2.0, metavar="S",
+    film.add_argument("--min-silence", type=seconds(_DAY), default=2.0, metavar="S",
                       help="a silence this long ends a cue")
-    film.add_argument("--bootstrap", type=int, default=1000, help="resamples of the segments")
-    film.add_argument("--seed", type=int, default=0)
-    film.add_argument("--top", type=int, default=3, help="genres printed and with provenance")
-    film.add_argument("--quantile", type=float, default=0.99,
+    film.add_argument("--bootstrap", type=count("resamples", high=100000), default=1000,
+                      help="resamples of the segments")
+    film.add_argument("--seed", type=seed, default=0)
+    film.add_argument("--top", type=count("genres"), default=3,
+                      help="genres printed and with provenance")
+    film.add_argument("--quantile", type=share("the held-out music tiles", closed=False),
+                      default=0.99,
                       help="share of held-out music tiles under the in-distribution threshold")
     film.add_argument("--engine", default="numpy", choices=ENGINES,
                       help="numpy (default: the smallest peak memory) or as predict")

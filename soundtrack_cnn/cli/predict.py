@@ -6,7 +6,7 @@ import sys
 from ..errors import InputError
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
-from .common import n_jobs, positive_int
+from .common import count, n_jobs
 
 __all__ = ["register"]
 
@@ -22,21 +22,24 @@ def _predict(args):
     # Nothing here imports Theano: the numpy and ONNX engines answer in about a second.
     import tqdm
 
+    from ..files import make_folder, printable
     from ..inference.model import describe_engine, load_model
-    from ..inference.tagging import expand_inputs, printable, tag_collection
+    from ..inference.tagging import check_csv, expand_inputs, tag_collection
     from ..reporting.timeline import timeline_stem, write_timeline
     from ..scoring.prediction import predict_file
     paths, any_folder = expand_inputs(args.inputs)
     csv_path = args.csv or ("tags.csv" if any_folder else None)
+    if csv_path:
+        check_csv(csv_path, paths)  # before the model loads: a bad --csv fails at once
     model = load_model(args.run, args.kind, engine=args.engine, n_jobs=args.jobs)
-    print("soundtrack-cnn: {}".format(describe_engine(model)), file=sys.stderr)
+    print("soundtrack-cnn: {}".format(printable(describe_engine(model))), file=sys.stderr)
     calibration = None
     if args.calibrated:
         from ..beyond.calibration import Calibration
         if args.pooling != "mean":
             raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
                              "drop --pooling {}".format(args.pooling))
-        calibration = Calibration.load(args.run, args.calibrated)
+        calibration = Calibration.load(args.run, args.calibrated, genres=model.genres_)
     stems = set()
 
     def timeline(prediction):
@@ -45,7 +48,7 @@ def _predict(args):
                            timeline_stem(prediction.path, stems))
 
     if args.timeline:
-        os.makedirs(args.timeline, exist_ok=True)
+        make_folder(args.timeline)
     if csv_path:
         def progress(items, total):
             return tqdm.tqdm(items, total=total, unit="file", file=sys.stderr,
@@ -55,7 +58,7 @@ def _predict(args):
                                  on_prediction=timeline, progress=progress)
         print(summary.describe(csv_path), file=sys.stderr if args.json else None)
         if args.json:
-            print(json.dumps(_csv_predictions(csv_path, paths, args.top), indent=1))
+            print(_json(_csv_predictions(csv_path, paths, args.top)))
         failed = summary.failed
     else:
         predictions = []
@@ -66,52 +69,67 @@ def _predict(args):
             prediction.tile_scores = None
             predictions.append(prediction)
         if args.json:
-            print(json.dumps([p.to_dict() for p in predictions], indent=1))
+            print(_json([p.to_dict() for p in predictions]))
         for p in [] if args.json else predictions:
             # An error already names its file.
             print(printable(p.error or "{}: {}".format(
                 p.path, "  ".join("{} {:.2f}".format(g, s) for g, s in p.top))))
         failed = sum(1 for p in predictions if p.error)
     if args.timeline:
-        print("timelines of {} file(s) in {}".format(len(stems), args.timeline), file=sys.stderr)
+        print("timelines of {} file(s) in {}".format(len(stems), printable(args.timeline)),
+              file=sys.stderr)
     if failed:
         sys.exit(2)
 
 
+def _json(value):
+    """JSON text, always valid: a non-finite number (never a score; see LoadedModel) as null."""
+    from ..files import json_ready
+    return json.dumps(json_ready(value), indent=1, allow_nan=False)
+
+
 def _csv_predictions(csv_path, paths, k):
     """The JSON of ``--json`` for the files of this run, from the CSV (rows of earlier runs too)."""
-    from ..inference.tagging import read_tags
-    rows = read_tags(csv_path, k)
+    from ..files import same_file_key
+    from ..inference.tagging import distinct_files, read_tags
+    # The CSV may name a file as an earlier run did (x for ./x): rows are found by file.
+    rows = {same_file_key(path): row for path, row in read_tags(csv_path, k).items()}
     found = []
-    for path in dict.fromkeys(paths):
-        row = rows[path]
-        top = [[row[i], float(row[i + 1])] for i in range(1, 2 * k, 2) if row[i]]
-        found.append({"path": path, "top": top, "error": row[-1] or None})
+    for path in distinct_files(paths):
+        row = rows[same_file_key(path)]
+        top = [[row["tag_{}".format(rank)], float(row["score_{}".format(rank)])]
+               for rank in range(1, k + 1) if row["tag_{}".format(rank)]]
+        found.append({"path": path, "top": top, "error": row["error"] or None})
     return found
 
 
 def _export(args):
     # From the run's weights file: no pickle, no Theano.
-    from ..files import write_bytes
+    from ..files import check_not_input, printable
     from ..inference.model import read_model
     from ..inference.onnx_export import export_onnx
-    from ..training.modelfiles import pack_weights
+    from ..training.modelfiles import write_weights
     if not args.output.endswith((".onnx", ".npz")):
         raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
                          "arrays): name the file so".format(args.output))
+    # Never over a file of the run it reads (its weights-*.npz, say).
+    check_not_input(args.output, [args.run] + ([os.path.join(args.run, name) for name in
+                                                os.listdir(args.run)]
+                                               if os.path.isdir(args.run) else []))
     metadata, params = read_model(args.run, args.kind)
     if args.output.endswith(".onnx"):
         export_onnx(metadata, params, args.output)
     else:
-        write_bytes(args.output, pack_weights(metadata, params))
-    print(args.output)
+        write_weights(args.output, metadata, params)
+    print(printable(args.output))
 
 
 def _upgrade(args):
     from ..training.loading import upgrade_run
-    for kind in KINDS:
-        if os.path.exists(os.path.join(args.run, kind + ".json")):
-            print(upgrade_run(args.run, kind))
+    kinds = [kind for kind in KINDS if os.path.isfile(os.path.join(args.run, kind + ".json"))]
+    # A folder with neither model: upgrade_run says what is missing (or that it is no folder).
+    for kind in kinds or KINDS[:1]:
+        print(upgrade_run(args.run, kind, trust=args.trust_pickles))
 
 
 def register(commands):
@@ -119,7 +137,7 @@ def register(commands):
     predict.add_argument("run", help="a run folder, or an .onnx or .npz from 'export'")
     predict.add_argument("inputs", nargs="+", metavar="FILE|DIR",
                          help="audio files; folders are searched recursively")
-    predict.add_argument("--top", type=positive_int, default=5)
+    predict.add_argument("--top", type=count("tags"), default=5)
     predict.add_argument("--kind", default="ensemble", choices=KINDS)
     predict.add_argument("--json", action="store_true")
     predict.add_argument("--pooling", default="mean", choices=sorted(POOLINGS),
@@ -150,4 +168,7 @@ def register(commands):
                                                   "weights file (the one command that writes "
                                                   "into a trained run)")
     upgrade.add_argument("run")
+    upgrade.add_argument("--trust-pickles", action="store_true",
+                         help="read (and sign as yours) pickles this user did not write: a "
+                              "pickle runs code, so only for a run you trust")
     upgrade.set_defaults(func=_upgrade)

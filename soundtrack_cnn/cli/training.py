@@ -5,10 +5,8 @@ import shlex
 
 from ..collection.corpus import SIZES
 from ..errors import InputError
-from ..experiment.runfolder import run_lock
 from ..experiment.profiles import PROFILES
-from .common import (Distinct, add_scheduler, cluster, n_jobs, positive_float, positive_int,
-                     seed)
+from .common import Distinct, Number, add_scheduler, cluster, count, n_jobs, seed
 
 __all__ = ["register"]
 
@@ -17,6 +15,7 @@ def _run(args):
     _check_init(args)
     from ..experiment.pipeline import run_experiment
     from ..experiment.profiles import default_run_dir
+    from ..experiment.runfolder import run_lock
     run_dir = args.run or default_run_dir(args.profile)
     with run_lock(run_dir), cluster(args) as client:
         run_experiment(run_dir, profile=args.profile,
@@ -31,6 +30,9 @@ def _train(args):
     _check_init(args)
     from ..experiment.pipeline import prepare_run, train_run
     from ..experiment.profiles import get_profile
+    from ..experiment.runfolder import run_lock
+    from ..files import check_not_input
+    check_not_input(args.out, [args.store])  # the run's files are not the store's
     profile = dataclasses.replace(get_profile(args.profile), init=args.init,
                                   freeze_conv=args.freeze_conv)
     with run_lock(args.out):
@@ -40,7 +42,8 @@ def _train(args):
             params["epochs"] = args.max_epochs
         with cluster(args) as client:
             train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client,
-                      init=args.init, freeze_conv=args.freeze_conv)
+                      trust_pickles=args.trust_pickles, init=args.init,
+                      freeze_conv=args.freeze_conv)
 
 
 def _add_init(parser):
@@ -65,12 +68,13 @@ def _pretrain(args):
         "--temperature", args.temperature, "--rate", args.rate, "--seed", args.seed] + \
         ["--keep-test"] * args.keep_test
     trunk = pretrain(args.stores, args.out, exclude_splits=() if args.keep_test else ("test",),
-                     command=" ".join(shlex.quote(str(part)) for part in command), report=lambda line: print(line, flush=True),
-                     random_state=args.seed, progress=True, **params)
-    print("{}: trunk of {} parameters, {} epochs, loss {} -> {}, sha256 {} (provenance: {})".format(
-        trunk.path, trunk.n_params, trunk.provenance["epochs"],
-        trunk.provenance["loss_curve"][0], trunk.provenance["loss_curve"][-1], trunk.sha256,
-        os.path.splitext(trunk.path)[0] + ".json"))
+                     command=" ".join(shlex.quote(str(part)) for part in command),
+                     report=lambda line: print(line, flush=True), random_state=args.seed,
+                     progress=True, **params)
+    print("{}: trunk of {} parameters, {} epochs, loss {} -> {}, sha256 {} (provenance: {})"
+          .format(trunk.path, trunk.n_params, trunk.provenance["epochs"],
+                  trunk.provenance["loss_curve"][0], trunk.provenance["loss_curve"][-1],
+                  trunk.sha256, os.path.splitext(trunk.path)[0] + ".json"))
 
 
 def register(commands):
@@ -96,11 +100,14 @@ def register(commands):
     train.add_argument("--out", required=True)
     train.add_argument("--profile", default="demo", choices=sorted(PROFILES))
     train.add_argument("--genres", nargs="+", action=Distinct)
-    train.add_argument("--max-epochs", type=positive_int)
+    train.add_argument("--max-epochs", type=count("epochs"))
     train.add_argument("--seed", type=seed, default=0)
     _add_init(train)
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
+    train.add_argument("--trust-pickles", action="store_true",
+                       help="resume from saved nets this user did not write (a pickle runs "
+                            "code: only for a run folder you trust)")
     add_scheduler(train)
     train.set_defaults(func=_train)
 
@@ -109,12 +116,14 @@ def register(commands):
     pretrain.add_argument("stores", nargs="+", metavar="STORE")
     pretrain.add_argument("--out", required=True, metavar="TRUNK.npz",
                           help="the trunk (its provenance is written beside it as .json)")
-    pretrain.add_argument("--epochs", type=positive_int, default=20)
-    pretrain.add_argument("--batch", type=positive_int, default=64,
+    pretrain.add_argument("--epochs", type=count("epochs"), default=20)
+    pretrain.add_argument("--batch", type=count("pairs", low=2), default=64,
                           help="pairs per update, each of another track (default %(default)s)")
-    pretrain.add_argument("--temperature", type=positive_float, default=0.5)
-    pretrain.add_argument("--rate", type=positive_float, default=0.01,
-                          help="learning rate of the first epoch (annealed to .001)")
+    pretrain.add_argument("--temperature", type=Number(float, "a temperature above 0",
+                                                       above=0), default=0.5)
+    pretrain.add_argument("--rate", type=Number(float, "a learning rate above 0", above=0),
+                          default=0.01, help="learning rate of the first epoch (annealed to "
+                          ".001)")
     pretrain.add_argument("--keep-test", action="store_true",
                           help="also pretrain on tracks whose split is test (left out by default)")
     pretrain.add_argument("--seed", type=seed, default=0)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..audio.io import write_audio
 from ..errors import ClusterError, InputError
+from ..files import make_folder
 from .manifest import Track, write_manifest
 from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from .splits import split_by_rank
@@ -236,7 +237,7 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, p
     """
     tracks = corpus_tracks(out_dir, size, seed, n_tracks)
     effective_n_jobs(n_jobs)  # a bad value is refused before the folder is made
-    os.makedirs(out_dir, exist_ok=True)
+    make_folder(out_dir)
     manifest = os.path.join(out_dir, "manifest.csv")
     plan = _plan(size, seed, n_tracks)
     jobs_todo = [(os.path.join(out_dir, name), tags, seconds, track_seed)

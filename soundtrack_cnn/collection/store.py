@@ -40,12 +40,14 @@ import hashlib
 import json
 import numbers
 import os
+import warnings
 
 import numpy as np
 
+from .. import __version__
 from ..audio.features import FeatureSettings
 from ..errors import InputError
-from ..files import write_json
+from ..files import input_path, make_folder, output_path, write_json
 from ..parallel.locks import lock
 
 __all__ = ["FeatureStore", "StoredTrack", "StoreTiles", "StoreWriter", "create_store",
@@ -108,9 +110,10 @@ def create_store(out, settings):
     if os.path.isdir(out) and os.listdir(out):
         raise InputError("{}: exists and is not a feature store (no store.json); "
                          "choose an empty or new directory".format(out))
-    os.makedirs(os.path.join(out, "chunks"), exist_ok=True)
+    make_folder(os.path.join(out, "chunks"))
     write_json(header, {"format": FORMAT, "version": VERSION, "dtype": "float32",
-                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict()})
+                        "tile_shape": list(settings.tile_shape), "settings": settings.to_dict(),
+                        "soundtrack_cnn": __version__})
 
 
 class StoreWriter(object):
@@ -122,7 +125,7 @@ class StoreWriter(object):
     def __enter__(self):
         self.read_only = None
         try:
-            self.lock = lock(os.path.join(self.out, "lock"))
+            self.lock = lock(output_path(os.path.join(self.out, "lock")))
         except OSError as error:
             if error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
@@ -203,7 +206,7 @@ def _chunk_path(store, chunk):
 
 def _complete_length(path):
     """Bytes of ``path`` up to and including its last newline."""
-    with open(path, "rb") as stream:
+    with open(input_path(path, "journal"), "rb") as stream:
         data = stream.read()
     return data.rfind(b"\n") + 1
 
@@ -219,7 +222,7 @@ def _latest_records(path):
     records = {}
     if not os.path.exists(path):
         return records
-    with open(path, "rb") as stream:
+    with open(input_path(path, "journal"), "rb") as stream:
         for number, line in enumerate(stream, 1):
             if not line.endswith(b"\n"):
                 break  # torn by a kill mid-write: the track was never finished
@@ -284,22 +287,29 @@ def read_settings(path):
     """
     header = os.path.join(path, "store.json")
     try:
-        with open(header, encoding="utf-8") as stream:
+        with open(input_path(header, "store.json"), encoding="utf-8") as stream:
             meta = json.load(stream)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # InputError too: a FIFO or folder named store.json
         raise InputError("{}: not a feature store (no readable store.json)".format(path)) \
             from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT or \
             meta.get("version") != VERSION:
         raise InputError("{}: not a version {} feature store".format(path, VERSION))
+    missing = [field for field in ("settings", "tile_shape") if field not in meta]
+    if missing:
+        raise InputError("{}: damaged: no {} field ({}); rerun features into a new "
+                         "folder".format(header, " or ".join(repr(f) for f in missing),
+                                         "the feature settings the tiles were made with"
+                                         if "settings" in missing else "the tiles' shape"))
     try:
         settings = FeatureSettings.from_dict(meta["settings"])
         if list(settings.tile_shape) != meta["tile_shape"]:
             raise ValueError("tile_shape {} is not the settings' {}".format(
                 meta["tile_shape"], list(settings.tile_shape)))
     except (KeyError, TypeError, ValueError) as error:
-        raise InputError("{}: damaged store.json ({}: {})".format(
-            header, type(error).__name__, error)) from None
+        raise InputError("{}: damaged: its settings are not usable ({})".format(
+            header, error if not isinstance(error, KeyError) else
+            "no {} setting".format(error))) from None
     return settings
 
 
@@ -317,7 +327,7 @@ def _check_not_being_written(path):
     """Raise :class:`InputError` if an extraction holds the lock of the store, or never finished."""
     lock_path = os.path.join(path, "lock")
     if os.path.exists(lock_path):
-        held = lock(lock_path, shared=True)
+        held = lock(input_path(lock_path, "lock file"), shared=True)  # not a FIFO: it would block
         if held is None:
             raise InputError("{}: an extraction is writing this store (it holds {}); wait "
                              "until `features` ends, then rerun".format(path, lock_path))
@@ -366,7 +376,10 @@ def damaged_tracks(path, records, settings, checksums=True):
         elif sizes[chunk] < stop:
             damaged[track_id] = "{} holds {} bytes, its tiles end at byte {}".format(
                 chunk, sizes[chunk], stop)
-        elif checksums and record.get("tiles_sha256"):
+        elif checksums and not record.get("tiles_sha256"):
+            warnings.warn("{}: track {} has no checksum (compatibility path `unchecked-tracks`, "
+                          "removed in 0.4)".format(path, track_id), DeprecationWarning)
+        elif checksums:
             with open(chunk, "rb") as stream:
                 stream.seek(start)
                 data = stream.read(stop - start)

@@ -41,7 +41,7 @@ from ..files import write_bytes, write_json
 from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
-from ..training.loading import load_run
+from ..training.loading import import_weights
 from .pipeline import probe_trunks
 from .scores import read_scores
 from .tracksets import track_sets
@@ -194,8 +194,9 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     if embedding == "scores":
         embedded = tiles
     else:
-        # The hidden layer is not in scores.npz: only this variant runs the Theano nets.
-        ensemble = load_run(run_dir, "ensemble", settings=store.settings)
+        # The hidden layer is not in scores.npz: only this variant runs the Theano nets,
+        # rebuilt from the weights file (the same weights; a pickle would run code).
+        ensemble = import_weights(run_dir, settings=store.settings, kind="ensemble")
         embedded = {split: tile_embeddings(ensemble, TileView(store.tiles, sets[split].rows))
                     for split in ("train", "valid", "test")}
     sequence = SequenceModel(random_state=seed, verbose=verbose).fit(

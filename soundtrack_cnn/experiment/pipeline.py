@@ -40,7 +40,25 @@ from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
 from .tracksets import fit_data, read_experiment_json, track_sets, write_experiment_json
 
-__all__ = ["prepare_run", "train_run", "evaluate_run", "run_experiment", "probe_trunks"]
+__all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "run_experiment",
+           "probe_trunks"]
+
+
+def check_genres(genres, run_dir):
+    """``genres`` if a run can use them; InputError for fewer than two.
+
+    Refused rather than half-supported: the study ranks genres per track, and
+    everything a run does after training compares them -- the top-k tags, the
+    single multi-label net against the specialists, calibration across genres,
+    the genre clusters of ``compare``.  With one genre each of these is
+    undefined or the same number twice.  A one-genre detector is a specialist
+    of a two-genre run: train the genre beside any other tag.
+    """
+    if len(genres) < 2:
+        raise InputError("{}: a run needs at least two genres, got {}: the study ranks genres "
+                         "against each other; train the genre beside another one".format(
+                             run_dir, list(genres)))
+    return genres
 
 
 def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, seed=0,
@@ -60,6 +78,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     if os.path.exists(os.path.join(run_dir, "experiment.json")):
         record = read_experiment_json(run_dir)
         check_inputs(run_dir, record, store_dir, profile.name, genres=genres, seed=seed)
+        check_genres(record["genres"], run_dir)
         return record
     tracks = FeatureStore(store_dir).ok_tracks
     if not tracks:
@@ -73,7 +92,7 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
                            given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
                            groups={t.track_id: t.film for t in tracks if t.film})
     train_tags = [t.tags for t in tracks if splits[t.track_id] == "train"]
-    genres = vocabulary(train_tags, k=n_genres, genres=genres)
+    genres = check_genres(vocabulary(train_tags, k=n_genres, genres=genres), run_dir)
     record = {"profile": dataclasses.asdict(profile), "store": os.path.abspath(store_dir),
               "manifest": manifest and os.path.abspath(manifest),
               "seed": seed, "genres": genres,
@@ -101,7 +120,7 @@ def _models(run_dir, genres, params, equal_updates):
 
 
 def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None,
-              client=None, init=None, freeze_conv=None):
+              client=None, trust_pickles=False, init=None, freeze_conv=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
@@ -113,8 +132,10 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     profile cannot converge here (:func:`soundtrack_cnn.training.budget.plan_training`).
     ``equal_updates`` (default: the profile's) adds the single net trained with
     as many updates as all specialists together, also to a finished run.
-    ``init`` and ``freeze_conv`` (default: the profile's) start every net from
-    a pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
+    ``trust_pickles`` resumes from saved nets this user did not sign (a
+    pickle runs code: only for a run folder one trusts).  ``init`` and
+    ``freeze_conv`` (default: the profile's) start every net from a
+    pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
     """
     record = read_experiment_json(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -152,7 +173,8 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
             print("   warning: " + warning, flush=True)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
-            verbose=verbose, client=client, init=trunk, freeze_conv=freeze_conv).fit(X, Y, groups)
+            verbose=verbose, client=client, trust_pickles=trust_pickles, init=trunk,
+            freeze_conv=freeze_conv).fit(X, Y, groups)
 
 
 def _validation_mse(valid, tile_scores, label):
@@ -209,6 +231,7 @@ def evaluate_run(run_dir, engine=None, probe=()):
         ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
     """
     store, genres, sets = track_sets(run_dir)
+    check_genres(genres, run_dir)  # a one-genre run trained by an older version
     test, valid = sets["test"], sets["valid"]
     if not test.track_ids:
         raise InputError("{} has no test tracks to evaluate".format(run_dir))
@@ -248,7 +271,8 @@ def evaluate_run(run_dir, engine=None, probe=()):
                "{}.\n\n".format(init) if init else "") + "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(
-                   "- {}: {:.4f}".format(name, value) for name, value in mse.items())))
+                   "- {}: {:.4f}".format(metrics.markdown_text(name), value)
+                   for name, value in mse.items())))
     return results
 
 

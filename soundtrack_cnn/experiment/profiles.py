@@ -66,8 +66,8 @@ PROFILES = {
     # one) and a 3x higher starting learning rate, still annealed to .0001 by
     # AdjustVariable; each specialist's batches are drawn class-balanced every
     # epoch, and the epoch with the best validation-track AUC is kept.  Chosen
-    # on the validation tracks' learning curves only (bench/tune_demo.py;
-    # README "How the numbers were chosen"): mean best validation AUC over the
+    # on the validation tracks' learning curves only (studies/tune_demo.py;
+    # docs/results/demo.md, "How the demo profile was chosen"): mean best validation AUC over the
     # ten genres was .963 with batch 64 in store order, .971 with batch 32 in
     # store order, .985 with batch 32 shuffled every epoch (Romance .92,
     # Horror .93, the rest 1.00) and .990 with batch 32 class-balanced
@@ -76,13 +76,13 @@ PROFILES = {
     # Everything else is the study's.
     #
     # It is also the profile for real collections: on the validation tracks of
-    # the real-music development set (../shared/realmusic; bench/tune_real.py,
+    # the real-music development set (../shared/realmusic; studies/tune_real.py,
     # all five tags, three seeds, 20 epochs) its kept nets reached a macro
     # ROC-AUC of .934 (per seed .920-.954); no option beyond the study did
     # better (2.5 s training hop .928, time + coefficient masks .923, mixup
     # .926, 6 dB gain .934; per-track normalisation hurt: mean .878, mean +
     # variance .856).  Patience 8 vs the whole curve: .933 vs .934
-    # (bench/replay_patience.py).  An ensemble of three seeds gained .004 for
+    # (studies/replay_patience.py).  An ensemble of three seeds gained .004 for
     # three times the training.  Twenty epochs is what a 20-hour collection
     # affords in about an hour on two cores (training/budget.plan_training).
     "demo": Profile("demo", corpus="demo",

@@ -4,10 +4,12 @@ The bars of the figures and of the viewer are the same numbers
 (:func:`soundtrack_cnn.scoring.metrics.normalise_scores` of the track scores).
 """
 import os
+import warnings
 
 from ..audio.io import load_audio
 from ..audio.streaming import tile_starts
 from ..collection.labels import cooccurrence
+from ..files import make_folder
 from ..reporting import figures, viewer
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -37,8 +39,7 @@ def report_run(run_dir, out=None):
         Path of ``index.html``, the viewer, which links the figures.
     """
     store, genres, sets = track_sets(run_dir)
-    out = out or os.path.join(run_dir, "report")
-    os.makedirs(out, exist_ok=True)
+    out = make_folder(out or os.path.join(run_dir, "report"))
     test, train = sets["test"], sets["train"]
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
     scores = pool_tracks(tile_scores, test.ranges)
@@ -80,6 +81,8 @@ def _history_row(epoch, row):
     """A history row as a dict (runs trained before version 0.2 stored [train, valid] pairs)."""
     if isinstance(row, dict):
         return row
+    warnings.warn("a history of [train, valid] pairs (compatibility path `history-pairs`, removed "
+                  "in 0.4)", DeprecationWarning)
     return {"epoch": epoch, "train_loss": row[0], "valid_loss": row[1]}
 
 

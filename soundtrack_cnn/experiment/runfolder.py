@@ -4,12 +4,14 @@
 made from; :func:`check_inputs` refuses a command that names others (it would
 otherwise silently train with the recorded ones).  :func:`run_lock` holds
 ``RUN/lock`` (``flock``) while a command writes the folder, so two trainings
-cannot interleave their checkpoints.
+cannot interleave their checkpoints; a command that fails before writing
+anything there leaves no folder behind.
 """
 import contextlib
 import os
 
 from ..errors import InputError
+from ..files import make_folder, output_path
 from ..parallel.locks import lock
 
 __all__ = ["check_inputs", "run_lock"]
@@ -60,6 +62,10 @@ def check_inputs(run_dir, record, store_dir, profile, genres=None, seed=None):
 def run_lock(run_dir):
     """Hold ``run_dir/lock`` exclusively (creating the folder), or refuse at once.
 
+    A folder this call created and that holds nothing but the lock when the
+    command ends (``train nope --out r``: no such store) is removed again, so
+    a failed command leaves no empty run folder behind.
+
     Examples
     --------
     >>> import tempfile
@@ -71,11 +77,17 @@ def run_lock(run_dir):
     ...
     soundtrack_cnn.errors.InputError: ...: another command is writing this run folder (it holds .../lock)
     """
-    os.makedirs(run_dir, exist_ok=True)
+    created = not os.path.lexists(run_dir)
+    make_folder(run_dir)
     path = os.path.join(run_dir, "lock")
-    held = lock(path)
-    if held is None:
-        raise InputError("{}: another command is writing this run folder (it holds {})"
-                         .format(run_dir, path))
-    with held:
-        yield
+    try:
+        held = lock(output_path(path))  # a FIFO there would block open() for ever
+        if held is None:
+            raise InputError("{}: another command is writing this run folder (it holds {})"
+                             .format(run_dir, path))
+        with held:
+            yield
+    finally:
+        if created and os.listdir(run_dir) == ["lock"]:
+            os.unlink(path)
+            os.rmdir(run_dir)

@@ -15,6 +15,7 @@ existed are checked field by field only.
 """
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -162,6 +163,9 @@ def read_experiment_json(run_dir):
     path = _record_path(run_dir)
     record = read_json(path, what="run record")
     check_experiment_json(record, path)
+    if "checksum" not in record or "tiles_sha256" not in record:
+        warnings.warn("{} has no checksums (compatibility path `unsealed-experiment-json`, removed "
+                      "in 0.4)".format(path), DeprecationWarning)
     return record
 
 

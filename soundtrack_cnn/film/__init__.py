@@ -15,7 +15,8 @@ intervals, an abstention, and the segments behind each top genre.
     cuesheet    HH:MM:SS:FF timecodes and ``cues.csv``
     page        ``film.html``: timeline, verdict bars, provenance segments that play
     analysis    ``analyse_film``: the steps in order; ``verdict.json``
-    templates/  ``film.html``, the page ``page`` fills in
+
+``templates/film.html`` is the page ``page`` fills in.
 """
 from .analysis import analyse_film
 

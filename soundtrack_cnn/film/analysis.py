@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..files import check_writable, write_json
+from ..files import check_not_input, check_writable, write_json
 from ..inference.model import load_model
 from .cuesheet import check_fps, write_cues
 from .novelty import Novelty
@@ -93,6 +93,10 @@ def _calibration(run, calibrated, pooling):
     return Calibration.load(run, calibrated)
 
 
+#: The files ``analyse_film`` writes into ``out``.
+_OUTPUTS = ("cues.csv", "verdict.json", "film.html")
+
+
 def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", calibrated="auto",
                  min_share=0.1, silence_db=-70.0, min_silence=2.0, n_boot=1000, seed=0, top=3,
                  engine="numpy", quantile=0.99):
@@ -153,6 +157,8 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     paths = expand_film_inputs([inputs] if isinstance(inputs, str) else list(inputs))
     if out is not None:
         check_writable(out)
+        for name in _OUTPUTS:
+            check_not_input(os.path.join(out, name), paths)
     model = load_model(run, engine=engine)
     calibration = _calibration(run, calibrated, pooling)
     novelty = Novelty.from_run(run, model.settings_, silence_db=silence_db, quantile=quantile)
@@ -175,8 +181,8 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
                             verdict=verdict, settings=settings, novelty=novelty,
                             seconds=time.perf_counter() - started)
     if out is not None:
-        write_cues(os.path.join(out, "cues.csv"), segments, source.files, model.genres_,
-                   fps=fps, top=top)
-        write_json(os.path.join(out, "verdict.json"), analysis.to_dict())
-        write_film_page(os.path.join(out, "film.html"), analysis)
+        cues, verdict_json, page = (os.path.join(out, name) for name in _OUTPUTS)
+        write_cues(cues, segments, source.files, model.genres_, fps=fps, top=top)
+        write_json(verdict_json, analysis.to_dict())
+        write_film_page(page, analysis)
     return analysis

@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..experiment.tracksets import track_sets
 from .source import tile_statistics
 
-__all__ = ["Novelty", "run_tiles", "summaries"]
+__all__ = ["Novelty", "run_tiles", "summaries", "ordinal"]
 
 #: Training tiles read at most (evenly spaced): bounds the cost for big collections.
 MAX_TRAINING_TILES = 20000
@@ -88,6 +88,19 @@ def summaries(statistics, n_coefficients=COEFFICIENTS):
 def _statistics(tiles, rows, silence_db, settings):
     return np.concatenate([tile_statistics(tiles[rows[start:start + CHUNK]], silence_db, settings)
                            for start in range(0, len(rows), CHUNK)])
+
+
+
+def ordinal(n):
+    """``n`` as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st...
+
+    Examples
+    --------
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 103, 111)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '22nd', '103rd', '111th']
+    """
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return "{}{}".format(n, suffix)
 
 
 class Novelty(object):
@@ -232,7 +245,8 @@ class Novelty(object):
     def to_dict(self):
         return {"summary": "mean and log std of the first {} MFCCs over the tile's sounding "
                            "frames, standardised".format(COEFFICIENTS),
-                "distance": "to the training tile with the {}th nearest summary".format(self.k),
+                "distance": "to the training tile with the {} nearest summary".format(
+                    ordinal(self.k)),
                 "threshold": round(self.threshold_, 4), "quantile": self.quantile,
                 "calibrated_on": "validation tiles and training tiles against the other "
                                  "tracks' ({} tiles)".format(self.n_held_out_),

@@ -20,7 +20,7 @@ import numpy as np
 import soundfile
 
 from ..audio.features import FeatureSettings, digital_silence, normalise_track
-from ..audio.io import find_audio
+from ..audio.io import check_source, find_audio
 from ..audio.streaming import stream_tiles
 from ..errors import InputError
 
@@ -94,7 +94,8 @@ def expand_film_inputs(inputs):
     Raises
     ------
     InputError
-        Naming the path, if it does not exist or a folder holds no audio.
+        Naming the path, if it does not exist, is not a regular file (a FIFO
+        would block the first read for ever) or a folder holds no audio.
     """
     if not inputs:
         raise InputError("give at least one audio file or folder")
@@ -105,10 +106,12 @@ def expand_film_inputs(inputs):
             if not found:
                 raise InputError("{}: no audio files in this folder or below".format(item))
             paths.extend(found)
-        elif not os.path.exists(item):
+        elif not os.path.lexists(item):
             raise InputError("{}: no such file or folder".format(item))
         else:
             paths.append(item)
+    for path in paths:  # a folder's files too: find_audio takes a FIFO named x.flac
+        check_source(path)
     return paths
 
 

@@ -15,23 +15,26 @@ the nets as one ONNX graph.  Their weights come from plain ``.npz`` files
 
 or, for the ONNX engine, from an exported ``.onnx`` alone.
 
-A run trained before the weights file existed is loaded through its pickles
-(importing Theano, with a note on stderr); nothing is written into it.
-Nothing in this module imports Theano, Lasagne or nolearn unless that
-fallback (or ``engine='theano'``) is taken.
+Scoring never unpickles: a pickle runs code, and run folders are shared.  A
+run without a current weights file (trained before it existed) is refused in
+one line that says how to make one (``soundtrack-cnn upgrade RUN
+--trust-pickles``); ``engine='theano'`` rebuilds the original nolearn nets
+from the same weights file.  Nothing in this module imports Theano, Lasagne
+or nolearn unless ``engine='theano'`` is asked for.
+
+Scores that are not finite are an error (:class:`~.loaded.LoadedModel`), never a score.
 
 Which engine runs by default (:func:`default_engine`): ONNX Runtime where it
 is installed -- faster, and equal to Theano within 1e-5 of the scores' scale
-like the numpy engine (see the README's Benchmarks) -- else numpy.
+like the numpy engine (see docs/results/benchmarks.md) -- else numpy.
 """
 import os
-import sys
 
 import numpy as np
 
 from ..errors import InputError
 from ..training.checkpoint import ModelFolder
-from ..training.modelfiles import net_names, read_weights
+from ..training.modelfiles import check_model_settings, net_names, read_weights
 from . import onnx_engine
 from .loaded import SCORE_CHUNK_TILES, LoadedModel
 from .numpy_net import THREAD_BLOCK_TILES, NumpyNet, predict_nets
@@ -86,6 +89,8 @@ class NumpyEnsemble(LoadedModel):
         (``kind='ensemble'``) or ``'multilabel'``.
     n_jobs : int or None
         Threads that score when ``predict_tiles`` is not told (-1: one per core).
+    where : str
+        The model's file or run folder, named in errors.
 
     Attributes
     ----------
@@ -97,8 +102,8 @@ class NumpyEnsemble(LoadedModel):
 
     engine = "numpy"
 
-    def __init__(self, metadata, params, n_jobs=-1):
-        super().__init__(metadata, n_jobs=n_jobs)
+    def __init__(self, metadata, params, n_jobs=-1, where="the model"):
+        super().__init__(metadata, n_jobs=n_jobs, where=where)
         names = net_names(self.kind, self.genres)
         missing = [name for name in names if name not in params]
         if missing:
@@ -132,13 +137,7 @@ class NumpyEnsemble(LoadedModel):
             block = self.normalizer_.transform(np.asarray(X[start:start + SCORE_CHUNK_TILES]))
             scores[start:start + len(block)] = predict_nets(
                 nets, block, thread_block_tiles=thread_block_tiles, n_jobs=n_jobs)
-        return scores
-
-
-def _check_settings(model, settings, where):
-    if settings is not None:
-        settings.check_same(model.settings_, what="the model in {}".format(where))
-    return model
+        return self._finite(scores)
 
 
 def load_weights(path, settings=None, n_jobs=-1, engine="numpy"):
@@ -158,27 +157,24 @@ def load_weights(path, settings=None, n_jobs=-1, engine="numpy"):
     model : NumpyEnsemble or OnnxEnsemble
     """
     metadata, params = read_weights(path)
-    return _check_settings(_build(engine, metadata, params, n_jobs, path), settings, path)
+    check_model_settings(metadata, settings, path)
+    return _build(engine, metadata, params, n_jobs, path)
 
 
 def _build(engine, metadata, params, n_jobs, where):
     if engine == "onnx":
         return onnx_engine.OnnxEnsemble.from_weights(metadata, params, n_jobs=n_jobs, where=where)
     try:
-        return NumpyEnsemble(metadata, params, n_jobs=n_jobs)
+        return NumpyEnsemble(metadata, params, n_jobs=n_jobs, where=where)
     except InputError as error:
         raise InputError("{}: {}".format(where, error)) from None
-
-
-_NOTED = set()
 
 
 def read_model(path, kind="ensemble"):
     """A model's metadata and weights from a run folder or an ``.npz`` export, without writing.
 
-    A run without a current weights file (trained before there was one) is
-    read through its pickles -- importing Theano, said once on stderr -- and
-    nothing is written (``soundtrack-cnn upgrade RUN`` writes the file).
+    Only the weights file is read, never a pickle: a run without a current
+    one is refused, in one line saying how to make it.
 
     Returns
     -------
@@ -188,21 +184,7 @@ def read_model(path, kind="ensemble"):
     """
     if os.path.isfile(path):
         return read_weights(path)
-    run = ModelFolder(path, kind)
-    if run.read() is None:
-        raise InputError("{} holds no trained {} ({} is missing)".format(
-            path, kind, os.path.basename(run.metadata_path)))
-    weights = run.weights_path()
-    if weights is not None:
-        return read_weights(weights)
-    if (path, kind) not in _NOTED:
-        _NOTED.add((path, kind))
-        print("soundtrack-cnn: {} has no current weights-{}.npz (a run trained before it "
-              "was written, or the file is damaged): loading the pickles through Theano; "
-              "'soundtrack-cnn upgrade {}' writes it".format(path, kind, path), file=sys.stderr)
-    from ..training.loading import load_run, model_params  # imports Theano: only on this fallback
-    theano_model = load_run(path, kind)
-    return dict(run.read(), summaries=theano_model.summaries_), model_params(theano_model)
+    return read_weights(ModelFolder(path, kind).require_weights())
 
 
 def load_model(path, kind="ensemble", settings=None, engine=None, n_jobs=-1):
@@ -219,8 +201,8 @@ def load_model(path, kind="ensemble", settings=None, engine=None, n_jobs=-1):
     engine : {'numpy', 'onnx', 'theano'}, optional
         numpy: :class:`NumpyEnsemble`; onnx: :class:`OnnxEnsemble` (needs
         onnxruntime); theano: the nolearn nets (``SpecialistEnsemble`` /
-        ``MultiLabelNet``), as trained.  Default :func:`default_engine`
-        (an ``.onnx`` file: onnx).
+        ``MultiLabelNet``) as trained, rebuilt from the weights file.  Default
+        :func:`default_engine` (an ``.onnx`` file: onnx).
     n_jobs : int or None
         Threads of the numpy and onnx engines (-1: one per core; None: 1).
         The scores are bit-identical for a given value.
@@ -241,8 +223,8 @@ def load_model(path, kind="ensemble", settings=None, engine=None, n_jobs=-1):
                 path, engine))
         return onnx_engine.load_onnx(path, settings=settings, n_jobs=n_jobs)
     if engine == "theano":
-        from ..training.loading import import_weights, load_run
-        return import_weights(path, settings=settings) if os.path.isfile(path) else \
-            load_run(path, kind, settings=settings)
+        from ..training.loading import import_weights  # imports Theano
+        return import_weights(path, settings=settings, kind=kind)
     metadata, params = read_model(path, kind)
-    return _check_settings(_build(engine, metadata, params, n_jobs, path), settings, path)
+    check_model_settings(metadata, settings, path)
+    return _build(engine, metadata, params, n_jobs, path)

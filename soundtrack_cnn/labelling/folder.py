@@ -32,7 +32,7 @@ import mutagen
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..collection.manifest import TAG_SEPARATOR, Track, write_manifest
 from ..errors import InputError
-from ..files import write_bytes
+from ..files import check_not_input, input_path, write_bytes
 from .imdb import (
     IMDB_GENRES,
     STUDY_GENRES,
@@ -280,8 +280,7 @@ def resolve_genres(genres):
 
 def _read_overrides(path):
     """``{(folder, album key): row}`` of a person's corrections."""
-    if not os.path.isfile(path):
-        raise InputError("{}: no such overrides file".format(path))
+    input_path(path, "overrides file")
     rows = {}
     try:
         with open(path, newline="", encoding="utf-8-sig") as stream:
@@ -458,6 +457,11 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
     if min_tracks is not None and (not isinstance(min_tracks, int) or min_tracks < 1):
         raise InputError("min_tracks must be a positive integer, got {!r}".format(min_tracks))
     review = review or os.path.splitext(out)[0] + "-review.csv"
+    # IMDb's dumps are never written over; the overrides may be: an earlier
+    # review file passed back whole is read before the new one is written.
+    for written in (out, review):
+        check_not_input(written, [basics, ratings or basics])
+    check_not_input(review, [out])
     corrections = _read_overrides(overrides) if overrides else {}
     groups, others = find_groups(root)
     keys = {query[1] for group in groups for query in _queries(group)}

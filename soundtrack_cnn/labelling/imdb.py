@@ -24,6 +24,7 @@ import unicodedata
 import zlib
 
 from ..errors import InputError
+from ..files import input_path
 
 __all__ = ["Title", "Choice", "IMDB_GENRES", "STUDY_GENRES", "BASICS_COLUMNS",
            "normalise_title", "find_titles", "read_votes", "choose_title"]
@@ -145,6 +146,7 @@ def normalise_title(text):
 
 def _open_tsv(path, columns):
     """A text stream positioned after a checked header line."""
+    input_path(path)
     try:
         stream = gzip.open(path, "rt", encoding="utf-8", newline="\n")
         header = stream.readline().rstrip("\n").split("\t")

@@ -6,5 +6,6 @@
     timeline            per-tile genre timeline files (CSV, JSON, PNG)
     viewer              the study's prediction viewer as one offline HTML page
     collection_report   a collection's one-page report before training
-    templates/          ``viewer.html``, the page the viewer fills in
+
+``templates/viewer.html`` is the page the viewer fills in.
 """

@@ -25,7 +25,8 @@ from ..collection.labels import cooccurrence, label_statistics, vocabulary
 from ..collection.manifest import check_manifest
 from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
-from ..files import write_bytes, write_json
+from ..files import check_not_input, make_folder, write_bytes, write_json
+from ..scoring.metrics import markdown_table, markdown_text
 from . import figures
 
 __all__ = ["collection_report", "MIN_FILMS"]
@@ -33,6 +34,11 @@ __all__ = ["collection_report", "MIN_FILMS"]
 #: With fewer films than this, a genre cannot have a film in each of train,
 #: valid and test once splits keep films together.
 MIN_FILMS = 3
+
+
+#: The files the report writes into its folder.
+_OUTPUTS = ("collection.md", "collection.json") + tuple(
+    name + ".png" for name in ("tracks_per_genre", "tags_per_track", "label_overlap", "durations"))
 
 
 def _inspect_all(paths, settings, n_jobs):
@@ -90,8 +96,10 @@ def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
     if not tracks:
         raise InputError("{}: no usable track listed ({} bad rows)".format(manifest,
                                                                              len(bad_rows)))
-    out = out or os.path.join(os.path.dirname(os.path.abspath(manifest)), "collection")
-    os.makedirs(out, exist_ok=True)
+    out = make_folder(out or os.path.join(os.path.dirname(os.path.abspath(manifest)),
+                                          "collection"))
+    for name in _OUTPUTS:
+        check_not_input(os.path.join(out, name), [manifest] + [track.path for track in tracks])
     files = _inspect_all([track.path for track in tracks], settings, n_jobs)
     tag_lists = [track.tags for track in tracks]
     genres = vocabulary(tag_lists, k=len({tag for tags in tag_lists for tag in tags}))
@@ -140,21 +148,19 @@ def collection_report(manifest, out=None, min_tracks=20, n_jobs=None,
     return page
 
 
-def _table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _markdown(summary):
-    """The report page; figures are linked by file name (they sit beside it)."""
+    """The report page; figures are linked by file name (they sit beside it).
+
+    Every tag, path and reason comes from the user's collection, so each is
+    :func:`~soundtrack_cnn.scoring.metrics.markdown_text` (table cells are too).
+    """
     def image(name):
         return "![{0}]({1})".format(name.replace("_", " "),
                                      os.path.basename(summary["figures"][name]))
 
     films = summary["films"]
     n_tags = sum(n * k for n, k in summary["tags_per_track"].items())
-    parts = ["# Collection: {}".format(summary["manifest"]), "", _table(["", ""], [
+    parts = ["# Collection: {}".format(markdown_text(summary["manifest"])), "", markdown_table(["", ""], [
         ["tracks (good manifest rows)", summary["tracks"]],
         ["tracks that decode and give tiles", summary["usable_tracks"]],
         ["hours of audio (usable)", "{:.2f} ({:.2f})".format(summary["hours"],
@@ -167,7 +173,7 @@ def _markdown(summary):
         ["bad manifest rows", len(summary["bad_rows"])],
     ]), "", "## Tracks per genre", ""]
     header = ["genre", "tracks", "share of tracks"] + ["films"] * bool(films) + ["too rare?"]
-    parts += [_table(header, [
+    parts += [markdown_table(header, [
         [genre, n, "{:.0%}".format(n / float(summary["tracks"]))]
         + ([summary["films_per_genre"][genre]] if films else [])
         + ["yes" if genre in summary["too_rare"] else ""]
@@ -175,20 +181,22 @@ def _markdown(summary):
     rare_rule = "fewer than {} tracks".format(summary["min_tracks"]) + (
         " or fewer than {} films".format(MIN_FILMS) if films else "")
     parts += ["Too rare to train a specialist ({}): {}.".format(
-        rare_rule, ", ".join(summary["too_rare"]) or "none"), ""]
-    parts += ["## Tags per track", "", _table(["tags", "tracks"], sorted(
+        rare_rule, ", ".join(map(markdown_text, summary["too_rare"])) or "none"), ""]
+    parts += ["## Tags per track", "", markdown_table(["tags", "tracks"], sorted(
         summary["tags_per_track"].items())), "", image("tags_per_track"), ""]
     parts += ["## Label overlap", "", "Cell (A, B): share of A's tracks also tagged B.", "",
               image("label_overlap"), ""]
     if summary["near_subsets"]:
         parts += ["Almost always together (P(B | A) >= 0.9): " + ", ".join(
-            "{} -> {}".format(a, b) for a, b in summary["near_subsets"]) + ".", ""]
+            "{} -> {}".format(markdown_text(a), markdown_text(b))
+            for a, b in summary["near_subsets"]) + ".", ""]
     parts += ["## Durations", "", image("durations"), ""]
     parts += ["## Duplicate audio (same sha256)", ""]
-    parts += ["- " + ", ".join(paths) for paths in summary["duplicates"]] or ["None."]
+    parts += ["- " + ", ".join(map(markdown_text, paths))
+              for paths in summary["duplicates"]] or ["None."]
     parts += ["", "## Files that will not be used", ""]
-    parts += ["- {}: {}".format(item["status"], item["reason"])
+    parts += ["- {}: {}".format(item["status"], markdown_text(item["reason"]))
               for item in summary["not_usable"]] or ["None."]
     parts += ["", "## Bad manifest rows", ""]
-    parts += ["- " + item["reason"] for item in summary["bad_rows"]] or ["None."]
+    parts += ["- " + markdown_text(item["reason"]) for item in summary["bad_rows"]] or ["None."]
     return "\n".join(parts) + "\n"

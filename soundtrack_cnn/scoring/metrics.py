@@ -6,14 +6,18 @@ reads a track's answer from the mean of its tiles' scores
 (:func:`soundtrack_cnn.scoring.pooling.pool_tracks`) and asks whether the true
 tags land in the top five (:func:`evaluate_scores`, ``top_k_any`` / ``top_k_all``).
 """
+import html
+import re
+
 import numpy as np
 from scipy.special import logit
 
 from ..errors import InputError
+from ..files import printable
 
 __all__ = ["normalise_scores", "top_k", "choose_thresholds",
            "safe_logit", "macro_roc_auc", "evaluate_scores", "prior_scores", "random_scores",
-           "METRICS", "metric_value", "markdown_table", "metrics_table"]
+           "METRICS", "metric_value", "markdown_text", "markdown_table", "metrics_table"]
 
 # Scores are clipped this far from 0 and 1 before a logit, so that a saturated
 # sigmoid (exactly 0 or 1 in float32) stays a finite feature.
@@ -199,18 +203,41 @@ def metric_value(result, key):
     return result.get(key)
 
 
-def markdown_table(header, rows):
-    """A Markdown table from a header and rows of cells (strings).
+#: Marks that would make Markdown build something of a name: a table cell's end,
+#: a link or image, code, an escape; HTML (<, >, &) is written as entities.
+_MARKDOWN_MARKS = re.compile(r"([\\|\[\]`])")
+
+
+def markdown_text(text):
+    """``text`` (a genre, a file or run name) as literal text in a Markdown page.
+
+    Tags, file names and run folder names come from the user's collection:
+    written raw, ``<script>`` or ``<img onerror=...>`` in one would run in
+    whatever renders the page, a ``|`` would break its table, ``[x](url)``
+    would be a link.  HTML is escaped as entities, Markdown's marks with a
+    backslash, control characters as :func:`soundtrack_cnn.files.printable`
+    shows them.
 
     Examples
     --------
-    >>> print(markdown_table(["metric", "a"], [["AUC", "0.900"]]))
-    | metric | a |
-    |---|---|
-    | AUC | 0.900 |
+    >>> print(markdown_text('<img src=x onerror="alert(1)"> Drama|Crime [x](y)'))
+    &lt;img src=x onerror="alert(1)"&gt; Drama\\|Crime \\[x\\](y)
     """
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    return _MARKDOWN_MARKS.sub(r"\\\1", html.escape(printable(str(text)), quote=False))
+
+
+def markdown_table(header, rows):
+    """A Markdown table from a header and rows of cells, each cell :func:`markdown_text`.
+
+    Examples
+    --------
+    >>> print(markdown_table(["metric", "a|b"], [["AUC", 0.9]]))
+    | metric | a\\|b |
+    |---|---|
+    | AUC | 0.9 |
+    """
+    lines = ["| " + " | ".join(map(markdown_text, header)) + " |", "|---" * len(header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(map(markdown_text, row)) + " |" for row in rows])
 
 
 def metrics_table(results):

@@ -3,7 +3,20 @@
 This is the only place in the package that touches third-party code, and it
 does so without editing site-packages: every shim below is installed in
 ``sys.modules`` or in Theano's configuration *before* the library that needs it
-is imported.  ``import soundtrack_cnn`` calls :func:`install` first thing.
+is imported.
+
+When: the first time Theano, Lasagne or nolearn is imported in the process
+(by the package's training code, or directly by a notebook after ``import
+soundtrack_cnn``), never before.  ``import soundtrack_cnn`` itself writes no
+file, sets no environment variable and patches no module: it only adds one
+import hook (:func:`arm`) to ``sys.meta_path``, which looks at nothing but the
+names ``theano``, ``lasagne`` and ``nolearn``, and calls :func:`install` (and
+the speed settings of :mod:`.runtime`) when one of them is first imported.
+That hook is the least a package can do and still let ``import lasagne`` work
+right after ``import soundtrack_cnn``: Python has no other "after import"
+hook, and Theano must be configured *before* it is imported.  A process that
+uses only the numpy or ONNX engines never triggers it.  :func:`install` can
+also be called directly (idempotent).
 
 The shims, one per upstream break:
 
@@ -32,9 +45,9 @@ The shims, one per upstream break:
   with ``image_shape``, which Theano 0.9 renamed ``input_shape`` (same
   meaning); Theano warns on every net built, once per layer.
 
-The shims that need Theano, scikit-learn or nolearn are import hooks: they
-take effect when that library is first imported, so ``import soundtrack_cnn``
-itself imports none of them.
+The shims that need Theano, scikit-learn or nolearn are import hooks too:
+they take effect when that library is first imported, so installing them
+imports none of them.
 
 Environment variables
 ---------------------
@@ -61,9 +74,10 @@ import types
 from ..files import write_text
 from ..parallel.locks import lock
 
-__all__ = ["install", "after_import", "cache_dir", "openblas_library", "worker_compile_cache"]
+__all__ = ["arm", "install", "after_import", "cache_dir", "openblas_library",
+           "worker_compile_cache"]
 
-#: Theano settings chosen by measurement (see ``make bench`` and the README).
+#: Theano settings chosen by measurement (see ``make bench`` and docs/results/benchmarks.md).
 THEANO_SETTINGS = {
     # openmp parallelises CorrMM and large elemwise ops over the batch: +15%
     # training and +50% inference throughput on 2 cores (bench/bench_network.py).
@@ -178,12 +192,17 @@ def worker_compile_cache():
     return held
 
 
+#: The libraries whose first import installs the shims (top-level names).
+TRIGGERS = ("theano", "lasagne", "nolearn")
+
+
 class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Import hooks: build a removed module on first import, or patch a module once loaded.
+    """Import hooks: install the shims when the stack is first imported; build a
+    removed module on first import, or patch a module once loaded.
 
     Shims are installed lazily, so ``import soundtrack_cnn`` imports neither
     Theano nor scikit-learn: code that never trains (reading manifests,
-    numpy inference) starts fast.
+    numpy inference) starts fast and leaves the process as it was.
     """
 
     def __init__(self):
@@ -191,6 +210,8 @@ class _ShimFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.patches = {}    # module name -> function(module) run after it loads
 
     def find_spec(self, name, path=None, target=None):
+        if not _installed and name in TRIGGERS:
+            _install_all()
         if name in self.builders:
             return importlib.machinery.ModuleSpec(name, self)
         if name in self.patches:
@@ -364,11 +385,31 @@ def silence_image_shape_warning():
 _installed = False
 
 
+def arm():
+    """Add the import hook that installs the shims when the stack is first imported.
+
+    Called by ``import soundtrack_cnn``; does nothing else (see the module).
+    Idempotent.
+    """
+    if _FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _FINDER)
+
+
+def _install_all():
+    """The shims, then the speed settings (:func:`soundtrack_cnn.stack.runtime.install`)."""
+    from . import runtime
+    install()
+    if runtime.install():
+        after_import("theano", runtime.register_ops)
+
+
 def install():
-    """Install every shim (idempotent); called by ``import soundtrack_cnn``."""
+    """Install every shim (idempotent); done when Theano, Lasagne or nolearn is first imported."""
     global _installed
     if _installed:
         return
+    # Set first: what follows imports modules, which come back through find_spec.
+    _installed = True
     configure_theano()
     install_python_scan()
     install_iterable()
@@ -376,6 +417,4 @@ def install():
     install_downsample()
     install_clonable_neuralnet()
     silence_image_shape_warning()
-    if _FINDER not in sys.meta_path:
-        sys.meta_path.insert(0, _FINDER)
-    _installed = True
+    arm()

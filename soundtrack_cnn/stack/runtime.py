@@ -1,7 +1,7 @@
-"""Process settings for speed, applied by ``import soundtrack_cnn``.
+"""Process settings for speed, applied when Theano is first imported (:mod:`.compat`).
 
 Three settings, measured on the study's network at batch 1200 on a 2-core
-machine (``make bench``; the README's Benchmarks section):
+machine (``make bench``; docs/results/benchmarks.md):
 
 * glibc's allocator: by default it serves every block above 128 kB with
   ``mmap`` and hands freed memory back to the kernel, so Theano's large
@@ -30,7 +30,7 @@ import ctypes
 import ctypes.util
 import os
 
-__all__ = ["enabled", "install", "tune_allocator"]
+__all__ = ["enabled", "install", "register_ops", "tune_allocator"]
 
 # glibc's <malloc.h> parameter numbers for mallopt.
 _M_TRIM_THRESHOLD = -1
@@ -85,25 +85,28 @@ _installed = False
 
 
 def install():
-    """Apply the settings unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent).
+    """Tune the allocator unless ``SOUNDTRACK_CNN_FAST=0`` (idempotent); whether the settings apply.
 
-    Called by ``import soundtrack_cnn`` after the compatibility shims (the
-    pooling ops need Theano importable, and are registered when it is imported).
+    Called with the compatibility shims, when Theano, Lasagne or nolearn is
+    first imported (:func:`soundtrack_cnn.stack.compat.arm`), never by
+    ``import soundtrack_cnn`` alone; the caller then has :func:`register_ops`
+    run once Theano is loaded (the ops need it).
+
+    Returns
+    -------
+    on : bool
     """
     global _installed
-    if _installed or not enabled():
-        return
-    # compat is imported here, not at the top, so that this file also loads on
-    # its own (bench/bench_torch.py takes tune_allocator from it without Theano).
-    from . import compat
-    tune_allocator()
-    # The ops need Theano: they are registered when Theano is first imported,
-    # so that `import soundtrack_cnn` alone stays light.
-    compat.after_import("theano", _register_ops)
-    _installed = True
+    if not enabled():
+        return False
+    if not _installed:
+        tune_allocator()
+        _installed = True
+    return True
 
 
-def _register_ops(theano_module):
+def register_ops(theano_module=None):
+    """Swap in the faster pooling and random-number ops (:mod:`.ops`, :mod:`.parallel_rng`)."""
     from . import ops, parallel_rng
     ops.register()
     parallel_rng.register()

@@ -10,10 +10,10 @@ are read without Theano.
     batches       the order of training tiles: stored, shuffled, class-balanced
     dataset       a lazy, normalising view of tiles for nolearn
     budget        updates per epoch, measured step time, warnings before training
-    modelfiles    a model's files: ``ensemble.json`` / ``multilabel.json`` (schema, checksum), weights ``.npz``
-    checkpoint    ``ModelFolder``: one model's pickles and checksums, written during fit
+    modelfiles    a model's files: ``ensemble.json`` (schema, checksum), the checked weights ``.npz``
+    checkpoint    ``ModelFolder``: one model's pickles, checksums and signatures, written during fit
     ensemble      ``SpecialistEnsemble`` (the study), ``MultiLabelNet`` (its baseline)
-    loading       ``load_run``, the pickle-free ``.npz`` export and import
+    loading       ``load_run`` (signed pickles only), the pickle-free ``.npz`` export and import
 
 Where a specialist's epoch is chosen: :class:`soundtrack_cnn.training.callbacks.EarlyStopping`.
 """

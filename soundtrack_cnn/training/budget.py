@@ -18,7 +18,7 @@ __all__ = ["plan_training", "plan_pretraining", "measure_step_seconds", "MIN_UPD
 
 #: Weight updates the study's network needs on the demo corpus: with ~110 the
 #: specialists ranked by the label prior, and the validation-track AUC of the
-#: slowest genre (Horror) was still rising after 200 (bench/tune_demo.py).
+#: slowest genre (Horror) was still rising after 200 (studies/tune_demo.py).
 #: Fewer than this in all: cannot converge; early stopping allowed to end
 #: training before half of it: warned.
 MIN_UPDATES = 200

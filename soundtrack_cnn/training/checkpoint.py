@@ -9,7 +9,7 @@ Layout of a run folder, as far as the models go::
       specialist-Drama-da72bf5b.pkl  one pickled nolearn NeuralNet per genre
                                 (name: see modelrecord.model_file)
       ...
-      weights-ensemble.npz      the same weights as plain arrays (write_weights),
+      weights-ensemble.npz      the same weights as plain arrays (export_weights),
                                 for the numpy engine; checksummed in the JSON
       multilabel.json           the same for the single-net baseline
       multilabel.pkl
@@ -19,18 +19,30 @@ Each pickle is written atomically and only then recorded in the JSON (also
 written atomically), so a run killed at any moment resumes cleanly: a net is
 either recorded with its checksum or trained again.  Loading a finished run
 is :mod:`soundtrack_cnn.training.loading`'s job.
+
+A pickle is code, and a run folder may come from anyone (sharing runs is how a
+study is reproduced), while its checksums prove only that its files agree
+with each other.  So each pickle is also recorded with this user's keyed
+signature (:mod:`soundtrack_cnn.signing`), and :meth:`ModelFolder.load_model`
+unpickles only a pickle signed here -- or one the caller explicitly trusts
+(``trust=True``, ``--trust-pickles``).  Everything that only scores reads the
+weights file instead (:meth:`ModelFolder.require_weights`), which holds no code.
 """
 import hashlib
+import io
 import os
 import pickle
 import platform
+import warnings
 
 import numpy as np
 
+from .. import __version__
 from ..audio.features import Normalizer
 from ..errors import InputError
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
-from .modelfiles import check_model_json, model_file, net_names, pack_weights, seal
+from ..signing import sign, verify
+from .modelfiles import check_model_json, model_file, net_names, seal, write_weights
 
 #: Where each module of an earlier layout lives now: the flat layout (0.2, up
 #: to commit dd6f9ef), then the subpackages' first names (up to 4687e15).
@@ -98,19 +110,27 @@ class _Unpickler(pickle.Unpickler):
     """Resolves the classes of nets pickled under the flat layout."""
 
     def find_class(self, module, name):
+        if module in MOVED_MODULES:
+            warnings.warn("a pickle names {}, a module of an earlier layout (compatibility path "
+                          "`moved-modules`, removed in 0.4)".format(module), DeprecationWarning)
         return super().find_class(MOVED_MODULES.get(module, module), name)
 
 
 def unpickle(stream):
     """Unpickle from a binary stream, classes of the flat layout found where they live now.
 
-    Unpickling runs code: only for files whose checksum the run recorded.
+    Unpickling runs code: only for files signed here, or that the user trusts
+    (:meth:`ModelFolder.load_model` decides).
     """
     return _Unpickler(stream).load()
 
 
-__all__ = ["ModelFolder", "model_metadata", "fingerprint", "write_weights", "unpickle",
-           "MOVED_MODULES"]
+__all__ = ["ModelFolder", "model_metadata", "model_params", "export_weights", "fingerprint",
+           "unpickle", "MOVED_MODULES", "UPGRADE_HINT"]
+
+#: How a run without a current weights file gets one (named in every refusal).
+UPGRADE_HINT = ("if you trust the run, 'soundtrack-cnn upgrade {run} --trust-pickles' "
+                "(upgrade_run({run!r}, trust=True)) writes it from the pickles; else train it again")
 
 
 def fingerprint(y, valid):
@@ -133,8 +153,9 @@ def _versions():
     """Installed versions of the stack, as the package registry names them."""
     from importlib.metadata import version
     names = ["Theano", "Lasagne", "nolearn", "numpy", "scipy", "scikit-learn",
-             "python_speech_features", "soundtrack_cnn"]
-    return dict({name: version(name) for name in names}, python=platform.python_version())
+             "python_speech_features"]
+    return dict({name: version(name) for name in names}, soundtrack_cnn=__version__,
+                python=platform.python_version())
 
 
 def model_metadata(model):
@@ -158,12 +179,18 @@ def model_metadata(model):
     }
 
 
-def write_weights(model, path):
+def model_params(model):
+    """``{net name: {layer name: [W, b]}}`` of a fitted Theano model."""
+    return {name: net.get_all_params_values() for name, net in model.models_.items()}
+
+
+def export_weights(model, path):
     """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
 
     The format is :func:`soundtrack_cnn.training.modelfiles.pack_weights`'s:
     ``metadata`` (:func:`model_metadata` plus ``summaries``) and every
-    parameter of every net.
+    parameter of every net.  The numpy engine loads it without Theano
+    (``soundtrack-cnn predict OUT.npz``).
 
     Parameters
     ----------
@@ -171,8 +198,7 @@ def write_weights(model, path):
     path : str
     """
     metadata = dict(model_metadata(model), summaries=model.summaries_)
-    write_bytes(path, pack_weights(metadata, {name: net.get_all_params_values()
-                                              for name, net in model.models_.items()}))
+    return write_weights(path, metadata, model_params(model))
 
 
 def _describe_init(init):
@@ -215,6 +241,22 @@ class ModelFolder(object):
             return None
         metadata = read_json(self.metadata_path, what="model record")
         check_model_json(metadata, self.metadata_path, self.kind)
+        return metadata
+
+    def require(self):
+        """The metadata dict; InputError naming the folder if it holds no such model.
+
+        Examples
+        --------
+        >>> ModelFolder("/nonexistent", "ensemble").require()
+        Traceback (most recent call last):
+        ...
+        soundtrack_cnn.errors.InputError: /nonexistent holds no trained ensemble (ensemble.json is missing)
+        """
+        metadata = self.read()
+        if metadata is None:
+            raise InputError("{} holds no trained {} ({} is missing)".format(
+                self.path, self.kind, os.path.basename(self.metadata_path)))
         return metadata
 
     def saved_normalizer(self):
@@ -261,24 +303,42 @@ class ModelFolder(object):
         metadata = self.read()
         return bool(metadata) and name in metadata["models"]
 
+    def _context(self, name):
+        # What a signature vouches for: this net of this kind of model (a signed
+        # pickle copied over another net's does not verify).
+        return "{}/{}".format(self.kind, name)
+
     def save_model(self, name, net, summary):
-        """Pickle ``net`` atomically, then record it with its sha256 and summary."""
+        """Pickle ``net`` atomically, then record it with its sha256, signature and summary."""
         filename = model_file(self.kind, name)
         data = pickle.dumps(net, protocol=pickle.HIGHEST_PROTOCOL)
         write_bytes(os.path.join(self.path, filename), data)
         metadata = self.read()
-        metadata["models"][name] = dict(summary, file=filename, sha256=sha256_bytes(data))
+        metadata["models"][name] = dict(summary, file=filename, sha256=sha256_bytes(data),
+                                        signature=sign(data, self._context(name)))
+        write_json(self.metadata_path, seal(metadata))
+
+    def sign_models(self):
+        """Sign every recorded pickle with this user's key: "I trust this run" (as ``jupyter trust``).
+
+        Only for pickles the caller has decided to trust; each must still match
+        its recorded checksum.
+        """
+        metadata = self.require()
+        for name in metadata["models"]:
+            data, entry = self._pickle(metadata, name)
+            metadata["models"][name]["signature"] = sign(data, self._context(name))
         write_json(self.metadata_path, seal(metadata))
 
     def save_weights(self, model):
-        """Write ``weights-<kind>.npz`` (:func:`write_weights`) and record its sha256.
+        """Write ``weights-<kind>.npz`` (:func:`export_weights`) and record its sha256.
 
         The record also names the pickles' checksums it was made from, so a
         net retrained later makes the file stale (see :meth:`weights_path`).
         """
         filename = "weights-{}.npz".format(self.kind)
         path = os.path.join(self.path, filename)
-        write_weights(model, path)
+        export_weights(model, path)
         metadata = self.read()
         metadata["weights"] = {"file": filename, "sha256": sha256_file(path), "models": {
             name: entry["sha256"] for name, entry in metadata["models"].items()}}
@@ -287,27 +347,71 @@ class ModelFolder(object):
     def weights_path(self):
         """The weights file if it exists, matches its sha256 and the current pickles; else None.
 
-        None means: load the (checksummed) pickles, and write the file again.
+        None means: the file must be written again (:meth:`require_weights` refuses).
         """
         metadata = self.read() or {}
         entry = metadata.get("weights")
         current = {name: model["sha256"] for name, model in metadata.get("models", {}).items()}
-        if not entry or entry["models"] != current:
+        if not isinstance(entry, dict) or entry.get("models") != current or \
+                not isinstance(entry.get("file"), str) or \
+                entry["file"] != "weights-{}.npz".format(self.kind):
             return None
         path = os.path.join(self.path, entry["file"])
-        if not os.path.exists(path) or sha256_file(path) != entry["sha256"]:
+        if not os.path.isfile(path) or sha256_file(path) != entry.get("sha256"):
             return None
         return path
 
-    def load_model(self, name):
-        """Unpickle one net after checking its checksum; returns (net, summary)."""
-        entry = dict(self.read()["models"][name])
+    def require_weights(self):
+        """The current weights file; InputError saying how to make one if there is none.
+
+        What every reader that only scores (predict, film, evaluate, export)
+        reads: plain arrays, never the pickles.
+        """
+        self.require()
+        path = self.weights_path()
+        if path is None:
+            raise InputError(
+                "{} has no current weights-{}.npz (a run trained before it was written, or the "
+                "file is missing or damaged), and its pickles are not read to score: {}".format(
+                    self.path, self.kind, UPGRADE_HINT.format(run=self.path)))
+        return path
+
+    def _pickle(self, metadata, name):
+        """The bytes of net ``name``'s pickle, once they match the recorded checksum."""
+        entry = dict(metadata["models"][name])
         path = os.path.join(self.path, entry.pop("file"))
-        if not os.path.exists(path):
-            raise InputError("{} is missing: the run in {} is damaged".format(path, self.path))
-        if sha256_file(path) != entry.pop("sha256"):
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read()
+        except OSError as error:
+            raise InputError("{} cannot be read ({}): the run in {} is damaged".format(
+                path, error.strerror, self.path)) from None
+        if sha256_bytes(data) != entry.pop("sha256"):
             raise InputError("{} does not match the checksum recorded in {}: it was changed "
                              "or damaged after training; refusing to unpickle it"
                              .format(path, self.metadata_path))
-        with open(path, "rb") as stream:
-            return unpickle(stream), entry
+        return data, entry
+
+    def load_model(self, name, trust=False):
+        """Unpickle one net after checking its checksum and signature; returns (net, summary).
+
+        Parameters
+        ----------
+        name : str
+        trust : bool
+            Unpickle even if the pickle is not signed by this user (a pickle
+            runs code: only for runs one trusts).
+
+        The bytes are read once, then checked and unpickled, so the file
+        cannot change between the check and the load.
+        """
+        metadata = self.require()
+        data, entry = self._pickle(metadata, name)
+        signature = entry.pop("signature", None)
+        reason = None if trust else verify(data, self._context(name), signature)
+        if reason is not None:
+            raise InputError(
+                "{}: refusing to unpickle it, since a pickle runs code and {}; if you trust "
+                "this run, pass --trust-pickles (trust=True)".format(
+                    os.path.join(self.path, metadata["models"][name]["file"]), reason))
+        return unpickle(io.BytesIO(data)), entry

@@ -197,7 +197,7 @@ class _TileModel(TileScorer, BaseEstimator):
 
     def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
                  run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0,
-                 client=None, init=None, freeze_conv=False):
+                 client=None, trust_pickles=False, init=None, freeze_conv=False):
         self.genres = genres
         self.net_params = net_params
         self.validation = validation
@@ -208,6 +208,7 @@ class _TileModel(TileScorer, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.client = client
+        self.trust_pickles = trust_pickles
         self.init = init
         self.freeze_conv = freeze_conv
 
@@ -305,7 +306,7 @@ class _TileModel(TileScorer, BaseEstimator):
         todo = []
         for name in names:
             if folder and folder.has_model(name):
-                models[name], summaries[name] = folder.load_model(name)
+                models[name], summaries[name] = folder.load_model(name, trust=self.trust_pickles)
             else:
                 todo.append(name)
         for name, (net, summary) in self._train(X, y, valid, groups, names, todo, trunk):
@@ -416,6 +417,10 @@ class SpecialistEnsemble(_TileModel):
     warm_start : bool
         Resume the nets already saved in ``run_dir`` (with the same data and
         settings) instead of refusing a folder that holds a model.
+    trust_pickles : bool
+        When resuming, unpickle saved nets this user did not sign (see
+        :mod:`soundtrack_cnn.signing`): a pickle runs code, so only for a run
+        folder you trust.
     threshold : float
         Score at which :meth:`predict` calls a tag.
     random_state : int

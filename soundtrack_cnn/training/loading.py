@@ -1,4 +1,4 @@
-"""Loading trained models: a run folder's pickles, or the pickle-free ``.npz`` export.
+"""Loading trained models: a run folder's pickles, or the pickle-free weights file.
 
 Reading never writes: :func:`load_run` only reads the folder, and a run
 trained before it had a ``weights-<kind>.npz`` gets one only when asked, by
@@ -8,16 +8,16 @@ Only :func:`load_run`, :func:`upgrade_run` and :func:`import_weights` import
 Theano (when called); the weights file itself is read by
 :func:`soundtrack_cnn.training.modelfiles.read_weights`.
 
-.. warning:: Loading a pickle runs code.  Load only runs you trust; for
-   anything else use :func:`export_weights` / :func:`import_weights`, which
-   read plain arrays (no pickle) and rebuild the nets from ``network.py``.
+.. warning:: Loading a pickle runs code.  :func:`load_run` unpickles only
+   pickles signed by this user (:mod:`soundtrack_cnn.signing`), unless told
+   ``trust=True``.  :func:`import_weights` reads plain arrays (no pickle) and
+   rebuilds the nets from ``network.py``: the same nets, for any run.
 """
 import os
 
 from ..errors import InputError
-from ..files import write_bytes
-from .checkpoint import ModelFolder, model_metadata
-from .modelfiles import net_names, pack_weights, read_weights
+from .checkpoint import ModelFolder, export_weights, model_params
+from .modelfiles import WIDTHS, check_model_settings, net_names, read_weights
 
 __all__ = ["load_run", "upgrade_run", "export_weights", "import_weights", "model_params"]
 
@@ -27,17 +27,11 @@ def _estimator(kind):
     return {"ensemble": SpecialistEnsemble, "multilabel": MultiLabelNet}[kind]
 
 
-def _check_settings(metadata, settings, where):
-    from ..audio.features import FeatureSettings
-    if settings is not None:
-        settings.check_same(FeatureSettings.from_dict(metadata["feature_settings"]),
-                            what="the model in {}".format(where))
+def load_run(run_dir, kind="ensemble", settings=None, trust=False):
+    """Load a trained ensemble (or baseline) from a run folder's pickles, checking every checksum.
 
-
-def load_run(run_dir, kind="ensemble", settings=None):
-    """Load a trained ensemble (or baseline) from a run folder, checking every checksum.
-
-    Nothing is written into ``run_dir``.
+    Nothing is written into ``run_dir``.  To score, :func:`import_weights`
+    gives the same nets from the weights file, without unpickling.
 
     Parameters
     ----------
@@ -45,6 +39,9 @@ def load_run(run_dir, kind="ensemble", settings=None):
     kind : {'ensemble', 'multilabel'}
     settings : FeatureSettings, optional
         The settings of the features it will score; a mismatch is an error.
+    trust : bool
+        Unpickle pickles this user did not sign (a pickle runs code: only for
+        runs you trust).
 
     Returns
     -------
@@ -58,11 +55,8 @@ def load_run(run_dir, kind="ensemble", settings=None):
     soundtrack_cnn.errors.InputError: /nonexistent holds no trained ensemble (ensemble.json is missing)
     """
     folder = ModelFolder(run_dir, kind)
-    metadata = folder.read()
-    if metadata is None:
-        raise InputError("{} holds no trained {} ({} is missing)".format(
-            run_dir, kind, os.path.basename(folder.metadata_path)))
-    _check_settings(metadata, settings, run_dir)
+    metadata = folder.require()
+    check_model_settings(metadata, settings, run_dir)
     names = net_names(kind, metadata["genres"])
     missing = [name for name in names if name not in metadata["models"]]
     if missing:
@@ -70,52 +64,65 @@ def load_run(run_dir, kind="ensemble", settings=None):
                          .format(kind, run_dir, ", ".join(missing)))
     models, summaries = {}, {}
     for name in names:
-        models[name], summaries[name] = folder.load_model(name)
+        models[name], summaries[name] = folder.load_model(name, trust=trust)
     return _estimator(kind)._from_metadata(metadata, models, summaries, run_dir=run_dir)
 
 
-def upgrade_run(run_dir, kind="ensemble"):
+def upgrade_run(run_dir, kind="ensemble", trust=False):
     """Give a run its current ``weights-<kind>.npz`` (for runs trained before it existed).
 
     The one function that writes into a trained run: the pickles are loaded
-    (checksums checked, through Theano) and their weights written beside
-    them, recorded in ``<kind>.json``.  A run whose file is already current
-    is left untouched.
+    (checksums and signatures checked, through Theano) and their weights
+    written beside them, recorded in ``<kind>.json``.  A run whose file is
+    already current is left untouched.
+
+    Parameters
+    ----------
+    run_dir : str
+    kind : {'ensemble', 'multilabel'}
+    trust : bool
+        Read pickles this user did not sign (a run from an older version, or
+        from someone else), and sign them: the user vouches for them from now
+        on, as ``jupyter trust`` does for a notebook.
 
     Returns
     -------
     path : str
         The weights file.
+
+    Examples
+    --------
+    >>> upgrade_run("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: /nonexistent: no such run folder
     """
+    if not os.path.isdir(run_dir):
+        raise InputError("{}: no such run folder".format(run_dir))
     folder = ModelFolder(run_dir, kind)
-    current = folder.weights_path() if folder.read() is not None else None
+    folder.require()
+    current = folder.weights_path()
     if current is not None:
         return current
-    folder.save_weights(load_run(run_dir, kind))
+    model = load_run(run_dir, kind, trust=trust)
+    if trust:
+        folder.sign_models()
+    folder.save_weights(model)
     return folder.weights_path()
 
 
-def model_params(model):
-    """``{net name: {layer name: [W, b]}}`` of a fitted Theano model."""
-    return {name: net.get_all_params_values() for name, net in model.models_.items()}
-
-
-def export_weights(model, path):
-    """Save a fitted model's weights and metadata as ``.npz`` (no pickle inside).
-
-    The numpy engine loads it without Theano (``soundtrack-cnn predict OUT.npz``).
+def import_weights(path, settings=None, kind="ensemble"):
+    """Rebuild a model from a weights file, without unpickling anything.
 
     Parameters
     ----------
-    model : SpecialistEnsemble or MultiLabelNet
     path : str
-    """
-    metadata = dict(model_metadata(model), summaries=model.summaries_)
-    write_bytes(path, pack_weights(metadata, model_params(model)))
-
-
-def import_weights(path, settings=None):
-    """Rebuild a model from :func:`export_weights` output, without unpickling anything.
+        An ``.npz`` of :func:`export_weights`, or a run folder (its current
+        ``weights-<kind>.npz``).
+    settings : FeatureSettings, optional
+        The settings of the features it will score; a mismatch is an error.
+    kind : {'ensemble', 'multilabel'}
+        Which model of a run folder.
 
     Returns
     -------
@@ -124,15 +131,19 @@ def import_weights(path, settings=None):
         the saved hyperparameters and loaded with the saved weights.
     """
     from .network import build_net
-    metadata, params = read_weights(path)
-    _check_settings(metadata, settings, path)
+    weights = ModelFolder(path, kind).require_weights() if os.path.isdir(path) else path
+    metadata, params = read_weights(weights)
+    check_model_settings(metadata, settings, path)
     genres, kind = metadata["genres"], metadata["kind"]
     tile = metadata["feature_settings"]
     input_shape = (None, 1, tile["n_mfcc"], tile["n_frames"])
     models = {}
+    # Only the widths shape the nets (read_weights checked them); the file's other
+    # hyperparameters are training options, and a file's keys are not keyword arguments.
+    widths = {name: metadata["hyperparameters"][name] for name in WIDTHS.values()}
     for name in net_names(kind, genres):
         net = build_net(n_outputs=len(genres) if kind == "multilabel" else 1,
-                        input_shape=input_shape, **metadata["hyperparameters"])
+                        input_shape=input_shape, **widths)
         net.initialize()
         for layer_name, layer in net.layers_.items():
             for param, value in zip(layer.get_params(), params[name].get(layer_name, ())):

@@ -14,7 +14,12 @@ description of the model as JSON) and one array per parameter, named
 ``"<net>/<layer>/<index>"``.  :func:`pack_weights` writes that format and
 :func:`read_weights` parses it -- the only two places that know it -- and
 checks it field by field, so a truncated or edited file is refused with one
-line naming it.  This module imports neither Theano nor anything that does.
+line naming it.  A weights file is data, never code, and may come from anyone:
+it is read from its zip directory first (every member's declared size checked
+against what the metadata describes before anything is decompressed), and
+every array's shape is checked against the network its metadata describes
+(:func:`param_shapes`) before it is read.  This module imports neither Theano
+nor anything that does.
 """
 import hashlib
 import io
@@ -22,22 +27,46 @@ import json
 import os
 import re
 import sys
+import warnings
 import zipfile
 
 import numpy as np
 
 from ..audio.features import FeatureSettings
 from ..errors import InputError
-from ..files import json_ready
+from ..files import json_ready, write_bytes
+from ..signing import is_signature
 
-__all__ = ["seal", "check_model_json", "model_file", "net_names", "pack_weights", "read_weights",
-           "PARAM_LAYERS"]
+__all__ = ["seal", "check_seal", "check_model_json", "model_file", "net_names", "pack_weights",
+           "write_weights", "read_weights", "check_metadata", "check_model_settings",
+           "param_shapes", "PARAM_LAYERS", "KERNELS", "WIDTH_BOUNDS", "MAX_METADATA_CHARS",
+           "MAX_MODEL_BYTES"]
 
 #: The study's layers that hold parameters, in order, with the number of
 #: dimensions of their ``W`` (4: a convolution, 2: a dense layer).  Each
 #: convolution is followed by a 2x2 max-pool that drops a ragged edge.
 PARAM_LAYERS = (("conv1", 4), ("conv2", 4), ("conv3", 4), ("conv4", 4),
                 ("hidden5", 2), ("hidden6", 2), ("output", 2))
+#: Each parameter layer's width (its hyperparameter; the output's is the net's number
+#: of outputs) and each convolution's filter size.  ``network.py`` spells the same
+#: network out as the study's listing does; this module must not import it (Theano),
+#: so the shapes are repeated here and a test builds nets to keep the two equal.
+KERNELS = {"conv1": (5, 5), "conv2": (4, 4), "conv3": (2, 2), "conv4": (2, 2)}
+WIDTHS = {"conv1": "c1", "conv2": "c2", "conv3": "c3", "conv4": "c4", "hidden5": "h5",
+          "hidden6": "h6"}
+#: Widths a weights file may declare: 1 to 16 times the study's largest (256 filters).
+WIDTH_BOUNDS = (1, 4096)
+#: Longest metadata a model file may carry, in characters of JSON (the study's is
+#: about 10 kB; summaries of 20,000 tiles travelling with a model take a few MB).
+MAX_METADATA_CHARS = 2 ** 24
+#: Largest model file (or total of its arrays) read: a thousand study specialists.
+MAX_MODEL_BYTES = 2 ** 30
+#: Most genres a model may have (each is a net, or a column of one).
+MAX_GENRES = 1000
+#: Room for an .npy member's header (numpy writes 128 bytes; a long shape needs more).
+_NPY_HEADER_BYTES = 1024
+#: Array types a weights file may hold (little-endian floats, as numpy writes them).
+_DTYPES = (np.dtype("<f4"), np.dtype("<f8"))
 
 #: Every top-level field, with its JSON type(s).
 FIELDS = {
@@ -95,6 +124,22 @@ def _digest(record):
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def check_seal(record, path, damaged):
+    """Check ``record``'s ``checksum``: the one rule for every sealed JSON of a run folder.
+
+    A missing checksum (a file written before checksums existed) is said on
+    stderr; a wrong one raises ``damaged(reason)``.
+    """
+    if "checksum" not in record:
+        print("warning: {} has no checksum (written by an older version): edits to it cannot "
+              "be detected".format(path), file=sys.stderr)
+        warnings.warn("{} has no checksum (compatibility path `unsealed-json`, removed in "
+                      "0.4)".format(path), DeprecationWarning)
+    elif record["checksum"] != _digest(record):
+        raise damaged("its content does not match its checksum (it was edited or damaged "
+                      "after it was written)")
+
+
 def seal(record):
     """``record`` with its ``checksum`` (over everything else) set.
 
@@ -137,18 +182,17 @@ def check_model_json(record, path, kind):
         if not _is(record[field], types):
             raise damaged("field '{}' must be {}, not {}".format(
                 field, _type_name_of(types), _type_name(record[field])))
-    if "checksum" not in record:
-        print("warning: {} has no checksum (written by an older version): edits to it cannot "
-              "be detected".format(path), file=sys.stderr)
-    elif record["checksum"] != _digest(record):
-        raise damaged("its content does not match its checksum (it was edited or damaged "
-                      "after training)")
+    check_seal(record, path, damaged)
     if record["kind"] != kind:
         raise damaged("field 'kind' is {!r}, expected {!r}".format(record["kind"], kind))
     genres = record["genres"]
     if not genres or not all(isinstance(g, str) and g for g in genres) or \
             len(set(genres)) != len(genres):
         raise damaged("field 'genres' must be a list of distinct non-empty strings")
+    try:
+        FeatureSettings.from_dict(record["feature_settings"])
+    except (InputError, TypeError) as error:
+        raise damaged("field 'feature_settings': {}".format(error)) from None
     for field in ("mean", "std"):
         values = record["normalizer"].get(field)
         if not isinstance(values, list) or not all(_is(v, (int, float)) for v in values):
@@ -163,9 +207,14 @@ def check_model_json(record, path, kind):
             if not _is(entry.get(field), types):
                 raise damaged("field 'models.{}.{}' must be {}".format(
                     name, field, _type_name_of(types)))
+        if "signature" in entry and not is_signature(entry["signature"]):
+            raise damaged("field 'models.{}.signature' is not a signature".format(name))
         if entry["file"] != model_file(kind, name) and not _legacy_file(entry["file"]):
             raise damaged("field 'models.{}.file' names {!r}, not a model file of this "
                           "folder".format(name, entry["file"]))
+        if entry["file"] != model_file(kind, name):
+            warnings.warn("{}: {} has no hash in its name (compatibility path `unhashed-pickle-"
+                          "names`, removed in 0.4)".format(path, entry["file"]), DeprecationWarning)
 
 
 def _legacy_file(filename):
@@ -214,8 +263,147 @@ def pack_weights(metadata, params):
     return buffer.getvalue()
 
 
+def write_weights(path, metadata, params):
+    """Write a weights file atomically: the one writer of the format.
+
+    A run's ``weights-<kind>.npz``, ``export_weights`` and ``soundtrack-cnn
+    export ... OUT.npz`` all come here.
+
+    Parameters
+    ----------
+    path : str
+    metadata, params
+        As :func:`pack_weights` takes them.
+    """
+    write_bytes(path, pack_weights(metadata, params))
+    return path
+
+
+def check_model_settings(metadata, settings, where):
+    """InputError unless features made with ``settings`` (if given) are what the model takes.
+
+    The one check for every reader of a model (run folder, ``.npz``, ``.onnx``).
+    """
+    if settings is not None:
+        settings.check_same(FeatureSettings.from_dict(metadata["feature_settings"]),
+                            what="the model in {}".format(where))
+
+
+def check_metadata(metadata):
+    """The feature settings of a model's metadata, once its common fields are sound.
+
+    Checked here, for every model file (``.npz`` or ``.onnx``) before any
+    array is read or any graph is opened: ``kind``, ``genres`` (distinct
+    non-empty names, at most :data:`MAX_GENRES`), ``feature_settings``
+    (within :data:`~soundtrack_cnn.audio.features.SETTINGS_BOUNDS`) and
+    ``normalizer`` (``n_mfcc`` finite means and positive deviations).
+
+    Raises
+    ------
+    ValueError
+        Saying which field is wrong (the caller names the file).
+
+    Examples
+    --------
+    >>> check_metadata({"kind": "ensemble", "genres": ["Drama"], "normalizer": {},
+    ...                 "feature_settings": {"nfft": 2 ** 28}, "hyperparameters": {}})
+    Traceback (most recent call last):
+    ...
+    ValueError: metadata field 'feature_settings': invalid FeatureSettings: nfft must be in [64, 16384] samples, got 268435456
+    """
+    if not isinstance(metadata, dict):
+        raise ValueError("its metadata is not an object")
+    for field, types in (("kind", str), ("genres", list), ("feature_settings", dict),
+                         ("normalizer", dict), ("hyperparameters", dict)):
+        if not _is(metadata.get(field), types):
+            raise ValueError("metadata field '{}' must be {}".format(field, _type_name_of(types)))
+    kind, genres = metadata["kind"], metadata["genres"]
+    if kind not in ("ensemble", "multilabel"):
+        raise ValueError("metadata field 'kind' is {!r}, not 'ensemble' or 'multilabel'"
+                         .format(kind))
+    if not genres or len(genres) > MAX_GENRES or \
+            not all(isinstance(g, str) and g for g in genres) or len(set(genres)) != len(genres):
+        raise ValueError("metadata field 'genres' must be a list of 1 to {} distinct non-empty "
+                         "strings".format(MAX_GENRES))
+    try:
+        settings = FeatureSettings.from_dict(metadata["feature_settings"])
+    except (InputError, TypeError, ValueError) as error:
+        raise ValueError("metadata field 'feature_settings': {}".format(error))
+    for field in ("mean", "std"):
+        values = metadata["normalizer"].get(field)
+        if not isinstance(values, list) or len(values) != settings.n_mfcc or \
+                not all(_is(v, (int, float)) and np.isfinite(v) for v in values):
+            raise ValueError("metadata field 'normalizer.{}' must be {} finite numbers".format(
+                field, settings.n_mfcc))
+    if min(metadata["normalizer"]["std"]) <= 0:
+        raise ValueError("metadata field 'normalizer.std' must be positive")
+    return settings
+
+
+def param_shapes(metadata):
+    """``{array name: (W or b shape)}`` of every parameter the metadata's network has.
+
+    The network is the study's (:data:`PARAM_LAYERS`, :data:`KERNELS`) with
+    the widths of ``metadata["hyperparameters"]`` (``c1``..``c4``, ``h5``,
+    ``h6``, each within :data:`WIDTH_BOUNDS`), on tiles of its feature
+    settings, with one output per specialist or one per genre.
+
+    Raises
+    ------
+    ValueError
+        A width missing or out of bounds, or filters that do not fit the tile.
+
+    Examples
+    --------
+    >>> from soundtrack_cnn.audio.features import FeatureSettings
+    >>> widths = dict(c1=32, c2=64, c3=128, c4=256, h5=50, h6=50)
+    >>> shapes = param_shapes({"kind": "ensemble", "genres": ["Drama"], "hyperparameters": widths,
+    ...                        "feature_settings": FeatureSettings().to_dict(),
+    ...                        "normalizer": {"mean": [0] * 40, "std": [1] * 40}})
+    >>> shapes["Drama/conv1/0"], shapes["Drama/hidden5/0"], shapes["Drama/output/1"]
+    ((32, 1, 5, 5), (1024, 50), (1,))
+    """
+    settings = check_metadata(metadata)
+    hyperparameters = metadata["hyperparameters"]
+    low, high = WIDTH_BOUNDS
+    widths = {}
+    for layer, name in WIDTHS.items():
+        value = hyperparameters.get(name)
+        if not _is(value, int) or not low <= value <= high:
+            raise ValueError("metadata field 'hyperparameters.{}' must be an integer in [{}, {}], "
+                             "got {!r}".format(name, low, high, value))
+        widths[layer] = value
+    kind, genres = metadata["kind"], metadata["genres"]
+    widths["output"] = 1 if kind == "ensemble" else len(genres)
+    channels, height, width = 1, settings.n_mfcc, settings.n_frames
+    layers = {}
+    for layer, ndim in PARAM_LAYERS:
+        if ndim == 4:
+            rows, columns = KERNELS[layer]
+            layers[layer] = ((widths[layer], channels, rows, columns), (widths[layer],))
+            channels = widths[layer]
+            height, width = (height - rows + 1) // 2, (width - columns + 1) // 2
+            if height < 1 or width < 1:
+                raise ValueError("the study's filters do not fit tiles of {} x {}".format(
+                    settings.n_mfcc, settings.n_frames))
+        else:
+            inputs = channels * height * width if layer == "hidden5" else channels
+            layers[layer] = ((inputs, widths[layer]), (widths[layer],))
+            channels = widths[layer]
+    return {"{}/{}/{}".format(net, layer, index): shape
+            for net in net_names(kind, genres)
+            for layer, shapes in layers.items() for index, shape in enumerate(shapes)}
+
+
 def read_weights(path):
     """Parse and check a weights file of :func:`pack_weights`.
+
+    Nothing is decompressed before its declared size is known to fit: the
+    zip directory is read first, the metadata member (at most
+    :data:`MAX_METADATA_CHARS`) is read and checked (:func:`check_metadata`,
+    :func:`param_shapes`), every other member must be one of those arrays with
+    a declared size that fits its shape, and each array's own header must give
+    that exact shape and a float type before its data is read.
 
     Returns
     -------
@@ -227,9 +415,9 @@ def read_weights(path):
     Raises
     ------
     InputError
-        One line naming ``path``: not an ``.npz``, truncated, metadata
-        missing or malformed, a net or layer missing, a parameter of the
-        wrong shape or not finite.
+        One line naming ``path``: not an ``.npz``, truncated, too large,
+        metadata missing or malformed, an array missing, unknown, of the wrong
+        shape or not finite.
 
     Examples
     --------
@@ -244,89 +432,107 @@ def read_weights(path):
     if not os.path.isfile(path):
         raise InputError("{}: no such weights file".format(path))
     try:
+        if os.path.getsize(path) > MAX_MODEL_BYTES:
+            raise ValueError("larger than {} bytes".format(MAX_MODEL_BYTES))
         if not zipfile.is_zipfile(path):
             raise ValueError("not an .npz archive")
-        with np.load(path, allow_pickle=False) as archive:
-            if "metadata" not in archive.files:
-                raise ValueError("no metadata")
-            metadata = json.loads(str(archive["metadata"]))
-            found = {key: archive[key] for key in archive.files if key != "metadata"}
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            metadata = _read_metadata(archive, members)
+            arrays = _read_arrays(archive, members, metadata)
     except InputError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        reason = getattr(error, "strerror", None) or str(error)
+    except _Damaged as error:
+        raise InputError("{} is damaged: {}".format(path, error)) from None
+    except (OSError, ValueError, EOFError, RecursionError, zipfile.BadZipFile) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
         raise InputError("{}: not a weights file of soundtrack-cnn export ({})".format(
             path, reason)) from None
     try:
-        return metadata, _check_weights(metadata, found)
+        return metadata, _check_weights(metadata, arrays)
     except ValueError as error:
         raise InputError("{} is damaged: {}".format(path, error)) from None
 
 
-def _check_weights(metadata, found):
-    """``{net: {layer: [W, b]}}`` from the arrays of a weights file; ValueError says what is wrong."""
-    if not isinstance(metadata, dict):
-        raise ValueError("its metadata is not an object")
-    for field, types in (("kind", str), ("genres", list), ("feature_settings", dict),
-                         ("normalizer", dict), ("hyperparameters", dict)):
-        if not _is(metadata.get(field), types):
-            raise ValueError("metadata field '{}' must be {}".format(field, _type_name_of(types)))
-    kind, genres = metadata["kind"], metadata["genres"]
-    if kind not in ("ensemble", "multilabel"):
-        raise ValueError("metadata field 'kind' is {!r}, not 'ensemble' or 'multilabel'"
-                         .format(kind))
-    if not genres or not all(isinstance(g, str) and g for g in genres) or \
-            len(set(genres)) != len(genres):
-        raise ValueError("metadata field 'genres' must be a list of distinct non-empty strings")
+class _Damaged(ValueError):
+    """A weights file whose parts are there but wrong (as opposed to not a weights file)."""
+
+
+def _npy_header(stream):
+    """(shape, fortran_order, dtype) of an .npy stream, read from its header alone."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(stream)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(stream)
+    raise ValueError("an array of .npy format version {}".format(version))
+
+
+def _read_metadata(archive, members):
+    info = members.get("metadata.npy")
+    if info is None:
+        raise ValueError("no metadata")
+    # numpy stores the JSON as a unicode scalar: 4 bytes per character.
+    if info.file_size > 4 * MAX_METADATA_CHARS + _NPY_HEADER_BYTES:
+        raise _Damaged("its metadata declares {} bytes, more than {} characters".format(
+            info.file_size, MAX_METADATA_CHARS))
+    with archive.open(info) as stream:
+        shape, _, dtype = _npy_header(stream)
+        # The header's own string length sizes the buffer numpy allocates: bound it too.
+        if shape != () or dtype.kind != "U" or dtype.itemsize > info.file_size:
+            raise _Damaged("its metadata is not a string of the size its member declares")
+    with archive.open(info) as stream:
+        text = str(np.lib.format.read_array(stream, allow_pickle=False))
     try:
-        settings = FeatureSettings.from_dict(metadata["feature_settings"])
-    except (InputError, TypeError, ValueError) as error:
-        raise ValueError("metadata field 'feature_settings': {}".format(error))
-    for field in ("mean", "std"):
-        values = metadata["normalizer"].get(field)
-        if not isinstance(values, list) or len(values) != settings.n_mfcc or \
-                not all(_is(v, (int, float)) and np.isfinite(v) for v in values):
-            raise ValueError("metadata field 'normalizer.{}' must be {} finite numbers".format(
-                field, settings.n_mfcc))
-    if min(metadata["normalizer"]["std"]) <= 0:
-        raise ValueError("metadata field 'normalizer.std' must be positive")
-    names = net_names(kind, genres)
+        return json.loads(text)
+    except ValueError as error:
+        raise _Damaged("its metadata is not JSON ({})".format(error)) from None
+
+
+def _read_arrays(archive, members, metadata):
+    """``{array name: array}`` of every member but the metadata, each checked before reading."""
+    try:
+        shapes = param_shapes(metadata)
+    except ValueError as error:
+        raise _Damaged(str(error)) from None
+    largest = max(dtype.itemsize for dtype in _DTYPES)
+    total = sum(largest * int(np.prod(shape)) for shape in shapes.values())
+    if total > MAX_MODEL_BYTES:
+        raise _Damaged("its metadata describes {} bytes of weights, more than {}".format(
+            total, MAX_MODEL_BYTES))
+    arrays = {}
+    for filename, info in members.items():
+        if filename == "metadata.npy":
+            continue
+        key = filename[:-len(".npy")] if filename.endswith(".npy") else filename
+        if key not in shapes:
+            raise _Damaged("array {!r} is not a parameter of its nets".format(key))
+        if info.file_size > largest * int(np.prod(shapes[key])) + _NPY_HEADER_BYTES:
+            raise _Damaged("array {!r} declares {} bytes, more than a {} array".format(
+                key, info.file_size, shapes[key]))
+        with archive.open(info) as stream:
+            shape, _, dtype = _npy_header(stream)
+            if shape != shapes[key] or dtype not in _DTYPES:
+                raise _Damaged("array {!r} is {} {}, not the {} floats its metadata describes"
+                               .format(key, dtype, shape, shapes[key]))
+        with archive.open(info) as stream:
+            arrays[key] = np.lib.format.read_array(stream, allow_pickle=False)
+    return arrays
+
+
+def _check_weights(metadata, found):
+    """``{net: {layer: [W, b]}}`` from the checked arrays; ValueError says what is missing."""
+    names = net_names(metadata["kind"], metadata["genres"])
     params = {name: {layer: [None, None] for layer, _ in PARAM_LAYERS} for name in names}
     for key, value in found.items():
-        parts = key.rsplit("/", 2)
-        if len(parts) != 3 or parts[0] not in params or parts[1] not in params[parts[0]] \
-                or parts[2] not in ("0", "1"):
-            raise ValueError("array {!r} is not a parameter of its nets".format(key))
-        params[parts[0]][parts[1]][int(parts[2])] = value
+        name, layer, index = key.rsplit("/", 2)
+        params[name][layer][int(index)] = value
     for name in names:
-        _check_net(name, params[name], settings, 1 if kind == "ensemble" else len(genres))
+        for layer, _ in PARAM_LAYERS:
+            for part, value in zip("Wb", params[name][layer]):
+                where = "net {!r} layer {}".format(name, layer)
+                if value is None:
+                    raise ValueError("{}: its {} is missing".format(where, part))
+                if not np.isfinite(value).all():
+                    raise ValueError("{}: {} is not all finite numbers".format(where, part))
     return params
-
-
-def _check_net(name, layers, settings, n_outputs):
-    """ValueError unless ``layers`` are the study's, chained, for ``settings``' tiles."""
-    channels, height, width = 1, settings.n_mfcc, settings.n_frames
-    for layer, ndim in PARAM_LAYERS:
-        W, b = layers[layer]
-        where = "net {!r} layer {}".format(name, layer)
-        if W is None or b is None:
-            raise ValueError("{}: its {} is missing".format(where, "W" if W is None else "b"))
-        if ndim == 4:
-            expected = W.ndim == 4 and W.shape[1] == channels and b.shape == W.shape[:1]
-            if expected:
-                channels = W.shape[0]
-                height, width = (height - W.shape[2] + 1) // 2, (width - W.shape[3] + 1) // 2
-                expected = height > 0 and width > 0
-            wanted = "(filters, {}, rows, columns) filters fitting the tile".format(channels)
-        else:
-            inputs = channels * height * width if layer == "hidden5" else channels
-            expected = W.ndim == 2 and W.shape[0] == inputs and b.shape == W.shape[1:] and \
-                (layer != "output" or W.shape[1] == n_outputs)
-            wanted = "({}, {})".format(inputs, n_outputs if layer == "output" else "units")
-            channels = W.shape[1] if W.ndim == 2 else channels
-        if not expected:
-            raise ValueError("{}: W {} and b {} do not fit (W must be {})".format(
-                where, W.shape, b.shape, wanted))
-        for part, value in (("W", W), ("b", b)):
-            if value.dtype.kind != "f" or not np.isfinite(value).all():
-                raise ValueError("{}: {} is not all finite numbers".format(where, part))

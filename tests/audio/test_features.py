@@ -1,5 +1,6 @@
 """Feature settings, MFCC frames, tiles and the normaliser."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -37,6 +38,32 @@ def test_settings_round_trip_through_json():
 def test_invalid_settings_name_the_parameter(changes, field):
     with pytest.raises(InputError, match=field):
         FeatureSettings(**changes)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"nfft": 2 ** 28}, "nfft must be in [64, 16384] samples, got 268435456"),
+    ({"nfft": 2 ** 15}, "nfft must be in [64, 16384] samples"),
+    ({"sr": 10 ** 7}, "sr must be in [4000, 96000] Hz"),
+    ({"n_frames": 10 ** 6, "hop": 10}, "n_frames must be in [1, 1000] frames"),
+    ({"n_mfcc": 4000, "nfilt": 4000}, "n_mfcc must be in [1, 128]"),
+    ({"winlen": float("nan")}, "winlen must be in [0.005, 1.0] s, got nan"),
+    ({"winstep": float("inf")}, "winstep must be in"),
+    ({"preemph": "0.97"}, "preemph must be a number"),
+    ({"hop": True}, "hop must be an integer"),
+    ({"append_energy": "yes"}, "append_energy must be true or false"),
+])
+def test_settings_beyond_what_the_package_makes_are_refused_by_name(changes, message):
+    # N6: settings travel in shared files and size allocations (nfft = 2**28 asked 334 GiB).
+    with pytest.raises(InputError, match=re.escape(message)):
+        FeatureSettings.from_dict(dict(FeatureSettings().to_dict(), **changes))
+
+
+def test_every_bound_admits_the_study_s_settings():
+    from soundtrack_cnn.audio.features import SETTINGS_BOUNDS
+    study = FeatureSettings()
+    for name, (low, high, _) in SETTINGS_BOUNDS.items():
+        value = getattr(study, name)
+        assert value is None or low <= value <= high, name
 
 
 def test_from_dict_rejects_unknown_fields():

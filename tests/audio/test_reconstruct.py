@@ -1,4 +1,5 @@
 """MFCC -> audio: the rebuilt sound has (nearly) the original's MFCCs; the crossfade demo."""
+import os
 
 import numpy as np
 import pytest
@@ -95,3 +96,15 @@ def test_reconstruct_file(tmp_path, fade):
     soundfile.write(clip, np.zeros(100, np.float32), SR)
     with pytest.raises(InputError, match="clip.wav"):
         reconstruct_file(clip, target)
+
+
+def test_reconstruct_never_writes_over_its_input(tmp_path):
+    # reconstruct song.flac song.flac used to replace the song by its lossy rebuild.
+    song = tmp_path / "song.flac"
+    soundfile.write(str(song), melody(2.0), SR)
+    before = song.read_bytes()
+    os.link(str(song), str(tmp_path / "hard.flac"))
+    for out in (str(song), str(tmp_path / "." / "song.flac"), str(tmp_path / "hard.flac")):
+        with pytest.raises(InputError, match="is also this command's input"):
+            reconstruct_file(str(song), out)
+    assert song.read_bytes() == before

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -70,10 +71,62 @@ def test_calibration_round_trips_through_the_run_folder(tmp_path):
     record = dict(calibration.to_dict(), method="beta")
     with open(calibration_path(str(tmp_path), "beta"), "w") as stream:
         json.dump(record, stream)
-    with pytest.raises(InputError, match="is not a calibration.*method"):
+    with pytest.raises(InputError, match="method"):
         Calibration.load(str(tmp_path), "beta")
 
 
 @pytest.mark.parametrize("check", PARAMETER_CHECKS)
 def test_scikit_learn_estimator_checks(check):
     run_check(check, Calibration())
+
+
+def _saved(tmp_path, method="platt"):
+    rng = np.random.RandomState(4)
+    raw = rng.uniform(size=(40, 2))
+    Calibration(method).fit(raw, (raw > .5).astype(int), ["A", "B"]).save(str(tmp_path))
+    path = calibration_path(str(tmp_path), method)
+    return path, json.load(open(path))
+
+
+def _write(path, record):
+    with open(path, "w") as stream:
+        json.dump(record, stream)
+
+
+@pytest.mark.parametrize("method, edit, message", [
+    ("platt", lambda r: r["params"]["A"].update(a=float("nan")), "'params.A': a Platt map is finite"),
+    ("platt", lambda r: r["params"]["B"].update(a=-1.0), "slope 'a' is not negative"),
+    ("platt", lambda r: r["params"].pop("B"), "'params' must hold one map per genre"),
+    ("isotonic", lambda r: r["params"]["A"].update(y=[2.0] * len(r["params"]["A"]["y"])),
+     "'y' in [0, 1]"),
+    ("isotonic", lambda r: r["params"]["A"]["x"].reverse(), "non-decreasing"),
+    ("isotonic", lambda r: r["params"]["A"].update(x=[0.5]), "as many 'x' as 'y'"),
+    ("platt", lambda r: r.update(genres=["A", "A"]), "field 'genres'"),
+])
+def test_a_calibration_that_is_not_one_is_refused_naming_the_file(tmp_path, method, edit,
+                                                                   message):
+    # N10: NaN parameters gave "Crime nan [nan, nan]" in film and "0.50 0.50" in predict.
+    from soundtrack_cnn.training.modelfiles import seal
+    path, record = _saved(tmp_path, method)
+    edit(record)
+    _write(path, seal(record))  # re-sealed: the checksum alone would not catch it
+    with pytest.raises(InputError, match="calibration-{}.json is damaged: .*{}".format(
+            method, re.escape(message))):
+        Calibration.load(str(tmp_path), method)
+
+
+def test_a_calibration_is_sealed_and_an_edit_is_refused(tmp_path, capsys):
+    path, record = _saved(tmp_path)
+    assert Calibration.load(str(tmp_path), "platt", genres=["A", "B"]).genres_ == ["A", "B"]
+    assert "checksum" in record
+    record["params"]["A"]["b"] += 1.0
+    _write(path, record)
+    with pytest.raises(InputError, match="does not match its checksum"):
+        Calibration.load(str(tmp_path), "platt")
+    del record["checksum"]
+    _write(path, record)  # written before calibrations were sealed: loads, with a warning
+    Calibration.load(str(tmp_path), "platt")
+    assert "has no checksum" in capsys.readouterr().err
+    with pytest.raises(InputError, match=r"maps genres \['A', 'B'\], but the model scores "
+                                         r"\['B', 'A'\]"):
+        Calibration.load(str(tmp_path), "platt", genres=["B", "A"])

@@ -52,22 +52,6 @@ def test_film_writes_the_cue_sheet_verdict_and_page(two_tag_run, joined_film, tm
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("option, value, message", [
-    ("--min-cue", "0", "--min-cue must be a positive number"),
-    ("--min-silence", "-1", "--min-silence must be a positive number"),
-    ("--fps", "23.976", "fps must be a whole number"),
-    ("--fps", "0", "fps must be a whole number"),
-    ("--min-share", "1.5", "--min-share must be between 0 and 1"),
-    ("--bootstrap", "-5", "--bootstrap must be >= 0"),
-    ("--quantile", "1", "--quantile must be between 0 and 1"),
-])
-def test_bad_numbers_are_one_line(two_tag_run, joined_film, tmp_path, option, value, message):
-    result = _cli("film", two_tag_run, joined_film[0], "--out", str(tmp_path), option, value)
-    assert result.returncode == 2 and message in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1 and not os.listdir(str(tmp_path))
-
-
-@pytest.mark.slow
 def test_bad_inputs_are_named(two_tag_run, joined_film, tmp_path):
     missing = str(tmp_path / "nowhere.flac")
     result = _cli("film", two_tag_run, missing, "--out", str(tmp_path / "o"))

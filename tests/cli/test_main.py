@@ -44,19 +44,47 @@ def test_features_needs_a_manifest(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "s", "--out", "r", "--max-epochs", "0"], "--max-epochs: must be a positive integer, got 0"),
-    (["train", "s", "--out", "r", "--max-epochs", "-3"], "--max-epochs: must be a positive integer"),
-    (["train", "s", "--out", "r", "--seed", "-5"], "--seed: a seed must be between 0 and 4294967295"),
+    (["train", "s", "--out", "r", "--max-epochs", "0"],
+     "--max-epochs: must be a whole number of epochs, at least 1; got 0"),
+    (["train", "s", "--out", "r", "--max-epochs", "-3"], "--max-epochs: must be a whole number"),
+    (["train", "s", "--out", "r", "--seed", "-5"],
+     "--seed: must be a seed, a whole number from 0 to 4294967295; got -5"),
     (["train", "s", "--out", "r", "--genres", "Drama", "Drama"], "--genres: Drama is given twice"),
-    (["run", "--seed", "x"], "--seed: 'x' is not an integer"),
-    (["run", "--jobs", "0"], "--jobs: must be a number of processes, or -1"),
-    (["compare", "r", "--bootstrap", "0"], "--bootstrap: must be a positive integer, got 0"),
+    (["run", "--seed", "x"], "--seed: must be a seed, a whole number from 0 to 4294967295; got x"),
+    (["run", "--jobs", "0"], "--jobs: must be a number of processes from 1 to "),
+    (["run", "--jobs", "100000"], "or -1 for every core (-2 all but one, down to -"),
+    (["compare", "r", "--bootstrap", "0"],
+     "--bootstrap: must be a whole number of resamples, from 1 to 100000; got 0"),
     (["features", "m.csv", "--out", "s", "--jobs", "0"], "--jobs: must be a number of processes"),
-    (["features", "m.csv", "--out", "s", "--stall-timeout", "0"], "--stall-timeout: must be a positive"),
-    (["corpus", "c", "--seed", "-1"], "--seed: a seed must be between"),
-    (["collection", "m.csv", "--min-tracks", "0"], "--min-tracks: must be a positive integer"),
+    (["features", "m.csv", "--out", "s", "--stall-timeout", "0"],
+     "--stall-timeout: must be a number of seconds, above 0"),
+    (["features", "m.csv", "--out", "s", "--stall-timeout", "inf"], "seconds, above 0 and at most"),
+    (["corpus", "c", "--seed", "-1"], "--seed: must be a seed"),
+    (["collection", "m.csv", "--min-tracks", "0"],
+     "--min-tracks: must be a whole number of tracks, at least 1; got 0"),
+    (["predict", "r", "a.flac", "--top", "nan"], "--top: must be a whole number of tags"),
     (["label", "d", "--imdb", "b.tsv.gz", "--out", "m.csv", "--genres", "Drama", "Drama"],
      "--genres: Drama is given twice"),
+    # film's numbers (issue 32 N13: inf overflowed, -5 and 99999999999 failed in numpy,
+    # nan and 10 dB were taken, 0 resamples left the intervals empty).
+    (["film", "r", "a.flac", "--out", "o", "--min-cue", "inf"],
+     "--min-cue: must be a number of seconds, above 0 and at most 86400; got inf"),
+    (["film", "r", "a.flac", "--out", "o", "--min-cue", "0"], "--min-cue: must be a number of "),
+    (["film", "r", "a.flac", "--out", "o", "--min-silence", "inf"], "--min-silence: must be a "
+                                                                     "number of seconds"),
+    (["film", "r", "a.flac", "--out", "o", "--seed", "-5"], "--seed: must be a seed"),
+    (["film", "r", "a.flac", "--out", "o", "--seed", "99999999999"], "--seed: must be a seed"),
+    (["film", "r", "a.flac", "--out", "o", "--silence-db", "nan"],
+     "--silence-db: must be a level in dB relative to full-scale white noise"),
+    (["film", "r", "a.flac", "--out", "o", "--silence-db", "10"], "from -200 to below 0; got 10"),
+    (["film", "r", "a.flac", "--out", "o", "--bootstrap", "0"],
+     "--bootstrap: must be a whole number of resamples, from 1 to 100000; got 0"),
+    (["film", "r", "a.flac", "--out", "o", "--fps", "23.976"],
+     "--fps: must be a whole number of frames per second, from 1 to 1000; got 23.976"),
+    (["film", "r", "a.flac", "--out", "o", "--min-share", "1.5"],
+     "--min-share: must be a share of the tiles, from 0 to 1; got 1.5"),
+    (["film", "r", "a.flac", "--out", "o", "--quantile", "1"], "--quantile: must be a share"),
+    (["film", "r", "a.flac", "--out", "o", "--top", "0"], "--top: must be a whole number of genres"),
 ])
 def test_numeric_and_list_arguments_are_checked_before_anything_runs(argv, message, capsys,
                                                                      monkeypatch,
@@ -66,6 +94,7 @@ def test_numeric_and_list_arguments_are_checked_before_anything_runs(argv, messa
         main(argv)
     err = capsys.readouterr().err
     assert stop.value.code == 2 and message in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1  # one line, no usage block
     assert os.listdir(str(tmp_path)) == []
 
 
@@ -92,3 +121,74 @@ def test_a_command_builds_only_its_own_parser_and_help_lists_every_command():
     from soundtrack_cnn.cli import COMMANDS
     listing = _cli("--help").stdout
     assert all(command in listing for command in COMMANDS)
+
+
+#: A child that runs ``main`` and sends itself SIGINT while the command's modules
+#: are imported (the first ~0.3 s of every command, where Ctrl-C used to print a
+#: traceback: the parser was built outside main's handlers).
+_CTRL_C_DURING_IMPORTS = """
+import importlib, os, signal, sys
+from soundtrack_cnn import cli
+real = importlib.import_module
+def import_module(name, package=None):
+    os.kill(os.getpid(), signal.SIGINT)
+    return real(name, package)
+cli.importlib.import_module = import_module
+cli.main(["predict", "run", "a.flac"])
+"""
+
+#: A child whose command gets SIGTERM inside code that swallows the KeyboardInterrupt
+#: and raises its own, as nolearn and the ensemble's training do (train gave 130).
+_SIGTERM_REWRAPPED = """
+import os, signal, time
+from soundtrack_cnn import cli
+from soundtrack_cnn.cli import training
+def train(args):
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        pass  # nolearn returns a half-trained net...
+    raise KeyboardInterrupt("training of Drama was interrupted")  # ...which is not saved
+training._train = train
+cli.main(["train", "store", "--out", "run"])
+"""
+
+
+#: The command's launcher, with SIGINT (or SIGTERM) arriving while it imports the package.
+_SIGNAL_WHILE_THE_PACKAGE_IMPORTS = """
+import os, signal, sys, time
+import soundtrack_cnn_command
+class Trap(object):
+    def find_spec(self, name, path=None, target=None):
+        if name == "soundtrack_cnn":
+            os.kill(os.getpid(), signal.{})
+            time.sleep(5)
+sys.meta_path.insert(0, Trap())
+sys.argv = ["soundtrack-cnn", "predict", "run", "a.flac"]
+soundtrack_cnn_command.main()
+"""
+
+
+@pytest.mark.parametrize("code, status, line", [
+    (_CTRL_C_DURING_IMPORTS, 130, "soundtrack-cnn: interrupted; finished work is saved"),
+    (_SIGNAL_WHILE_THE_PACKAGE_IMPORTS.format("SIGINT"), 130,
+     "soundtrack-cnn: interrupted; finished work is saved"),
+    (_SIGNAL_WHILE_THE_PACKAGE_IMPORTS.format("SIGTERM"), 143,
+     "soundtrack-cnn: terminated (SIGTERM); finished work is saved"),
+    (_SIGTERM_REWRAPPED, 143, "soundtrack-cnn: terminated (SIGTERM); finished work is saved"),
+])
+def test_a_signal_at_any_moment_is_one_line_and_its_own_status(code, status, line, tmp_path):
+    from processes import sigint_default
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=str(tmp_path), preexec_fn=sigint_default, timeout=120)
+    assert result.returncode == status and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [line + ", rerun the same command to resume."]
+
+
+def test_a_file_name_cannot_act_on_the_terminal(tmp_path):
+    # An escape sequence in a name retitled or cleared the user's terminal.
+    name = str(tmp_path / "x\x1b]0;owned\x07\x1b[2J.flac")
+    result = _cli("reconstruct", name, str(tmp_path / "out.wav"))
+    assert result.returncode == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "x\\x1b]0;owned\\x07\\x1b[2J.flac: no such file" in result.stderr

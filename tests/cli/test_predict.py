@@ -89,7 +89,8 @@ def _random_weights(path):
         for layer, shape in shapes.items()} for genre in ("Low", "High")}
     metadata = {"kind": "ensemble", "genres": ["Low", "High"],
                 "feature_settings": FeatureSettings().to_dict(),
-                "normalizer": {"mean": [0.0] * 40, "std": [10.0] * 40}, "hyperparameters": {}}
+                "normalizer": {"mean": [0.0] * 40, "std": [10.0] * 40},
+                "hyperparameters": dict(c1=4, c2=4, c3=4, c4=4, h5=3, h6=3)}
     write_bytes(path, pack_weights(metadata, params))
     return path
 
@@ -167,3 +168,22 @@ def test_a_rerun_of_a_folder_skips_what_the_csv_holds(random_export, tmp_path):
     with open(out) as stream:
         assert [os.path.basename(r["path"]) for r in csv.DictReader(stream)] == \
             ["a.wav", "b.wav", "c.wav"]
+
+
+@pytest.mark.parametrize("what", ["missing", "empty folder", "store", "csv"])
+def test_upgrade_of_something_that_is_no_run_says_so_in_one_line(tmp_path, what):
+    # N12: these printed nothing and exited 0.
+    target = tmp_path / "target"
+    if what == "empty folder":
+        target.mkdir()
+    elif what == "store":
+        target.mkdir()
+        (target / "store.json").write_text("{}")
+    elif what == "csv":
+        target = tmp_path / "manifest.csv"
+        target.write_text("path,tags\na.wav,Drama\n")
+    result = _cli("upgrade", str(target))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and str(target) in result.stderr, result.stderr
+    assert ("no such run folder" if what in ("missing", "csv") else
+            "holds no trained ensemble") in result.stderr

@@ -133,8 +133,9 @@ def test_an_edited_journal_record_is_refused(store, change, problem):
 
 
 @pytest.mark.parametrize("edit, problem", [
-    (lambda meta: meta.pop("settings"), "damaged store.json (KeyError: 'settings')"),
-    (lambda meta: meta["settings"].update(n_mfcc="forty"), "damaged store.json"),
+    (lambda meta: meta.pop("settings"), "store.json: damaged: no 'settings' field (the feature "
+                                        "settings the tiles were made with); rerun features"),
+    (lambda meta: meta["settings"].update(n_mfcc="forty"), "store.json: damaged: its settings"),
     (lambda meta: meta.update(tile_shape=[1, 2, 3]), "tile_shape [1, 2, 3] is not"),
     (lambda meta: meta.update(version=7), "not a version 1 feature store"),
 ])

@@ -25,6 +25,15 @@ def test_prepare_run_records_splits_genres_and_statistics(two_tag_store, tmp_pat
         json.load(open(str(tmp_path / "experiment.json")))
 
 
+@pytest.mark.parametrize("choice", [{"genres": ["Low"]}, {"n_genres": 1}])
+def test_a_one_genre_run_is_refused_before_training_in_one_line(two_tag_store, tmp_path,
+                                                                  choice):
+    # N8: it trained, then evaluate failed on a (7, 1) table and compare on clustering.
+    with pytest.raises(InputError, match="a run needs at least two genres, got"):
+        prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], seed=0, **choice)
+    assert not os.path.exists(str(tmp_path / "experiment.json"))
+
+
 def test_a_run_folder_is_never_reused_for_another_collection(two_tag_store, tmp_path):
     prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], seed=0,
                 manifest=str(tmp_path / "first.csv"))

@@ -32,7 +32,7 @@ def test_unknown_profiles_are_one_error_and_profiles_pass_through():
 
 
 def test_the_demo_profile_is_what_make_train_measured():
-    # Its numbers are the README's evidence, on the bundled corpus and on real music.
+    # Its numbers are the evidence of docs/results (demo, real-music).
     assert get_profile("demo").net_params == {"epochs": 20, "batch": 32, "patience": 8,
                                               "rate": .03, "shuffle": "balanced",
                                               "monitor": "valid_auc"}
@@ -41,7 +41,7 @@ def test_the_demo_profile_is_what_make_train_measured():
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_no_named_profile_turns_on_an_option_beyond_the_study(name):
-    # Every option lost to the demo profile on real-music validation tracks (README).
+    # Every option lost to the demo profile on real-music validation tracks (docs/results/real-music.md).
     profile = get_profile(name)
     assert "augment" not in profile.net_params
     assert profile.feature_settings() == FeatureSettings()

@@ -9,6 +9,7 @@ import pytest
 
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.experiment.pipeline import prepare_run
+from soundtrack_cnn.experiment.runfolder import run_lock
 
 
 def _train(*args):
@@ -58,3 +59,24 @@ def test_a_run_folder_being_written_is_locked(prepared, two_tag_store):
         result = _train(two_tag_store, "--out", prepared, "--profile", "demo")
     assert result.returncode == 2 and "another command is writing" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_command_that_fails_leaves_no_empty_run_folder_behind(tmp_path):
+    # train nope --out tt2 used to leave tt2/ holding nothing but a lock.
+    result = _train(str(tmp_path / "nope"), "--out", str(tmp_path / "tt2"), "--profile", "demo")
+    assert result.returncode == 2 and "nope" in result.stderr
+    assert not os.path.lexists(str(tmp_path / "tt2"))
+    (tmp_path / "kept").mkdir()  # a folder that was there stays
+    with pytest.raises(InputError):
+        with run_lock(str(tmp_path / "kept")):
+            raise InputError("failed")
+    assert os.listdir(str(tmp_path / "kept")) == ["lock"]
+
+
+def test_a_run_folder_is_not_its_store_and_its_lock_is_a_file(two_tag_store, tmp_path):
+    result = _train(two_tag_store, "--out", two_tag_store, "--profile", "demo")
+    assert result.returncode == 2 and "is also this command's input" in result.stderr
+    os.mkfifo(str(tmp_path / "lock"))  # opened for writing, it would block for ever
+    with pytest.raises(InputError, match="lock: is a FIFO"):
+        with run_lock(str(tmp_path)):
+            pass

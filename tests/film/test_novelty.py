@@ -56,3 +56,14 @@ def test_on_a_run_noise_and_silence_are_out_and_held_out_music_in(two_tag_run, t
 def test_an_export_is_not_a_run(tmp_path):
     with pytest.raises(InputError, match="experiment.json"):
         run_tiles(str(tmp_path))
+
+
+def test_the_record_names_the_neighbour_with_an_english_ordinal():
+    # verdict.json said "3th nearest".
+    rng = np.random.RandomState(0)
+    novelty = Novelty().fit(np.c_[rng.randn(200, 13), np.exp(rng.randn(200, 13))],
+                            np.c_[rng.randn(50, 13), np.exp(rng.randn(50, 13))],
+                            groups=np.repeat(np.arange(20), 10))
+    for k, word in ((1, "1st"), (2, "2nd"), (3, "3rd"), (11, "11th"), (23, "23rd")):
+        novelty.k = k
+        assert "the {} nearest summary".format(word) in novelty.to_dict()["distance"]

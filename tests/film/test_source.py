@@ -1,4 +1,6 @@
 """The input's files in order, frame loudness, and statistics of the sounding frames."""
+import os
+
 import numpy as np
 import pytest
 import soundfile
@@ -46,3 +48,16 @@ def test_inputs_files_in_order_and_folders_in_name_order(tmp_path):
         expand_film_inputs([str(tmp_path / "empty")])
     with pytest.raises(InputError, match="at least one"):
         expand_film_inputs([])
+
+
+def test_a_fifo_is_refused_alone_or_in_a_folder(tmp_path):
+    # Opening a FIFO blocks for ever: film hung on one, alone or in a folder.
+    folder = tmp_path / "album"
+    folder.mkdir()
+    soundfile.write(str(folder / "01.flac"), np.zeros(22050, np.float32), 22050)
+    os.mkfifo(str(folder / "02.flac"))
+    for inputs in ([str(folder / "02.flac")], [str(folder)]):
+        with pytest.raises(InputError, match=r"02.flac: is a FIFO \(named pipe\), not a regular"):
+            expand_film_inputs(inputs)
+    with pytest.raises(InputError, match="/dev/zero: is a character device"):
+        expand_film_inputs(["/dev/zero"])

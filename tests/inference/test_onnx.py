@@ -1,5 +1,6 @@
 """The ONNX export and the ONNX Runtime engine: equal to Theano, self-sufficient, sealed."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -36,7 +37,8 @@ def random_model(kind="ensemble", genres=("Low", "High"), seed=0):
     metadata = {"kind": kind, "genres": list(genres),
                 "feature_settings": soundtrack_cnn.FeatureSettings().to_dict(),
                 "normalizer": {"mean": rng.randn(40).tolist(), "std": (rng.rand(40) + .5).tolist()},
-                "hyperparameters": {}, "summaries": {}}
+                "hyperparameters": dict(c1=32, c2=64, c3=128, c4=256, h5=50, h6=50),
+                "summaries": {}}
     return metadata, {name: net() for name in names}
 
 
@@ -211,3 +213,93 @@ def test_an_exported_onnx_tags_a_file_in_a_fresh_process_without_theano_or_sklea
     lines = result.stderr.strip().splitlines()
     assert "ONNX Runtime engine" in lines[0]
     assert json.loads(lines[-1]) == []
+
+
+def _forged(path, metadata, params, declared=None, extra=None):
+    """A sealed .onnx whose graph is built from ``metadata`` but which declares ``declared``."""
+    from onnx import helper
+
+    from soundtrack_cnn.files import write_bytes
+    from soundtrack_cnn.inference.onnx_export import IO_KEY, MODEL_KEY, seal_onnx
+    model = build_onnx(metadata, params, check=False)
+    props = {p.key: p.value for p in model.metadata_props}
+    props[MODEL_KEY] = json.dumps(declared or metadata)
+    del model.metadata_props[:]
+    helper.set_model_props(model, dict(props, **(extra or {})))
+    assert IO_KEY in props
+    write_bytes(str(path), seal_onnx(model.SerializeToString()))
+    return str(path)
+
+
+def _two_genres(metadata):
+    return dict(metadata, genres=["Low", "High"])
+
+
+@pytest.mark.parametrize("case, message", [
+    # N5: a graph of three specialists under two genres, and of one under two (which
+    # was broadcast to "Low 0.50 High 0.50", rc 0).
+    ("three outputs", r"the graph does not match its metadata: its output must be float "
+                      r"scores 'scores' \(n, 2\) for its 2 genres"),
+    ("one output", r"its output must be float scores 'scores' \(n, 2\)"),
+    ("tiles of 41 coefficients", "ONNX Runtime cannot load this model|its input must be"),
+])
+def test_an_onnx_whose_graph_does_not_match_its_metadata_is_refused(tmp_path, case, message):
+    if case == "three outputs":
+        metadata, params = random_model(genres=("Low", "High", "Mid"))
+        declared = _two_genres(metadata)
+    elif case == "one output":
+        metadata, params = random_model(genres=("Low",))
+        declared = _two_genres(metadata)
+    else:
+        metadata, params = random_model()
+        declared = dict(metadata, feature_settings=dict(metadata["feature_settings"], n_mfcc=41,
+                                                        nfilt=41),
+                        normalizer={"mean": [0.0] * 41, "std": [1.0] * 41})
+    path = _forged(tmp_path / "forged.onnx", metadata, params, declared)
+    with pytest.raises(InputError, match="forged.onnx: .*(" + message + ")"):
+        load_onnx(path)
+
+
+def test_scores_that_are_not_finite_are_an_error_never_a_score(tmp_path):
+    # N5: a graph dividing by a zero deviation gave NaN scores, rc 0 and bare NaN in --json.
+    metadata, params = random_model()
+    broken = dict(metadata, normalizer=dict(metadata["normalizer"], std=[0.0] * 40))
+    path = _forged(tmp_path / "nan.onnx", broken, params, declared=metadata)
+    model = load_onnx(path)
+    X = np.random.RandomState(0).randn(3, 1, 40, 100).astype(np.float32)
+    with pytest.raises(InputError, match="nan.onnx: the model gave 6 score"):
+        model.predict_tiles(X)
+    import soundfile
+    song = str(tmp_path / "song.wav")
+    t = np.arange(22050 * 12) / 22050.0
+    soundfile.write(song, (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 22050)
+    result = _cli("predict", path, song, "--json")
+    assert result.returncode == 2 and "NaN" not in result.stdout
+    assert json.loads(result.stdout)[0]["error"].endswith("not a working model")
+
+
+@pytest.mark.parametrize("case, message", [
+    ("nfft", "nfft must be in [64, 16384] samples"),
+    ("genres", "metadata field 'genres'"),
+    ("huge string", "a metadata string of 2049 bytes, more than 2048"),
+])
+def test_an_onnx_with_metadata_out_of_bounds_is_refused_before_it_is_opened(
+        tmp_path, monkeypatch, case, message):
+    # N6, N21: settings that would allocate hundreds of GB, a metadata string of 300 MB.
+    from soundtrack_cnn.inference import onnx_engine
+    metadata, params = random_model()
+    declared, extra = metadata, None
+    if case == "nfft":
+        declared = dict(metadata, feature_settings=dict(metadata["feature_settings"],
+                                                        nfft=2 ** 28))
+    elif case == "genres":
+        declared = dict(metadata, genres=["Low", "Low"])
+    else:
+        monkeypatch.setattr(onnx_engine, "MAX_METADATA_CHARS", 2048)
+        extra = {"padding": "x" * 2049}
+    path = _forged(tmp_path / "bounds.onnx", metadata, params, declared, extra)
+    opened = []
+    monkeypatch.setattr(onnx_engine, "_session", lambda *args: opened.append(args))
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_onnx(path)
+    assert not opened

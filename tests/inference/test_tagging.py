@@ -2,6 +2,7 @@
 import csv
 import io
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ import soundfile
 import soundtrack_cnn
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.inference.model import NumpyEnsemble
-from soundtrack_cnn.inference.tagging import expand_inputs, printable, read_tags, tag_collection
+from soundtrack_cnn.files import printable, sha256_file
+from soundtrack_cnn.inference.tagging import expand_inputs, read_tags, tag_collection
 from soundtrack_cnn.scoring.prediction import predict_file
 
 
@@ -61,18 +63,21 @@ def test_a_collection_is_tagged_in_input_order_with_names_kept_byte_for_byte(
     summary = tag_collection(model, paths, out, k=2, n_jobs=n_jobs)
     assert (summary.tagged, summary.failed, summary.skipped) == (4, 1, 0)
     rows = _rows(out)
-    assert rows[0] == ["path", "tag_1", "score_1", "tag_2", "score_2", "error"]
+    assert rows[0] == ["path", "tag_1", "score_1", "tag_2", "score_2", "error", "size",
+                       "mtime_ns", "sha256"]
     assert [os.fsencode(row[0]) for row in rows[1:]] == [
         os.path.join(os.fsencode(collection), name)
         for name in sorted(NAMES + [LATIN_1, b"broken.flac"])]
     for row in rows[1:]:
+        info = os.stat(row[0])  # the path read back opens the file
+        assert row[6:] == [str(info.st_size), str(info.st_mtime_ns), sha256_file(row[0])]
         if row[0].endswith("broken.flac"):
-            assert "broken.flac" in row[-1] and row[1] == ""
+            assert "broken.flac" in row[5] and row[1] == ""
             continue
-        expected = predict_file(model, row[0], k=2)  # the path read back opens the file
+        expected = predict_file(model, row[0], k=2)
         assert row[1:5] == [expected.top[0][0], "{:.4f}".format(expected.top[0][1]),
                             expected.top[1][0], "{:.4f}".format(expected.top[1][1])]
-        assert row[-1] == ""
+        assert row[5] == ""
 
 
 def test_a_rerun_skips_the_tagged_files_and_retries_the_failed(collection, tmp_path):
@@ -95,6 +100,81 @@ def test_a_rerun_skips_the_tagged_files_and_retries_the_failed(collection, tmp_p
     assert _rows(out) == rows
     with pytest.raises(InputError, match="--top 2"):
         tag_collection(model, paths, out, k=2)
+
+
+def _write_tone(path, hz, seconds=12):
+    t = np.arange(int(22050 * seconds)) / 22050.0
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), 22050)
+
+
+def test_a_changed_file_is_tagged_again_and_a_deleted_ones_row_dropped(tmp_path):
+    model = _tiny_model()
+    folder = tmp_path / "music"
+    folder.mkdir()
+    for name, hz in (("a.wav", 200), ("b.wav", 3000), ("c.wav", 800)):
+        _write_tone(str(folder / name), hz)
+    out = str(tmp_path / "tags.csv")
+    paths, _ = expand_inputs([str(folder)])
+    tag_collection(model, paths, out, k=2)
+    before = {row["path"]: row for row in read_tags(out, 2).values()}
+    # b.wav replaced by other audio of the same size, its mtime kept (mv, cp -p, an
+    # archive would keep it): only the sha256 tells; c.wav deleted.
+    info = os.stat(str(folder / "b.wav"))
+    _write_tone(str(folder / "b.wav"), 200)
+    os.utime(str(folder / "b.wav"), ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert os.stat(str(folder / "b.wav")).st_size == info.st_size
+    os.unlink(str(folder / "c.wav"))
+    paths, _ = expand_inputs([str(folder)])
+    summary = tag_collection(model, paths, out, k=2)
+    assert (summary.tagged, summary.skipped, summary.dropped) == (1, 1, 1)
+    assert "1 file(s) tagged" in summary.describe(out) and "1 row(s) dropped" in \
+        summary.describe(out)
+    after = read_tags(out, 2)
+    assert sorted(os.path.basename(path) for path in after) == ["a.wav", "b.wav"]
+    b = str(folder / "b.wav")
+    assert after[b]["sha256"] == sha256_file(b) != before[b]["sha256"]
+    assert after[b]["tag_1"] == after[str(folder / "a.wav")]["tag_1"]  # now a's audio
+    # Unchanged files stay tagged; a CSV of an older version (no size, mtime,
+    # sha256) has its files tagged again.
+    assert tag_collection(model, paths, out, k=2).skipped == 2
+    with open(out, "w") as stream:
+        stream.write("path,tag_1,score_1,tag_2,score_2,error\n{},Low,0.6,High,0.4,\n".format(b))
+    assert tag_collection(model, paths, out, k=2).tagged == 2
+
+
+def test_aliases_of_one_file_are_tagged_once(tmp_path, monkeypatch):
+    model = _tiny_model()
+    (tmp_path / "d").mkdir()
+    _write_tone(str(tmp_path / "x.wav"), 440)
+    os.symlink("x.wav", str(tmp_path / "link.wav"))
+    monkeypatch.chdir(str(tmp_path))
+    paths, _ = expand_inputs(["x.wav", "x.wav", "./x.wav", "d/../x.wav", "link.wav"])
+    assert paths == ["x.wav"]
+    out = str(tmp_path / "tags.csv")
+    assert tag_collection(model, ["x.wav", "./x.wav", "link.wav"], out, k=2).tagged == 1
+    assert list(read_tags(out, 2)) == ["x.wav"]
+    # Named another way next time, it is still the file already tagged.
+    again = tag_collection(model, ["d/../x.wav"], out, k=2)
+    assert (again.tagged, again.skipped) == (0, 1) and list(read_tags(out, 2)) == ["x.wav"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "input", "not a csv"])
+def test_a_csv_path_that_is_not_a_tags_file_is_refused_before_it_is_opened(tmp_path, kind):
+    model = _tiny_model()
+    song = str(tmp_path / "a.wav")
+    _write_tone(song, 440)
+    out = {"fifo": str(tmp_path / "fifo.csv"), "device": "/dev/null", "input": song,
+           "not a csv": str(tmp_path / "b.wav")}[kind]
+    if kind == "fifo":
+        os.mkfifo(out)  # opened for reading, it would block for ever
+    if kind == "not a csv":
+        shutil.copy(song, out)
+    expected = {"fifo": "fifo.csv: is a FIFO", "device": "/dev/null: is a character device",
+                "input": "a.wav: is also this command's input", "not a csv": "not a tags CSV"}
+    before = open(song, "rb").read()
+    with pytest.raises(InputError, match=expected[kind]):
+        tag_collection(model, [song], out, k=2)
+    assert open(song, "rb").read() == before
 
 
 def test_printable_names_show_the_undecodable_bytes():

@@ -109,3 +109,19 @@ def test_a_killed_worker_is_replaced_and_its_file_decoded_again(corpus, tmp_path
     assert "worker died: " in err and "killed by SIGKILL; retrying it once" in err, err
     summary = json.load(open(str(tmp_path / "out" / "collection.json")))
     assert summary["usable_tracks"] == 48 and summary["not_usable"] == []
+
+
+def test_tags_and_names_are_escaped_in_the_page(tmp_path):
+    # collection.md wrote tags and file names raw: HTML in them ran where the page rendered.
+    name = '<img src=x onerror="alert(1)">.wav'
+    t = np.arange(22050 * 12) / 22050.0
+    for file_name, hz in ((name, 300), ("b.wav", 900)):
+        soundfile.write(str(tmp_path / file_name), (0.3 * np.sin(2 * np.pi * hz * t)).astype(
+            np.float32), 22050)
+    with open(str(tmp_path / "m.csv"), "w", newline="") as stream:
+        csv.writer(stream).writerows([["path", "tags"], [name, "<script>alert(2)</script>"],
+                                      ["b.wav", "Drama"], ["gone [x](javascript:y).wav", "Drama"]])
+    text = open(collection_report(str(tmp_path / "m.csv"), out=str(tmp_path / "r"))).read()
+    assert "<script>" not in text and "<img" not in text
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text
+    assert "[x](javascript" not in text and "\\[x\\](javascript" in text  # no link

@@ -79,3 +79,11 @@ def test_baselines_and_table():
     assert random_scores(3, 3, seed=1).shape == (3, 3)
     table = metrics_table({"model": evaluate_scores(Y, S, GENRES)})
     assert "| macro ROC-AUC | 0.667 |" in table
+
+
+def test_markdown_cells_and_text_are_literal():
+    from soundtrack_cnn.scoring.metrics import markdown_table, markdown_text
+    table = markdown_table(["metric", "run <b>|x"], [["AUC of <script>", "0.9"]])
+    assert "<" not in table and table.splitlines()[0] == "| metric | run &lt;b&gt;\\|x |"
+    # The newline shown as printable's \x0a, whose backslash Markdown must keep.
+    assert markdown_text("a\nb [l](u) `c`") == "a\\\\x0ab \\[l\\](u) \\`c\\`"

@@ -41,7 +41,7 @@ def test_load_refuses_other_feature_settings(two_tag_run):
 
 
 def _old_run(run_dir, tmp_path):
-    """A copy of ``run_dir`` as trained before the weights file existed."""
+    """A copy of ``run_dir`` as trained before the weights file and signatures existed."""
     copy = str(tmp_path / "old run")
     shutil.copytree(run_dir, copy)
     for kind in ("ensemble", "multilabel"):
@@ -49,6 +49,8 @@ def _old_run(run_dir, tmp_path):
         path = os.path.join(copy, "{}.json".format(kind))
         record = read_json(path)
         del record["weights"]
+        for entry in record["models"].values():
+            del entry["signature"]
         write_json(path, seal(record))
     return copy
 
@@ -58,18 +60,36 @@ def _files(folder):
                    os.path.getsize(os.path.join(folder, name))) for name in os.listdir(folder)}
 
 
-def test_loading_an_old_run_writes_nothing_and_upgrading_is_explicit(two_tag_run, tmp_path):
+def test_an_old_run_is_scored_only_once_the_user_trusts_it_and_upgrading_is_explicit(
+        two_tag_run, tmp_path):
     from soundtrack_cnn.inference.model import load_model
     copy = _old_run(two_tag_run, tmp_path)
     before = _files(copy)
     X = np.random.RandomState(0).randn(5, 1, 40, 100).astype(np.float32)
-    theano_scores = load_run(copy).predict_tiles(X)
-    numpy_scores = load_model(copy, engine="numpy").predict_tiles(X)
-    assert _files(copy) == before
-    assert ModelFolder(copy, "ensemble").weights_path() is None
-    path = upgrade_run(copy)
+    expected = load_model(two_tag_run, engine="numpy").predict_tiles(X)
+    with pytest.raises(InputError, match="no current weights-ensemble.npz .* 'soundtrack-cnn "
+                                         "upgrade .* --trust-pickles'"):
+        load_model(copy, engine="numpy")
+    with pytest.raises(InputError, match="refusing to unpickle it, since a pickle runs code and "
+                                         "it is not signed"):
+        load_run(copy)
+    with pytest.raises(InputError, match="not signed"):
+        upgrade_run(copy)
+    assert _files(copy) == before  # neither reading nor a refused upgrade writes
+    theano_scores = load_run(copy, trust=True).predict_tiles(X)
+    path = upgrade_run(copy, trust=True)
     assert path == os.path.join(copy, "weights-ensemble.npz")
     assert ModelFolder(copy, "ensemble").weights_path() == path
     assert upgrade_run(copy) == path  # current: untouched
-    np.testing.assert_array_equal(load_model(copy, engine="numpy").predict_tiles(X), numpy_scores)
+    load_run(copy)  # trusted once: its pickles are signed as this user's now
+    numpy_scores = load_model(copy, engine="numpy").predict_tiles(X)
+    np.testing.assert_array_equal(numpy_scores, expected)
     np.testing.assert_allclose(numpy_scores, theano_scores, rtol=0, atol=1e-5)
+
+
+def test_the_theano_engine_rebuilds_the_trained_nets_from_the_weights_file(two_tag_run):
+    X = np.random.RandomState(1).randn(7, 1, 40, 100).astype(np.float32)
+    for kind in ("ensemble", "multilabel"):
+        rebuilt = import_weights(two_tag_run, kind=kind)
+        np.testing.assert_array_equal(rebuilt.predict_tiles(X),
+                                      load_run(two_tag_run, kind).predict_tiles(X))

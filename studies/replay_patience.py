@@ -1,4 +1,4 @@
-"""Patience chosen on validation curves: replay ``bench/tune_real.py`` logs with early stopping.
+"""Patience chosen on validation curves: replay ``studies/tune_real.py`` logs with early stopping.
 
 ``tune_real.py`` trains every epoch (patience = epochs) and prints each
 net's validation-track curve as one JSON line.  This replays those curves
@@ -9,7 +9,7 @@ patience, the kept nets' mean validation-track AUC over genres and seeds and
 the mean epoch at which training stopped.  No net is trained; test tracks are
 never touched.
 
-    .venv/bin/python bench/replay_patience.py runs/tune-logs/seeds-*.log --patience 4 8 12 16 20
+    .venv/bin/python studies/replay_patience.py runs/tune-logs/seeds-*.log --patience 4 8 12 16 20
 """
 import argparse
 import collections
@@ -47,7 +47,7 @@ def replay(curve, patience):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("logs", nargs="+", help="output of bench/tune_real.py")
+    parser.add_argument("logs", nargs="+", help="output of studies/tune_real.py")
     parser.add_argument("--patience", type=int, nargs="+", default=[4, 8, 12, 16, 20])
     args = parser.parse_args()
     curves = collections.defaultdict(list)

@@ -3,7 +3,7 @@
 # (unmodified) Lasagne under soundtrack_cnn's compatibility module.
 # The source release comes from the package registry; nothing is vendored.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 python=.venv/bin/python
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

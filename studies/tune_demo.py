@@ -4,7 +4,7 @@ Trains a few specialists of the demo corpus with candidate settings and
 prints, per setting and genre, the validation-track ROC-AUC and loss after
 every epoch, with the weight updates so far.  Test tracks are never touched.
 
-    .venv/bin/python bench/tune_demo.py RUN [--genres Comedy Horror Drama] [--epochs 30]
+    .venv/bin/python studies/tune_demo.py RUN [--genres Comedy Horror Drama] [--epochs 30]
 
 RUN is a prepared demo run folder (``make train`` makes one; only its store,
 genres and splits are used).

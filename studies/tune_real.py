@@ -9,8 +9,8 @@ epochs' validation-track AUC, and the kept nets' validation macro ROC-AUC
 with tiles scored at the study's hop and at a quarter of it.  Test tracks are
 never touched.
 
-    .venv/bin/python bench/tune_real.py RUN --candidates demo hop25 mean hop25+masks
-    .venv/bin/python bench/tune_real.py RUN --candidates hop25 --seeds 0 1 2
+    .venv/bin/python studies/tune_real.py RUN --candidates demo hop25 mean hop25+masks
+    .venv/bin/python studies/tune_real.py RUN --candidates hop25 --seeds 0 1 2
 
 With several ``--seeds`` each candidate is trained once per seed and the
 summary adds the kept nets' validation macro ROC-AUC per seed and that of the
