@@ -58,6 +58,8 @@ myst_heading_anchors = 3
 # runs it; the slow tests execute it too): the docs build trains nothing.
 nb_execution_mode = "off"
 nb_merge_streams = True
+# Markdown the notebook displays (the study-vs-run table) is rendered as MyST, tables included.
+nb_render_markdown_format = "myst"
 
 # Docstrings' literal blocks are layouts and command lines, not Python.
 highlight_language = "none"

@@ -23,11 +23,11 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``labelling``   a folder of soundtracks labelled with IMDb genres
 ``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
 ``training``    the study's nets: listing, callbacks, batches, ensemble, run files
-``inference``   trained runs without Theano: the numpy engine, tagging a folder
+``inference``   trained runs without Theano: the numpy and ONNX engines, a whole collection
 ``beyond``      beyond the study: its next steps, the classical baseline, pretrained trunks
 ``reporting``   figures, timelines, the viewer page, the collection report
-``experiment``  profiles, run folder and record, pipeline, report, compare
-``film``        a whole film or album: cues, in-distribution flag, verdict, cue sheet, page
+``film``        a whole film or album from a model: cues, in-distribution flag, verdict, page
+``experiment``  profiles, run folder and its files, pipeline, export, report, compare
 ``cli``         ``soundtrack-cnn``
 ==============  ==============================================================
 
@@ -47,7 +47,7 @@ __version__ = "0.3.0"
 
 #: The import rule: a module may import from its own group and those before it.
 LAYERS = ("errors", "files", "signing", "parallel", "stack", "audio", "collection", "labelling",
-          "scoring", "training", "inference", "beyond", "reporting", "experiment", "film", "cli")
+          "scoring", "training", "inference", "beyond", "reporting", "film", "experiment", "cli")
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _EXPORTS = {
@@ -60,6 +60,7 @@ _EXPORTS = {
     "load_model": "inference.model", "NumpyEnsemble": "inference.model",
     "OnnxEnsemble": "inference.onnx_engine", "export_onnx": "inference.onnx_export",
     "upgrade_run": "training.loading", "analyse_film": "film.analysis",
+    "export_model": "experiment.export",
     "run_experiment": "experiment.pipeline", "evaluate_run": "experiment.pipeline", "report_run": "experiment.report",
     "InputError": "errors", "SoundtrackCNNError": "errors",
 }

@@ -87,6 +87,26 @@ def two_tag_run(two_tag_store, tmp_path_factory):
     return run_dir
 
 
+@pytest.fixture(scope="session")
+def joined_film(two_tag_corpus, tmp_path_factory):
+    """Low track | 20 s digital silence | 20 s noise | High track, as one wav (a film).
+
+    Returns the path and the true stretches ``{name: (start, end)}`` in seconds.
+    """
+    import soundfile
+    from film_audio import SR, corpus_track, noise
+    low, high = corpus_track(two_tag_corpus, 30), corpus_track(two_tag_corpus, 31)
+    parts = [("Low", low), ("silence", np.zeros(20 * SR, np.float32)), ("noise", noise(20)),
+             ("High", high)]
+    path = str(tmp_path_factory.mktemp("film") / "joined.wav")
+    soundfile.write(path, np.concatenate([p for _, p in parts]), SR)
+    truth, start = {}, 0.0
+    for name, part in parts:
+        truth[name] = (start, start + len(part) / float(SR))
+        start += len(part) / float(SR)
+    return path, truth
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

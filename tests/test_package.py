@@ -386,7 +386,7 @@ def test_each_compatibility_path_warns_when_it_is_used(tmp_path):
     from soundtrack_cnn.collection.store import damaged_tracks
     from soundtrack_cnn.experiment.report import _history_row
     from soundtrack_cnn.experiment.tracksets import read_experiment_json
-    from soundtrack_cnn.inference.tagging import KEY_COLUMNS, csv_header, read_tags
+    from soundtrack_cnn.inference.batch import KEY_COLUMNS, csv_header, read_tags
     from soundtrack_cnn.training.checkpoint import unpickle
     from soundtrack_cnn.training.modelfiles import check_model_json, check_seal, seal
 

@@ -13,9 +13,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import InputError
+from ..scoring.metrics import prior_scores
 from ..training.dataset import TileView
 
-__all__ = ["track_mfcc_statistics", "make_classical_baseline", "classical_baseline_scores"]
+__all__ = ["track_mfcc_statistics", "make_classical_baseline", "classical_baseline_scores",
+           "reference_scores", "CLASSICAL", "PRIOR"]
+
+#: The rows every table of a run's models is measured against.
+CLASSICAL = "MFCC mean+std, logistic"
+PRIOR = "label prior"
 
 
 def track_mfcc_statistics(tiles, ranges):
@@ -92,3 +98,25 @@ def classical_baseline_scores(tiles, sets):
                   for split, tracks in sets.items() if tracks.track_ids}
     model = make_classical_baseline().fit(statistics["train"], sets["train"].labels)
     return {split: model.predict_proba(statistics[split]) for split in ("valid", "test")}
+
+
+def reference_scores(tiles, sets):
+    """Validation and test track scores of the references: the classical baseline and the prior.
+
+    The one place that builds them, for ``evaluate``'s table and ``compare``'s.
+
+    Parameters
+    ----------
+    tiles, sets
+        As for :func:`classical_baseline_scores`.
+
+    Returns
+    -------
+    references : dict
+        ``{CLASSICAL: {"valid": ..., "test": ...}, PRIOR: {...}}``: the
+        baseline's scores, and every track scored with the training tags'
+        frequencies.
+    """
+    prior = {split: prior_scores(sets["train"].labels, len(sets[split].track_ids))
+             for split in ("valid", "test")}
+    return {CLASSICAL: classical_baseline_scores(tiles, sets), PRIOR: prior}

@@ -23,10 +23,10 @@ from ..errors import InputError
 from ..files import read_json, write_json
 from ..scoring.metrics import safe_logit
 from ..training.modelfiles import MAX_GENRES, check_seal, seal
+from .options import CALIBRATIONS as METHODS
 
 __all__ = ["Calibration", "METHODS", "calibration_path"]
 
-METHODS = ("platt", "isotonic")
 #: Most knots an isotonic map may have (one per validation track at most).
 MAX_KNOTS = 10 ** 6
 

@@ -26,13 +26,15 @@ One module per group of commands, each with a ``register(commands)``:
 import argparse
 import errno
 import importlib
+import os
 import signal
 import sys
+import warnings
 
-from ..errors import SoundtrackCNNError
+from ..errors import SoundtrackCNNError, SoundtrackCNNWarning
 from ..files import printable
 
-__all__ = ["main", "build_parser", "describe_os_error", "COMMANDS"]
+__all__ = ["main", "build_parser", "describe_os_error", "describe_error", "COMMANDS"]
 
 #: Each command's module, in the order ``--help`` lists them.  The parser of a
 #: known command imports only its own module: building every command's options
@@ -76,6 +78,35 @@ def describe_os_error(error):
     return "{}; {}".format(line, advice) if advice else line
 
 
+#: The command that does what a library call named as an error's remedy does
+#: (:class:`soundtrack_cnn.errors.Remedy`): the library speaks Python, the
+#: command line its commands.
+REMEDY_COMMANDS = {
+    "evaluate_run": "soundtrack-cnn evaluate {}",
+    "extract": "soundtrack-cnn features {} --out {}",
+    "check_store": "soundtrack-cnn store check {}",
+    "compare_run": "soundtrack-cnn compare {}",
+    "upgrade_run": "soundtrack-cnn upgrade {}",
+}
+
+
+def describe_error(error):
+    """An error's message, with the command in place of the Python call it names as its fix.
+
+    Examples
+    --------
+    >>> from soundtrack_cnn.errors import InputError, Remedy
+    >>> fix = Remedy("evaluate_run", "runs/demo")
+    >>> describe_error(InputError("no scores yet; run {} first".format(fix), remedy=fix))
+    'no scores yet; run `soundtrack-cnn evaluate runs/demo` first'
+    """
+    message, remedy = str(error), getattr(error, "remedy", None)
+    if remedy is not None and remedy.function in REMEDY_COMMANDS:
+        command = REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)
+        message = message.replace(str(remedy), "`{}`".format(command))
+    return message
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's parser, whose usage errors are one line (as every other error) and exit 2."""
 
@@ -98,6 +129,26 @@ def build_parser(command=None):
     for name in modules:
         importlib.import_module("." + name, __name__).register(commands)
     return parser
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` of the command line: the package's warnings as one line each.
+
+    Written between progress-bar updates (tqdm's ``write``); any other
+    warning is shown as Python shows it.
+    """
+    ours = issubclass(category, SoundtrackCNNWarning) or (
+        issubclass(category, DeprecationWarning) and filename.startswith(_PACKAGE))
+    if not ours:
+        return _python_show_warning(message, category, filename, lineno, file, line)
+    import tqdm
+    tqdm.tqdm.write("warning: {}".format(printable(str(message))), file=sys.stderr)
+
+
+_python_show_warning = warnings.showwarning
+#: Where the package's files are: its DeprecationWarnings (a file of an older
+#: version read through a compatibility path) are shown as one line too.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Terminated(KeyboardInterrupt):
@@ -125,11 +176,16 @@ def main(argv=None):
             if hasattr(stream, "reconfigure"):
                 stream.reconfigure(errors="surrogateescape")
         argv = sys.argv[1:] if argv is None else list(argv)
+        # Every warning of the package, each time, as one line (the library only issues them).
+        warnings.showwarning = show_warning
+        warnings.simplefilter("always", SoundtrackCNNWarning)
+        warnings.filterwarnings("always", category=DeprecationWarning, module="soundtrack_cnn")
         args = build_parser(argv[0] if argv else None).parse_args(argv)
         args.func(args)
     except SoundtrackCNNError as error:
         # Error lines name files: printable, so that a name cannot act on the terminal.
-        print("soundtrack-cnn: error: {}".format(printable(str(error))), file=sys.stderr)
+        print("soundtrack-cnn: error: {}".format(printable(describe_error(error))),
+              file=sys.stderr)
         sys.exit(2)
     except OSError as error:
         # A full disk, a read-only or forbidden folder, too many open files:

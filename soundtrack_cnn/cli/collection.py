@@ -1,10 +1,11 @@
 """Commands on the collection: ``corpus``, ``features``, ``store``, ``label``, ``collection``."""
 import json
+import sys
 
 from ..collection.corpus import SIZES
-from ..parallel.pool import STALL_SECONDS
 from ..errors import InputError
 from ..files import printable
+from ..parallel.pool import STALL_SECONDS
 from .common import Distinct, add_scheduler, cluster, count, n_jobs, seconds, seed
 
 __all__ = ["register"]
@@ -12,7 +13,8 @@ __all__ = ["register"]
 
 def _corpus(args):
     from ..collection.corpus import generate_corpus
-    print(printable(generate_corpus(args.out, size=args.size, seed=args.seed, n_jobs=args.jobs)))
+    print(printable(generate_corpus(args.out, size=args.size, seed=args.seed, n_jobs=args.jobs,
+                                    progress=True)))
 
 
 def _features(args):
@@ -27,8 +29,9 @@ def _features(args):
     check_not_input(args.out, [args.manifest])
     with cluster(args) as client:
         summary = extract(args.manifest, args.out, n_jobs=args.jobs, client=client,
-                          stall_seconds=args.stall_timeout, labelled=not args.unlabelled,
-                          exclude_splits=args.exclude_split or ())
+                          stall_seconds=args.stall_timeout, progress=True,
+                          labelled=not args.unlabelled, exclude_splits=args.exclude_split or ())
+    print(printable(summary), file=sys.stderr, flush=True)
     if args.strict and summary.problems:
         raise InputError("{} file(s) could not be used (listed above)".format(len(summary.problems)))
 
@@ -47,7 +50,7 @@ def _label(args):
     from ..labelling.folder import label_collection
     summary = label_collection(args.folder, args.imdb, args.out, ratings=args.ratings,
                                review=args.review, overrides=args.overrides, genres=args.genres,
-                               min_tracks=args.min_tracks, tv_movies=args.tv_movies)
+                               min_tracks=args.min_tracks, tv_movies=args.tv_movies, verbose=True)
     print(printable(summary, keep_newlines=True))
 
 

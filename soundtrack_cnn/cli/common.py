@@ -171,4 +171,4 @@ def cluster(args):
     if not args.scheduler:
         return contextlib.nullcontext()
     from ..parallel.cluster import session
-    return session(args.scheduler)
+    return session(args.scheduler, verbose=True)

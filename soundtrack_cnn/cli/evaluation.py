@@ -1,5 +1,4 @@
 """Commands on a trained run: ``evaluate``, ``report``, ``compare``; and ``reconstruct``."""
-import os
 
 from ..files import printable
 from ..inference.model import ENGINES
@@ -9,30 +8,23 @@ __all__ = ["register"]
 
 
 def _evaluate(args):
-    from ..experiment.pipeline import evaluate_run
-    from ..files import check_writable
-    check_writable(args.run)
+    from ..experiment.pipeline import evaluate_run, read_evaluation
     evaluate_run(args.run, engine=args.engine, probe=args.probe or ())
-    with open(os.path.join(args.run, "evaluation.md"), encoding="utf-8") as page:
-        print(printable(page.read(), keep_newlines=True))
+    print(printable(read_evaluation(args.run), keep_newlines=True))
 
 
 def _report(args):
     from ..experiment.report import report_run
-    from ..files import check_writable
-    check_writable(args.out or os.path.join(args.run, "report"))
     print(printable(report_run(args.run, out=args.out)))
 
 
 def _compare(args):
     from ..experiment.compare import compare_run, compare_runs
-    from ..files import check_writable
     if args.others:
         print(printable(compare_runs([args.run] + args.others, n_boot=args.bootstrap,
                                      seed=args.seed, probe=args.probe or ()),
                         keep_newlines=True))
         return
-    check_writable(args.run)  # compare.json and compare.md go there, after minutes of work
     print(printable(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed,
                                 embedding=args.embedding), keep_newlines=True))
 

@@ -2,15 +2,13 @@
 import sys
 
 from ..files import printable
+from ..film.verdict import CALIBRATED
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
 from .common import Number, count, seconds, seed, share
 
 __all__ = ["register"]
 
-#: ``--calibrated`` choices (:data:`soundtrack_cnn.film.analysis.CALIBRATED`), repeated so that
-#: building the parser imports nothing heavy; a test keeps the two equal.
-CALIBRATED = ("auto", "none", "platt", "isotonic")
 #: Longest cue or silence asked for: a day (longer, every film is one cue).
 _DAY = 86400
 #: A silence threshold: below full scale; -200 dB is below digital silence (-190 dB).
@@ -19,13 +17,24 @@ _SILENCE_DB = Number(float, "a level in dB relative to full-scale white noise, f
 
 
 def _film(args):
-    # The numbers were checked by their types (cli.common); the files are checked by analyse_film.
+    # The option types (cli.common) read the numbers with their units; analyse_film
+    # checks every value again, and the files, for any caller.
+    import os
+
     from ..film.analysis import analyse_film
+    from ..film.novelty import REFERENCE_FILE
+    reference = None
+    if os.path.isdir(args.run) and not os.path.exists(os.path.join(args.run, REFERENCE_FILE)):
+        # A run evaluated before references were kept: fitted from its store now, not
+        # written (reading a run leaves it as it was).
+        from ..experiment.tracksets import in_distribution_reference
+        reference = in_distribution_reference(args.run).to_reference()
     analysis = analyse_film(args.run, args.inputs, out=args.out, min_cue=args.min_cue,
                             fps=args.fps, pooling=args.pooling, calibrated=args.calibrated,
                             min_share=args.min_share, silence_db=args.silence_db,
                             min_silence=args.min_silence, n_boot=args.bootstrap, seed=args.seed,
-                            top=args.top, engine=args.engine, quantile=args.quantile)
+                            top=args.top, engine=args.engine, quantile=args.quantile,
+                            reference=reference)
     verdict = analysis.verdict
     cues = sum(1 for s in analysis.segments if s.kind == "cue")
     print("{} cue(s), {:.0%} of the tiles like the training collection".format(
@@ -43,8 +52,9 @@ def _film(args):
 def register(commands):
     film = commands.add_parser("film", help="a whole film or album: cues, genre verdict with "
                                             "evidence, cue sheet, page")
-    film.add_argument("run", help="a run folder (its feature store calibrates the "
-                                  "in-distribution flag)")
+    film.add_argument("run", help="an evaluated run folder, or a model file of 'export' "
+                                  "(.onnx, .npz): either carries what tells music like the "
+                                  "training collection from the rest")
     film.add_argument("inputs", nargs="+", metavar="INPUT",
                       help="one long audio file, or several in order (a folder: its audio "
                            "files in name order), laid end to end")
@@ -75,6 +85,7 @@ def register(commands):
     film.add_argument("--quantile", type=share("the held-out music tiles", closed=False),
                       default=0.99,
                       help="share of held-out music tiles under the in-distribution threshold")
-    film.add_argument("--engine", default="numpy", choices=ENGINES,
-                      help="numpy (default: the smallest peak memory) or as predict")
+    film.add_argument("--engine", choices=ENGINES,
+                      help="numpy (default: the smallest peak memory; an .onnx runs on onnx) "
+                           "or as predict")
     film.set_defaults(func=_film)

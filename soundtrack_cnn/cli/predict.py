@@ -3,19 +3,13 @@ import json
 import os
 import sys
 
-from ..errors import InputError
+from ..beyond.options import CALIBRATIONS
 from ..inference.model import ENGINES
 from ..scoring.pooling import POOLINGS
+from ..training.modelfiles import KINDS
 from .common import count, n_jobs
 
 __all__ = ["register"]
-
-#: Calibration methods (:data:`soundtrack_cnn.beyond.calibration.METHODS`),
-#: repeated here because ``predict`` must not import scikit-learn to build its
-#: parser; a test keeps the two equal.
-CALIBRATIONS = ("platt", "isotonic")
-#: Model kinds of a run folder.
-KINDS = ("ensemble", "multilabel")
 
 
 def _predict(args):
@@ -24,7 +18,7 @@ def _predict(args):
 
     from ..files import make_folder, printable
     from ..inference.model import describe_engine, load_model
-    from ..inference.tagging import check_csv, expand_inputs, tag_collection
+    from ..inference.batch import check_csv, expand_inputs, predict_collection
     from ..reporting.timeline import timeline_stem, write_timeline
     from ..scoring.prediction import predict_file
     paths, any_folder = expand_inputs(args.inputs)
@@ -36,9 +30,6 @@ def _predict(args):
     calibration = None
     if args.calibrated:
         from ..beyond.calibration import Calibration
-        if args.pooling != "mean":
-            raise InputError("--calibrated maps mean-pooled scores (as fitted by compare); "
-                             "drop --pooling {}".format(args.pooling))
         calibration = Calibration.load(args.run, args.calibrated, genres=model.genres_)
     stems = set()
 
@@ -53,7 +44,7 @@ def _predict(args):
         def progress(items, total):
             return tqdm.tqdm(items, total=total, unit="file", file=sys.stderr,
                              disable=not sys.stderr.isatty())
-        summary = tag_collection(model, paths, csv_path, k=args.top, pooling=args.pooling,
+        summary = predict_collection(model, paths, csv_path, k=args.top, pooling=args.pooling,
                                  calibration=calibration, n_jobs=args.jobs,
                                  on_prediction=timeline, progress=progress)
         print(summary.describe(csv_path), file=sys.stderr if args.json else None)
@@ -91,7 +82,7 @@ def _json(value):
 def _csv_predictions(csv_path, paths, k):
     """The JSON of ``--json`` for the files of this run, from the CSV (rows of earlier runs too)."""
     from ..files import same_file_key
-    from ..inference.tagging import distinct_files, read_tags
+    from ..inference.batch import distinct_files, read_tags
     # The CSV may name a file as an earlier run did (x for ./x): rows are found by file.
     rows = {same_file_key(path): row for path, row in read_tags(csv_path, k).items()}
     found = []
@@ -104,24 +95,9 @@ def _csv_predictions(csv_path, paths, k):
 
 
 def _export(args):
-    # From the run's weights file: no pickle, no Theano.
-    from ..files import check_not_input, printable
-    from ..inference.model import read_model
-    from ..inference.onnx_export import export_onnx
-    from ..training.modelfiles import write_weights
-    if not args.output.endswith((".onnx", ".npz")):
-        raise InputError("{}: export writes .onnx (ONNX Runtime, any language) or .npz (numpy "
-                         "arrays): name the file so".format(args.output))
-    # Never over a file of the run it reads (its weights-*.npz, say).
-    check_not_input(args.output, [args.run] + ([os.path.join(args.run, name) for name in
-                                                os.listdir(args.run)]
-                                               if os.path.isdir(args.run) else []))
-    metadata, params = read_model(args.run, args.kind)
-    if args.output.endswith(".onnx"):
-        export_onnx(metadata, params, args.output)
-    else:
-        write_weights(args.output, metadata, params)
-    print(printable(args.output))
+    from ..experiment.export import export_model
+    from ..files import printable
+    print(printable(export_model(args.run, args.output, kind=args.kind)))
 
 
 def _upgrade(args):

@@ -22,7 +22,7 @@ def _run(args):
                        manifest=args.manifest, data_dir=args.data_dir, corpus=args.corpus,
                        equal_updates=args.equal_updates or None,
                        seed=args.seed,
-                       n_jobs=args.jobs, genres=args.genres, client=client,
+                       n_jobs=args.jobs, genres=args.genres, client=client, verbose=1,
                        init=args.init, freeze_conv=args.freeze_conv or None)
 
 

@@ -23,8 +23,8 @@ import numpy as np
 from ..audio.io import write_audio
 from ..errors import ClusterError, InputError
 from ..files import make_folder
-from .manifest import Track, write_manifest
 from ..parallel.pool import Death, effective_n_jobs, imap_unordered
+from .manifest import Track, write_manifest
 from .splits import split_by_rank
 
 __all__ = ["GENRES", "SIZES", "generate_corpus", "corpus_tracks", "synthesize", "draw_tags"]
@@ -206,7 +206,7 @@ def corpus_tracks(out_dir, size="small", seed=0, n_tracks=None):
     return sorted(tracks, key=lambda t: t.track_id)
 
 
-def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, progress=True):
+def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, progress=False):
     """Write the synthetic corpus and its manifest (skipping files already written).
 
     Parameters
@@ -220,7 +220,7 @@ def generate_corpus(out_dir, size="small", seed=0, n_tracks=None, n_jobs=None, p
     n_jobs : int, optional
         Worker processes in scikit-learn's meaning (None: 1, -1: every core).
     progress : bool
-        Print one line when done.
+        Print one line on stdout when done (the command line does).
 
     Returns
     -------

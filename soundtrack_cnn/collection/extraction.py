@@ -27,15 +27,16 @@ import dataclasses
 import os
 import signal
 import sys
+import warnings
 
 import tqdm
 
 from ..audio.features import FeatureSettings, check_usable, signal_to_tiles
 from ..audio.io import load_audio
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..files import sha256_file
-from .manifest import check_manifest, folder_tracks
 from ..parallel.pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
+from .manifest import check_manifest, folder_tracks
 from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
 
 __all__ = ["extract", "ExtractSummary", "decode_file"]
@@ -78,15 +79,15 @@ class ExtractSummary(object):
                     self.failed, self.already_done, self.hours, self.tiles))
 
 
-def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=True, client=None,
+def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=False, client=None,
             stall_seconds=STALL_SECONDS, labelled=True, exclude_splits=()):
     """Extract the tiles of a whole collection into a feature store, resumably.
 
     Tracks already in the store with an unchanged file (same size and mtime)
     and intact tiles are skipped; a changed file, a track whose tiles are
     damaged and a file whose worker died are extracted again.  A track that
-    cannot be used is recorded with its reason, printed to stderr, and the
-    run goes on.  The store is marked complete at the end.
+    cannot be used is recorded with its reason and an :class:`InputWarning`
+    naming it, and the run goes on.  The store is marked complete at the end.
 
     Parameters
     ----------
@@ -103,7 +104,8 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
         command), -1 uses every core.
     progress : bool
         Show a tqdm bar on stderr (tracks and hours of audio done) if stderr
-        is a terminal.
+        is a terminal (the command line does; off by default, as a library
+        prints nothing of its own accord).
     client : distributed.Client or str, optional
         Decode on the workers of a Dask cluster instead of ``n_jobs`` local
         processes; they return the tiles and this process writes them.
@@ -118,7 +120,13 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     Returns
     -------
     summary : ExtractSummary
-        Also printed to stderr as one line.
+        Its ``str`` is one line (what the command line prints).
+
+    Warns
+    -----
+    InputWarning
+        For every track that is not ok (failed, skipped, damaged), naming
+        its file and the reason; for a manifest that lists no track.
 
     Examples
     --------
@@ -141,9 +149,9 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
     else:
         tracks, bad_rows = list(manifest), []
     if not tracks and not bad_rows:
-        print("warning: {}: lists no track (a header only?)".format(
+        warnings.warn("{}: lists no track (a header only?)".format(
             manifest if isinstance(manifest, (str, os.PathLike)) else "the manifest"),
-            file=sys.stderr, flush=True)
+            InputWarning, stacklevel=2)
     create_store(out, settings)
     with StoreWriter(out) as writer:
         for _, path, reason in bad_rows:
@@ -166,12 +174,11 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Tru
                     summary.tiles += len(tiles)
                 else:
                     summary.problems.append((record["path"], record["reason"]))
-                    _report(record["status"], record["reason"], bar)
+                    _report(record["status"], record["reason"])
                 bar.update()
                 bar.set_postfix_str("{:.2f} h of audio".format(summary.hours), refresh=False)
         if not writer.read_only:
             mark_complete(out)
-    print(str(summary), file=sys.stderr, flush=True)
     return summary
 
 
@@ -201,12 +208,10 @@ def _pending(tracks, writer, summary):
     return todo
 
 
-def _report(status, reason, bar=None):
-    line = "{}: {}".format(status, reason)
-    if bar is None:
-        print(line, file=sys.stderr, flush=True)
-    else:
-        bar.write(line, file=sys.stderr)
+def _report(status, reason):
+    # stacklevel 4: the warning points at the caller of extract (_report, _pending or
+    # extract's loop, extract), as a notebook user wants to see it.
+    warnings.warn("{}: {}".format(status, reason), InputWarning, stacklevel=4)
 
 
 def _stat(path):

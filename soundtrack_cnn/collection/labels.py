@@ -9,6 +9,7 @@ import collections
 import numpy as np
 
 from ..errors import InputError
+from ..files import json_ready
 
 __all__ = ["vocabulary", "label_matrix", "cooccurrence", "overlap", "label_statistics"]
 
@@ -122,7 +123,7 @@ def label_statistics(tag_lists, genres):
         "tag_counts": {genre: int(n) for genre, n in zip(genres, own)},
         "tags_per_track": {int(n): per_track[n] for n in sorted(per_track)},
         "cooccurrence": counts.tolist(),
-        "overlap": [[None if np.isnan(p) else round(float(p), 4) for p in row] for row in shares],
+        "overlap": json_ready([[round(float(p), 4) for p in row] for row in shares]),
         "near_subsets": [(genres[a], genres[b]) for a in range(len(genres))
                          for b in range(len(genres))
                          if a != b and own[a] > 0 and shares[a, b] >= 0.9],

@@ -46,7 +46,7 @@ import numpy as np
 
 from .. import __version__
 from ..audio.features import FeatureSettings
-from ..errors import InputError
+from ..errors import InputError, Remedy
 from ..files import input_path, make_folder, output_path, write_json
 from ..parallel.locks import lock
 
@@ -335,10 +335,11 @@ def _check_not_being_written(path):
     if not os.path.exists(os.path.join(path, COMPLETE)):
         # Stores written before 0.3 have no marker either: the same rerun checks
         # their tracks (nothing finished is extracted again) and marks them.
+        fix = Remedy("extract", "MANIFEST", path)
         raise InputError("{}: its extraction did not finish (interrupted?), or it was written by "
-                         "soundtrack_cnn 0.2, which did not mark finished stores; rerun "
-                         "`soundtrack-cnn features MANIFEST --out {}` to complete or mark it "
-                         "(finished tracks are not extracted again)".format(path, path))
+                         "soundtrack_cnn 0.2, which did not mark finished stores; {} completes "
+                         "or marks it (finished tracks are not extracted again)".format(path, fix),
+                         remedy=fix)
 
 
 def damaged_tracks(path, records, settings, checksums=True):
@@ -413,10 +414,11 @@ def check_store(path):
     ok = [record for record in records.values() if record["status"] == "ok" and record["n_tiles"]]
     summed = sum(1 for record in ok if record.get("tiles_sha256"))
     if damaged:
-        raise InputError("{}: {} damaged track(s): {}; rerun `soundtrack-cnn features` on its "
-                         "manifest to extract them again".format(path, len(damaged), "; ".join(
-                             "{}: {}".format(track_id, reason)
-                             for track_id, reason in sorted(damaged.items()))))
+        fix = Remedy("extract", "MANIFEST", path)
+        raise InputError("{}: {} damaged track(s): {}; {} extracts them again".format(
+            path, len(damaged), "; ".join("{}: {}".format(track_id, reason)
+                                          for track_id, reason in sorted(damaged.items())), fix),
+            remedy=fix)
     state = "complete" if os.path.exists(os.path.join(path, COMPLETE)) else \
         "extraction not finished"
     return ("{}: ok: {} tracks, {} with {} tiles; {} verified against their checksums{}; {}"
@@ -506,9 +508,9 @@ def _refuse_damaged(path, damaged):
     """One line for the first of the damaged tracks of a store, if any."""
     if damaged:
         track_id = min(damaged)
-        raise InputError("{}: damaged: track {}: {} ({} damaged track(s); `soundtrack-cnn store "
-                         "check` lists them, `features` extracts them again)".format(
-                             path, track_id, damaged[track_id], len(damaged)))
+        fix = Remedy("check_store", path)
+        raise InputError("{}: damaged: track {}: {} ({} damaged track(s); {} lists them)".format(
+            path, track_id, damaged[track_id], len(damaged), fix), remedy=fix)
 
 
 class StoreTiles(object):

@@ -7,6 +7,7 @@
     tracksets    ``experiment.json`` (a run's store, genres, splits) and its tracks by split
     scores       ``scores.npz`` / ``scores.json``: every model's tile scores, written once by evaluate
     pipeline     the stages: prepare, train, evaluate; ``run_experiment`` (``make train``)
+    export       the run's model as one ``.onnx`` or ``.npz``, with its in-distribution reference
     report       a run's figures and viewer
     compare      the study's method beside its next steps, bootstrap intervals
 """

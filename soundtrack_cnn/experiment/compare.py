@@ -32,12 +32,12 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from ..beyond.baseline import classical_baseline_scores
+from ..beyond.baseline import reference_scores
 from ..beyond.calibration import Calibration
 from ..beyond.probe import linear_probe_scores, probe_name
 from ..beyond.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..beyond.sequence import SequenceModel, tile_embeddings
-from ..files import write_bytes, write_json
+from ..files import check_writable, write_bytes, write_json
 from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
@@ -230,6 +230,20 @@ def format_table(table, digits=3):
                         metrics.markdown_table(header, diffs)])
 
 
+def _compared(variants, labels, genres, n_boot, seed):
+    """The bootstrap table of ``variants`` and its Markdown, heading first.
+
+    Each variant's F1 thresholds are chosen on the validation tracks; the
+    intervals resample the test tracks, the same resamples for every row.
+    """
+    thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
+                  for name, scores in variants.items()}
+    table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
+                                genres, thresholds, n_boot=n_boot, seed=seed)
+    return table, "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}".format(
+        len(labels["test"]), n_boot, seed, format_table(table))
+
+
 def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
     """Build every variant, evaluate it on the test tracks and write ``compare.md`` / ``.json``.
 
@@ -249,18 +263,13 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
     markdown : str
         The table (also in ``RUN/compare.md``).
     """
+    check_writable(run_dir)  # compare.json and compare.md go there, after minutes of work
     variants, details = variant_scores(run_dir, embedding=embedding, seed=seed, verbose=verbose)
     genres, labels = details.pop("genres"), details.pop("labels")
-    thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
-                  for name, scores in variants.items()}
-    table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
-                                genres, thresholds, n_boot=n_boot, seed=seed)
-    n_test = details["n_tracks"]["test"]
-    markdown = "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}\n\n" \
-               "Clusters found in the training labels: {}; ambiguous: {}\n".format(
-                   n_test, n_boot, seed, format_table(table),
-                   " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
-                   ", ".join(details["clusters"]["ambiguous"]) or "none")
+    table, markdown = _compared(variants, labels, genres, n_boot, seed)
+    markdown += "\n\nClusters found in the training labels: {}; ambiguous: {}\n".format(
+        " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
+        ", ".join(details["clusters"]["ambiguous"]) or "none")
     # An undefined metric (NaN) is written as null by write_json.
     write_json(os.path.join(run_dir, "compare.json"),
                dict(details, metrics=[label for label, _ in METRICS], table=table,
@@ -322,18 +331,11 @@ def compare_runs(run_dirs, n_boot=500, seed=0, probe=()):
                 split: _aligned(ids[split], run_sets[split],
                                 pool_tracks(tile_scores[split], run_sets[split].ranges))
                 for split in ids}
-    variants["MFCC mean+std, logistic"] = classical_baseline_scores(store.tiles, sets)
+    variants.update(reference_scores(store.tiles, sets))
     trunks = {}
     for index, run_dir in enumerate(run_dirs):
         trunks.update({trunk.sha256: trunk for trunk in probe_trunks(
             run_dir, probe if index == 0 else ())})
     for trunk in trunks.values():
         variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
-    variants["label prior"] = {split: metrics.prior_scores(sets["train"].labels, len(ids[split]))
-                               for split in ids}
-    thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
-                  for name, scores in variants.items()}
-    table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
-                                genres, thresholds, n_boot=n_boot, seed=seed)
-    return "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}\n".format(
-        len(ids["test"]), n_boot, seed, format_table(table))
+    return _compared(variants, labels, genres, n_boot, seed)[1] + "\n"

@@ -15,6 +15,7 @@ Every stage reuses what an earlier (possibly interrupted) run finished.
 """
 import dataclasses
 import os
+import warnings
 
 import numpy as np
 
@@ -22,11 +23,12 @@ from ..collection.corpus import generate_corpus
 from ..collection.extraction import extract
 from ..collection.labels import label_statistics, vocabulary
 from ..collection.splits import assign_splits
+from ..beyond.baseline import CLASSICAL, PRIOR, reference_scores
 from ..collection.store import FeatureStore
-from ..errors import InputError
-from ..beyond.baseline import classical_baseline_scores
+from ..errors import InputError, TrainingWarning
+from ..files import check_writable, printable, write_json, write_text
+from ..film.novelty import write_reference
 from ..beyond.probe import linear_probe_scores, probe_name
-from ..files import write_json, write_text
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
@@ -38,10 +40,11 @@ from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
 from .scores import EQUAL_UPDATES_DIR, score_run
-from .tracksets import fit_data, read_experiment_json, track_sets, write_experiment_json
+from .tracksets import (fit_data, in_distribution_reference, read_experiment_json, track_sets,
+                        write_experiment_json)
 
-__all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "run_experiment",
-           "probe_trunks"]
+__all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "read_evaluation",
+           "run_experiment", "probe_trunks"]
 
 
 def check_genres(genres, run_dir):
@@ -119,23 +122,25 @@ def _models(run_dir, genres, params, equal_updates):
     return models
 
 
-def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=None,
+def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=None,
               client=None, trust_pickles=False, init=None, freeze_conv=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
     on the cluster (:mod:`soundtrack_cnn.parallel.cluster`); the results are the same.
 
-    Before training, prints how many weight updates the profile gives each net
-    on this collection, an estimate of the time (from a measured training
-    step; ``estimate=False`` skips the measurement) and a warning when the
-    profile cannot converge here (:func:`soundtrack_cnn.training.budget.plan_training`).
-    ``equal_updates`` (default: the profile's) adds the single net trained with
-    as many updates as all specialists together, also to a finished run.
-    ``trust_pickles`` resumes from saved nets this user did not sign (a
-    pickle runs code: only for a run folder one trusts).  ``init`` and
-    ``freeze_conv`` (default: the profile's) start every net from a
-    pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
+    Before training, warns (:class:`~soundtrack_cnn.errors.TrainingWarning`)
+    when the profile cannot converge on this collection
+    (:func:`soundtrack_cnn.training.budget.plan_training`); with ``verbose``,
+    prints how many weight updates the profile gives each net and an estimate
+    of the time (from a measured training step; ``estimate=False`` skips the
+    measurement), then each net as it is trained (``verbose=2``: nolearn's
+    layer table and a line per epoch too).  ``equal_updates`` (default: the
+    profile's) adds the single net trained with as many updates as all
+    specialists together, also to a finished run.  ``trust_pickles`` resumes
+    from saved nets this user did not sign (a pickle runs code: only for a run
+    folder one trusts).  ``init`` and ``freeze_conv`` (default: the profile's)
+    start every net from a pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
     """
     record = read_experiment_json(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -149,7 +154,7 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
     if freeze_conv is None:
         freeze_conv = record["profile"].get("freeze_conv", False)
     trunk = None if init is None else read_trunk(init)
-    if trunk is not None:
+    if trunk is not None and verbose:
         print("== every net starts from the trunk {} (sha256 {}; pretrained on {} tracks, {} h, "
               "{} epochs){}".format(trunk.path, trunk.sha256[:12],
                                     trunk.provenance.get("data", {}).get("tracks"),
@@ -162,15 +167,16 @@ def train_run(run_dir, net_params=None, verbose=1, estimate=True, equal_updates=
         step = (measure_step_seconds(hyperparameters, store.settings.tile_shape,
                                      n_outputs=len(genres) // n_nets) if estimate else None)
         plan = plan_training(len(train.rows), len(valid.rows), hyperparameters, n_nets, step)
-        print("== training {} ({} net{}) on {} tiles of {} tracks ({} validation tiles of {} "
-              "tracks): {} updates per epoch, at most {} per net{}".format(
-                  label, n_nets, "s" if n_nets > 1 else "", len(train.rows),
-                  len(train.track_ids), len(valid.rows), len(valid.track_ids),
-                  plan["updates_per_epoch"], plan["max_updates"],
-                  "" if step is None else ", at most {:.2f} h ({:.3f} s per update)".format(
-                      plan["max_hours"], step)), flush=True)
+        if verbose:
+            print("== training {} ({} net{}) on {} tiles of {} tracks ({} validation tiles of "
+                  "{} tracks): {} updates per epoch, at most {} per net{}".format(
+                      label, n_nets, "s" if n_nets > 1 else "", len(train.rows),
+                      len(train.track_ids), len(valid.rows), len(valid.track_ids),
+                      plan["updates_per_epoch"], plan["max_updates"],
+                      "" if step is None else ", at most {:.2f} h ({:.3f} s per update)".format(
+                          plan["max_hours"], step)), flush=True)
         for warning in plan["warnings"]:
-            print("   warning: " + warning, flush=True)
+            warnings.warn("{}: {}".format(label, warning), TrainingWarning, stacklevel=2)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
             verbose=verbose, client=client, trust_pickles=trust_pickles, init=trunk,
@@ -218,7 +224,9 @@ def evaluate_run(run_dir, engine=None, probe=()):
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
     only.  Scores every split once (``RUN/scores.npz``, read by ``report`` and
-    ``compare``) and writes ``evaluation.json`` and ``evaluation.md``.
+    ``compare``) and writes ``evaluation.json`` and ``evaluation.md``, and
+    the run's in-distribution reference for ``film`` (``in-distribution.json``,
+    :func:`~soundtrack_cnn.experiment.tracksets.in_distribution_reference`).
     ``engine`` ('numpy', 'onnx' or 'theano'; default ONNX Runtime where it is
     installed, else numpy) runs the nets: the same scores within 1e-5, and the
     same ``evaluation.md`` on the demo run.  A run fine-tuned from a trunk
@@ -230,6 +238,7 @@ def evaluate_run(run_dir, engine=None, probe=()):
     results : dict
         ``{model: {"tiles": metrics, "tracks": metrics, "mean_valid_loss": float}}``.
     """
+    check_writable(run_dir)  # its files are written after minutes of scoring
     store, genres, sets = track_sets(run_dir)
     check_genres(genres, run_dir)  # a one-genre run trained by an older version
     test, valid = sets["test"], sets["valid"]
@@ -249,8 +258,9 @@ def evaluate_run(run_dir, engine=None, probe=()):
             "tracks": metrics.evaluate_scores(test.labels, track_scores, genres, thresholds),
             "tiles": metrics.evaluate_scores(test.tile_labels(), tile_scores, genres, thresholds),
         }
-    classical = classical_baseline_scores(store.tiles, sets)
-    results["MFCC mean+std, logistic"] = {"tracks": metrics.evaluate_scores(
+    references = reference_scores(store.tiles, sets)
+    classical = references[CLASSICAL]
+    results[CLASSICAL] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
         metrics.choose_thresholds(valid.labels, classical["valid"]))}
     for trunk in probe_trunks(run_dir, probe):
@@ -258,11 +268,14 @@ def evaluate_run(run_dir, engine=None, probe=()):
         results[probe_name(trunk)] = {"tracks": metrics.evaluate_scores(
             test.labels, probed["test"], genres,
             metrics.choose_thresholds(valid.labels, probed["valid"]))}
-    baselines = {"label prior": metrics.prior_scores(sets["train"].labels, n_test),
+    baselines = {PRIOR: references[PRIOR]["test"],
                  "uniform random": metrics.random_scores(n_test, len(genres), 0)}
     for name, baseline_scores in baselines.items():
         results[name] = {"tracks": metrics.evaluate_scores(test.labels, baseline_scores, genres)}
     results["validation MSE"] = mse
+    # What film needs of the training tiles, fitted once and kept with the run
+    # (and copied into the model files export writes).
+    write_reference(run_dir, in_distribution_reference(run_dir))
     write_json(os.path.join(run_dir, "evaluation.json"), results)
     tracks = metrics.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
     tiles = metrics.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
@@ -276,8 +289,25 @@ def evaluate_run(run_dir, engine=None, probe=()):
     return results
 
 
+def read_evaluation(run_dir):
+    """The text of ``RUN/evaluation.md`` (written by :func:`evaluate_run`).
+
+    Raises
+    ------
+    InputError
+        If the run has not been evaluated (the message names the file and the call).
+    """
+    path = os.path.join(run_dir, "evaluation.md")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except OSError as error:
+        raise InputError("{}: cannot read it ({}); evaluate_run({!r}) writes it".format(
+            path, error.strerror, run_dir)) from None
+
+
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
-                   equal_updates=None, genres=None, n_genres=10, seed=0, n_jobs=-1, verbose=1,
+                   equal_updates=None, genres=None, n_genres=10, seed=0, n_jobs=-1, verbose=0,
                    client=None, init=None, freeze_conv=None):
     """Run the whole study and return the path of the report page.
 
@@ -309,7 +339,10 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         Feature-extraction processes, as in scikit-learn (-1, the default:
         one per core; None or 1: this process).
     verbose : int
-        1 prints nolearn's line per epoch.
+        0 prints nothing (warnings go through :mod:`warnings`); 1 prints each
+        stage, the extraction's bar and summary, each net as it is trained
+        and the evaluation tables (the command line's ``run``); 2 also
+        nolearn's line per epoch.
     client : distributed.Client or str, optional
         A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.parallel.cluster`).
     init : str, optional
@@ -334,23 +367,29 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         profile = dataclasses.replace(profile, freeze_conv=freeze_conv)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
-                                   seed=seed, n_jobs=n_jobs)
+                                   seed=seed, n_jobs=n_jobs, progress=bool(verbose))
     recorded = (os.path.exists(os.path.join(run_dir, "experiment.json"))
                 and read_experiment_json(run_dir).get("manifest"))
     if recorded and recorded != os.path.abspath(manifest):
-        raise InputError("{} holds a run made from {}; give another --run folder for {}".format(
+        raise InputError("{} holds a run made from {}; give another run folder for {}".format(
             run_dir, recorded, manifest))
     store_dir = os.path.join(run_dir, "features")
-    print("== features: {} -> {}".format(manifest, store_dir), flush=True)
-    extract(manifest, store_dir, settings=profile.feature_settings(), n_jobs=n_jobs,
-            client=client)
+    if verbose:
+        print("== features: {} -> {}".format(printable(manifest), printable(store_dir)), flush=True)
+    summary = extract(manifest, store_dir, settings=profile.feature_settings(), n_jobs=n_jobs,
+                      client=client, progress=bool(verbose))
+    if verbose:
+        print(summary, flush=True)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
     train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client,
               init=profile.init, freeze_conv=profile.freeze_conv)
-    print("== evaluating", flush=True)
+    if verbose:
+        print("== evaluating", flush=True)
     evaluate_run(run_dir)
-    print(open(os.path.join(run_dir, "evaluation.md")).read(), flush=True)
+    if verbose:
+        print(read_evaluation(run_dir), flush=True)
     report = report_run(run_dir)
-    print("== report: {}".format(os.path.abspath(report)), flush=True)
+    if verbose:
+        print("== report: {}".format(os.path.abspath(report)), flush=True)
     return report

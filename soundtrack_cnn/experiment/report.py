@@ -9,7 +9,7 @@ import warnings
 from ..audio.io import load_audio
 from ..audio.streaming import tile_starts
 from ..collection.labels import cooccurrence
-from ..files import make_folder
+from ..files import check_writable, make_folder
 from ..reporting import figures, viewer
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
@@ -38,8 +38,10 @@ def report_run(run_dir, out=None):
     page : str
         Path of ``index.html``, the viewer, which links the figures.
     """
+    out = out or os.path.join(run_dir, "report")
+    check_writable(out)  # before the run is read and the figures drawn
     store, genres, sets = track_sets(run_dir)
-    out = make_folder(out or os.path.join(run_dir, "report"))
+    out = make_folder(out)
     test, train = sets["test"], sets["train"]
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
     scores = pool_tracks(tile_scores, test.ranges)

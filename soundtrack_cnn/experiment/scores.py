@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, Remedy
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
 from ..inference.model import default_engine, load_model
 from ..training.dataset import TileView
@@ -95,22 +95,22 @@ def read_scores(run_dir):
     >>> read_scores("/nonexistent")
     Traceback (most recent call last):
     ...
-    soundtrack_cnn.errors.InputError: /nonexistent/scores.json: no scores yet; run `soundtrack-cnn evaluate /nonexistent` first
+    soundtrack_cnn.errors.InputError: /nonexistent/scores.json: no scores yet; run evaluate_run('/nonexistent') first
     """
     record_path = os.path.join(run_dir, _SCORES_JSON)
+    fix = Remedy("evaluate_run", run_dir)
     if not os.path.exists(record_path):
-        raise InputError("{}: no scores yet; run `soundtrack-cnn evaluate {}` first".format(
-            record_path, run_dir))
+        raise InputError("{}: no scores yet; run {} first".format(record_path, fix), remedy=fix)
     record = read_json(record_path, what="score record")
     path = os.path.join(run_dir, SCORES_FILE)
     if not os.path.exists(path) or sha256_file(path) != record.get("sha256"):
-        raise InputError("{} is missing or does not match {}; run `soundtrack-cnn evaluate {}` "
-                         "again".format(path, record_path, run_dir))
+        raise InputError("{} is missing or does not match {}; run {} again".format(
+            path, record_path, fix), remedy=fix)
     models = trained_models(run_dir)
     for label, (folder, kind) in models.items():
         if record.get("models", {}).get(label, {}).get("record_sha256") != _model_json_sha(folder, kind):
-            raise InputError("{}: the {} changed after it was scored; run `soundtrack-cnn "
-                             "evaluate {}` again".format(path, label, run_dir))
+            raise InputError("{}: the {} changed after it was scored; run {} again".format(
+                path, label, fix), remedy=fix)
     scores = {label: {} for label in models}
     with np.load(path) as archive:
         for key in archive.files:

@@ -27,8 +27,8 @@ from ..files import read_json, write_json
 from ..training.dataset import TileView
 from ..training.modelfiles import seal
 
-__all__ = ["TrackSet", "EXPERIMENT_FIELDS", "write_experiment_json", "read_experiment_json", "check_experiment_json",
-           "track_sets", "fit_data"]
+__all__ = ["TrackSet", "EXPERIMENT_FIELDS", "write_experiment_json", "read_experiment_json",
+           "check_experiment_json", "track_sets", "fit_data", "in_distribution_reference"]
 
 #: Every field of ``experiment.json``: what it holds, and the test its value passes.
 EXPERIMENT_FIELDS = {
@@ -226,3 +226,56 @@ def fit_data(store, sets):
     groups = np.concatenate([train.tile_groups(), valid.tile_groups()])
     validation = PredefinedSplit(np.repeat([-1, 0], [len(train.rows), len(valid.rows)]))
     return X, Y, groups, validation
+
+
+#: Tiles whose statistics are computed at a time (16 MB of study tiles).
+_CHUNK = 1024
+#: The silence threshold of a run's in-distribution reference: the film's default.
+REFERENCE_SILENCE_DB = -70.0
+
+
+def in_distribution_reference(run_dir, silence_db=REFERENCE_SILENCE_DB):
+    """The run's in-distribution reference, fitted on its training and validation tiles.
+
+    At most :data:`~soundtrack_cnn.film.novelty.MAX_TRAINING_TILES` training
+    and :data:`~soundtrack_cnn.film.novelty.MAX_VALID_TILES` validation tiles
+    are read (evenly spaced), so the reference is bounded whatever the
+    collection.  :func:`~soundtrack_cnn.experiment.pipeline.evaluate_run`
+    writes it (``RUN/in-distribution.json``); ``film`` reads it.
+
+    Parameters
+    ----------
+    run_dir : str
+    silence_db : float
+        Frames quieter than this are left out of the tiles' summaries.
+
+    Returns
+    -------
+    novelty : Novelty
+        Fitted (:class:`soundtrack_cnn.film.novelty.Novelty`).
+    """
+    from ..film.novelty import MAX_TRAINING_TILES, MAX_VALID_TILES, Novelty
+    from ..film.source import tile_statistics
+    store, _, sets = track_sets(run_dir)
+    rows = {}
+    for split, most in (("train", MAX_TRAINING_TILES), ("valid", MAX_VALID_TILES)):
+        rows[split] = sets[split].rows
+        if len(rows[split]) == 0:
+            raise InputError("{}: the run has no {} tiles to calibrate the in-distribution "
+                             "flag on".format(run_dir, split))
+        if len(rows[split]) > most:
+            rows[split] = rows[split][np.linspace(0, len(rows[split]) - 1, most).astype(int)]
+    # Each store tile's track (its index among the store's tracks): the threshold is
+    # also calibrated on training tiles scored against the other tracks' only.
+    groups = np.concatenate([np.full(t.stop - t.start, i) for i, t in enumerate(store.ok_tracks)]
+                            or [[]]).astype(int)
+
+    def statistics(split):
+        return np.concatenate([tile_statistics(store.tiles[rows[split][start:start + _CHUNK]],
+                                               silence_db, store.settings)
+                               for start in range(0, len(rows[split]), _CHUNK)])
+
+    novelty = Novelty().fit(statistics("train"), statistics("valid"),
+                            groups=groups[rows["train"]])
+    novelty.silence_db_ = float(silence_db)
+    return novelty

@@ -18,6 +18,14 @@ intervals, an abstention, and the segments behind each top genre.
 
 ``templates/film.html`` is the page ``page`` fills in.
 """
-from .analysis import analyse_film
+import importlib
 
 __all__ = ["analyse_film"]
+
+
+def __getattr__(name):
+    # Imported on first use, so that a light module of the subpackage (verdict's
+    # CALIBRATED, for the command line's parser) does not bring in the rest.
+    if name != "analyse_film":
+        raise AttributeError("module 'soundtrack_cnn.film' has no attribute {!r}".format(name))
+    return importlib.import_module(".analysis", __name__).analyse_film

@@ -15,17 +15,15 @@ from .. import __version__
 from ..errors import InputError
 from ..files import check_not_input, check_writable, write_json
 from ..inference.model import load_model
+from ..scoring.pooling import check_pooling
 from .cuesheet import check_fps, write_cues
-from .novelty import Novelty
+from .novelty import REFERENCE_FILE, REFERENCE_KEY, Novelty, read_reference
 from .page import write_film_page
 from .segments import find_segments
 from .source import expand_film_inputs, read_source
-from .verdict import film_verdict
+from .verdict import CALIBRATED, film_verdict
 
-__all__ = ["FilmAnalysis", "analyse_film", "CALIBRATED"]
-
-#: ``calibrated`` choices: auto (Platt when the run has it), none, or a method.
-CALIBRATED = ("auto", "none", "platt", "isotonic")
+__all__ = ["FilmAnalysis", "analyse_film"]
 
 
 class FilmAnalysis(object):
@@ -77,11 +75,25 @@ class FilmAnalysis(object):
             "seconds": round(self.seconds, 2)}
 
 
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _novelty(run, model, quantile):
+    """The in-distribution reference of a run folder's or a model file's model."""
+    if os.path.isdir(run):
+        return Novelty.from_reference(read_reference(run), os.path.join(run, REFERENCE_FILE),
+                                      quantile=quantile)
+    reference = model.metadata.get(REFERENCE_KEY)
+    if reference is None:
+        raise InputError("{}: the model carries no in-distribution reference (exported before "
+                         "0.3, or from a run that was never evaluated); export it again from "
+                         "its evaluated run".format(run))
+    return Novelty.from_reference(reference, run, quantile=quantile)
+
+
 def _calibration(run, calibrated, pooling):
     """The Calibration ``calibrated`` asks for (None for none)."""
-    if calibrated not in CALIBRATED:
-        raise InputError("calibrated must be one of {}, got {!r}".format(
-            ", ".join(CALIBRATED), calibrated))
     if calibrated == "none":
         return None
     from ..beyond.calibration import Calibration, calibration_path
@@ -99,13 +111,16 @@ _OUTPUTS = ("cues.csv", "verdict.json", "film.html")
 
 def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", calibrated="auto",
                  min_share=0.1, silence_db=-70.0, min_silence=2.0, n_boot=1000, seed=0, top=3,
-                 engine="numpy", quantile=0.99):
+                 engine=None, quantile=0.99, reference=None):
     """Segments, in-distribution flags, genre verdict and provenance of a whole input.
 
     Parameters
     ----------
     run : str
-        A run folder (its feature store calibrates the in-distribution flag).
+        A run folder (evaluated: its ``in-distribution.json`` says which tiles
+        are like the training collection), or a model file written by
+        ``export`` (``.onnx`` or ``.npz``), which carries the same reference:
+        the same cues and verdict without the run or its feature store.
     inputs : str or list of str
         One long file, or files and folders taken in order (a folder's audio
         files in name order), laid end to end.
@@ -119,22 +134,33 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
         Tile scores to the film's (the study's mean by default).
     calibrated : {'auto', 'none', 'platt', 'isotonic'}
         auto: Platt probabilities when the run has ``calibration-platt.json``
-        (written by ``compare``) and pooling is the mean.
+        (written by ``compare``) and pooling is the mean; a model file has
+        no calibration.
     min_share : float
         Abstain when fewer of the tiles are in distribution.
     silence_db, min_silence : float
-        Frames quieter than ``silence_db`` for ``min_silence`` seconds end a cue.
+        Frames quieter than ``silence_db`` for ``min_silence`` seconds end a
+        cue.  (The reference summarises the training tiles at the silence
+        threshold it was made with, -70 dB; verdict.json records it.)
     n_boot, seed : int
         Resamples of the segments for the intervals.
     top : int
         Genres with a provenance, and per row of ``cues.csv``.
-    engine : str
+    engine : str, optional
         One of :data:`~soundtrack_cnn.inference.model.ENGINES`.  numpy by
-        default: over a 2-hour film ONNX Runtime's memory arena took the peak
-        from 374 MB to 448-543 MB (``bench/bench_film.py``), past the 500 MB
-        a film may take, for 10% less time.
+        default (an ``.onnx`` file: onnx, the engine it runs on): over a
+        2-hour film ONNX Runtime's memory arena took the peak from 374 MB to
+        448-543 MB (``bench/bench_film.py``), past the 500 MB a film may
+        take, for 10% less time.
     quantile : float
         Share of validation tiles under the in-distribution threshold.
+    reference : dict, optional
+        The in-distribution reference to use
+        (:meth:`~soundtrack_cnn.film.novelty.Novelty.to_reference`); default:
+        the one the run folder or model file carries.  For a run evaluated
+        before there were references:
+        ``reference=in_distribution_reference(run).to_reference()``
+        (:mod:`soundtrack_cnn.experiment.tracksets`).
 
     Returns
     -------
@@ -148,20 +174,39 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     """
     started = time.perf_counter()
     fps = check_fps(fps)
-    for name, value in (("n_boot", n_boot), ("top", top)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise InputError("{} must be a whole number >= 0, got {!r}".format(name, value))
-    if not os.path.isdir(run):
-        raise InputError("{}: not a run folder; film needs one (an export has no training tiles "
-                         "to tell music like them from the rest)".format(run))
+    for name, value, low in (("n_boot", n_boot, 0), ("top", top, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise InputError("{} must be a whole number >= {}, got {!r}".format(name, low, value))
+    for name, value in (("min_cue", min_cue), ("min_silence", min_silence)):
+        if not _is_number(value) or not 0 < value < np.inf:
+            raise InputError("{} must be a positive number of seconds, got {!r}".format(
+                name, value))
+    if not _is_number(min_share) or not 0 <= min_share <= 1:
+        raise InputError("min_share must be a share between 0 and 1, got {!r}".format(min_share))
+    if not _is_number(quantile) or not 0 < quantile < 1:
+        raise InputError("quantile must be a share between 0 and 1 (both excluded), got {!r}"
+                         .format(quantile))
+    if not _is_number(silence_db) or not -np.inf < silence_db < np.inf:
+        raise InputError("silence_db must be a finite level in dB, got {!r}".format(silence_db))
+    if calibrated not in CALIBRATED:
+        raise InputError("calibrated must be one of {}, got {!r}".format(
+            ", ".join(CALIBRATED), calibrated))
+    if calibrated not in ("auto", "none"):
+        check_pooling(pooling, calibration=calibrated)
+    if not os.path.isdir(run) and calibrated not in ("auto", "none"):
+        raise InputError("{}: a model file carries no calibration; give its run folder for "
+                         "calibrated probabilities".format(run))
     paths = expand_film_inputs([inputs] if isinstance(inputs, str) else list(inputs))
     if out is not None:
         check_writable(out)
         for name in _OUTPUTS:
             check_not_input(os.path.join(out, name), paths)
+    engine = engine or ("onnx" if str(run).endswith(".onnx") and not os.path.isdir(run)
+                        else "numpy")
     model = load_model(run, engine=engine)
-    calibration = _calibration(run, calibrated, pooling)
-    novelty = Novelty.from_run(run, model.settings_, silence_db=silence_db, quantile=quantile)
+    calibration = _calibration(run, calibrated, pooling) if os.path.isdir(run) else None
+    novelty = (_novelty(run, model, quantile) if reference is None else
+               Novelty.from_reference(reference, "the reference given", quantile=quantile))
     source = read_source(model, paths, silence_db=silence_db)
     distance = novelty.distance(source.statistics)
     segments, silent, gaps = find_segments(source, distance <= novelty.threshold_,

@@ -13,50 +13,45 @@ collection.  Dialogue, effects, noise and silence sit far from a music
 collection's timbre and are flagged (``bench/bench_film.py`` measures how
 well on synthesised speech).
 
-The summaries of the training tiles are computed when a film is analysed,
-from the run's feature store, and never written into the run folder: reading
-a run leaves it as it was.
+The reference travels with the model.  It is fitted once, when a run is
+evaluated (:func:`soundtrack_cnn.experiment.tracksets.in_distribution_reference`,
+from at most :data:`MAX_TRAINING_TILES` training and as many validation
+tiles), and written as ``RUN/in-distribution.json``; ``export`` copies it into
+the ``.onnx`` or ``.npz`` (its metadata's ``in_distribution``), so a film is
+analysed from either without the run's feature store.  What it holds
+(:meth:`Novelty.to_reference`): the standardised training summaries (at most
+20,000 x 26 float64), their mean and scale, and the held-out distances the
+threshold is a quantile of, so any ``quantile`` gives the threshold the fit
+would have.  A file handed in is data: :meth:`Novelty.from_reference` checks
+every field, shape and size against its bounds before decoding an array.
 """
+import base64
+import os
+
 import numpy as np
 
-from ..errors import InputError
-from ..experiment.tracksets import track_sets
-from .source import tile_statistics
+from ..errors import InputError, Remedy
+from ..files import read_json, write_json
 
-__all__ = ["Novelty", "run_tiles", "summaries", "ordinal"]
+__all__ = ["Novelty", "summaries", "ordinal", "REFERENCE_FILE", "REFERENCE_KEY", "read_reference",
+           "write_reference"]
 
 #: Training tiles read at most (evenly spaced): bounds the cost for big collections.
 MAX_TRAINING_TILES = 20000
+#: Validation tiles read at most (evenly spaced), likewise.
+MAX_VALID_TILES = 20000
 #: Training tiles scored against the other tracks' to calibrate the threshold, at most.
 MAX_HELD_OUT = 2000
-#: Tiles read from the store at a time.
-CHUNK = 1024
-
-
-def run_tiles(run_dir):
-    """The feature store of a run and its training and validation tile rows.
-
-    Read through the run record's owner (:func:`soundtrack_cnn.experiment.tracksets.track_sets`),
-    which checks ``experiment.json`` and the store's tiles.
-
-    Returns
-    -------
-    store : FeatureStore
-    rows : dict
-        ``{"train": ndarray of int, "valid": ndarray of int}``.
-    groups : ndarray of int
-        Each store tile's track (its index among the store's tracks).
-    """
-    store, _, sets = track_sets(run_dir)
-    rows = {}
-    for split in ("train", "valid"):
-        rows[split] = sets[split].rows
-        if len(rows[split]) == 0:
-            raise InputError("{}: the run has no {} tiles to calibrate the in-distribution "
-                             "flag on".format(run_dir, split))
-    groups = np.concatenate([np.full(t.stop - t.start, i) for i, t in enumerate(store.ok_tracks)]
-                            or [[]]).astype(int)
-    return store, rows, groups
+#: The reference in a run folder.
+REFERENCE_FILE = "in-distribution.json"
+#: The reference in a model file's metadata.
+REFERENCE_KEY = "in_distribution"
+#: What a reference says it is.
+REFERENCE_FORMAT = "soundtrack_cnn in-distribution reference"
+#: Largest ``RUN/in-distribution.json`` read (its arrays at their bounds, in base64, take 6 MB).
+MAX_REFERENCE_BYTES = 2 ** 24
+#: Largest ``k`` a reference may name.
+MAX_K = 100
 
 
 #: MFCCs a summary keeps: the spectral envelope (timbre).  The higher ones
@@ -83,12 +78,6 @@ def summaries(statistics, n_coefficients=COEFFICIENTS):
     n = min(n_coefficients, half)
     return np.concatenate([statistics[:, :n],
                            np.log(statistics[:, half:half + n] + _MIN_STD)], axis=1)
-
-
-def _statistics(tiles, rows, silence_db, settings):
-    return np.concatenate([tile_statistics(tiles[rows[start:start + CHUNK]], silence_db, settings)
-                           for start in range(0, len(rows), CHUNK)])
-
 
 
 def ordinal(n):
@@ -128,9 +117,14 @@ class Novelty(object):
     threshold_ : float
         Distances above it are out of distribution.
     valid_distances_ : ndarray, shape (n_valid,)
+    held_out_ : ndarray
+        The finite held-out distances the threshold is the ``quantile`` of.
     n_train_, n_valid_ : int
     n_held_out_ : int
         Tiles the threshold was calibrated on.
+    silence_db_ : float or None
+        The silence threshold the training summaries were made with (None
+        if unknown: fitted on summaries given directly).
 
     Examples
     --------
@@ -146,6 +140,7 @@ class Novelty(object):
     def __init__(self, quantile=0.99, k=3):
         self.quantile = quantile
         self.k = k
+        self.silence_db_ = None
 
     def fit(self, train, valid, groups=None):
         """Keep the training summaries; set the threshold on held-out tiles.
@@ -165,8 +160,7 @@ class Novelty(object):
         -------
         self
         """
-        if not 0 < self.quantile < 1:
-            raise InputError("quantile must be in (0, 1), got {!r}".format(self.quantile))
+        _check_quantile(self.quantile)
         train = summaries(train)
         # Training tiles without a sounding frame describe no music.
         keep = ~np.isnan(train).any(axis=1)
@@ -189,9 +183,13 @@ class Novelty(object):
             held_out = np.concatenate([held_out, self._kth(self.reference_[rows], groups[rows],
                                                            groups)])
         # A held-out tile without a sounding frame is silence, judged elsewhere.
-        held_out = held_out[np.isfinite(held_out)]
-        self.threshold_ = float(np.quantile(held_out, self.quantile))
-        self.n_train_, self.n_valid_, self.n_held_out_ = len(train), len(valid), len(held_out)
+        self.held_out_ = held_out[np.isfinite(held_out)]
+        self.n_train_, self.n_valid_ = len(train), len(valid)
+        return self._set_threshold()
+
+    def _set_threshold(self):
+        self.threshold_ = float(np.quantile(self.held_out_, self.quantile))
+        self.n_held_out_ = len(self.held_out_)
         return self
 
     def _kth(self, z, groups=None, reference_groups=None):
@@ -220,28 +218,6 @@ class Novelty(object):
         """Whether each tile (its statistics) is at or under the threshold, shape (n,)."""
         return self.distance(statistics) <= self.threshold_
 
-    @classmethod
-    def from_run(cls, run_dir, settings, silence_db=-70.0, quantile=0.99):
-        """Fitted on a run's training tiles, thresholded on its validation tiles.
-
-        Parameters
-        ----------
-        run_dir : str
-        settings : FeatureSettings
-            The model's; the store must have been made with them.
-        silence_db : float
-            Frames quieter than this are left out of the summaries, as in the film's.
-        quantile : float
-        """
-        store, rows, groups = run_tiles(run_dir)
-        settings.check_same(store.settings, what="the feature store {}".format(store.path))
-        train = rows["train"]
-        if len(train) > MAX_TRAINING_TILES:
-            train = train[np.linspace(0, len(train) - 1, MAX_TRAINING_TILES).astype(int)]
-        return cls(quantile).fit(_statistics(store.tiles, train, silence_db, settings),
-                                 _statistics(store.tiles, rows["valid"], silence_db, settings),
-                                 groups=groups[train])
-
     def to_dict(self):
         return {"summary": "mean and log std of the first {} MFCCs over the tile's sounding "
                            "frames, standardised".format(COEFFICIENTS),
@@ -252,4 +228,171 @@ class Novelty(object):
                                  "tracks' ({} tiles)".format(self.n_held_out_),
                 "valid_tiles_over_threshold": round(float(
                     (self.valid_distances_ > self.threshold_).mean()), 4),
-                "n_train_tiles": self.n_train_, "n_valid_tiles": self.n_valid_}
+                "n_train_tiles": self.n_train_, "n_valid_tiles": self.n_valid_,
+                "training_silence_db": self.silence_db_}
+
+    # -- the reference that travels with the model ---------------------------
+    def to_reference(self):
+        """The fitted state as a JSON-ready dict (what :meth:`from_reference` reads).
+
+        Examples
+        --------
+        >>> rng = np.random.RandomState(0)
+        >>> def tiles(n):
+        ...     return np.c_[rng.randn(n, 13), np.exp(rng.randn(n, 13))]
+        >>> novelty = Novelty().fit(tiles(300), tiles(100))
+        >>> again = Novelty.from_reference(novelty.to_reference(), "model.onnx")
+        >>> probe = tiles(50)
+        >>> bool((again.distance(probe) == novelty.distance(probe)).all())
+        True
+        >>> again.threshold_ == novelty.threshold_
+        True
+        """
+        return {"format": REFERENCE_FORMAT, "version": 1, "k": int(self.k),
+                "coefficients": COEFFICIENTS, "silence_db": self.silence_db_,
+                "mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_],
+                "reference": _encode(self.reference_), "held_out": _encode(self.held_out_),
+                "valid_distances": _encode(self.valid_distances_)}
+
+    @classmethod
+    def from_reference(cls, reference, where, quantile=0.99):
+        """A fitted Novelty from :meth:`to_reference`'s dict, every field checked first.
+
+        Parameters
+        ----------
+        reference : dict
+            As read from ``RUN/in-distribution.json`` or a model's metadata.
+        where : str
+            The file it came from, for messages.
+        quantile : float
+            Share of held-out tiles under the threshold.
+
+        Raises
+        ------
+        InputError
+            Naming ``where`` and the field: not a reference, a field missing
+            or of the wrong type, an array of the wrong shape or larger than
+            the bounds (checked from its declared shape and its text's length,
+            before it is decoded), a value not finite.
+        """
+        _check_quantile(quantile)
+
+        def damaged(problem):
+            return InputError("{}: its in-distribution reference is damaged: {}".format(
+                where, problem))
+
+        if not isinstance(reference, dict) or reference.get("format") != REFERENCE_FORMAT:
+            raise damaged("it is not one (format {!r})".format(
+                reference.get("format") if isinstance(reference, dict) else type(reference)))
+        if reference.get("version") != 1:
+            raise damaged("version {!r}, not 1".format(reference.get("version")))
+        k = reference.get("k")
+        if not _is_int(k) or not 1 <= k <= MAX_K:
+            raise damaged("field 'k' must be an integer from 1 to {}".format(MAX_K))
+        if reference.get("coefficients") != COEFFICIENTS:
+            raise damaged("field 'coefficients' must be {}".format(COEFFICIENTS))
+        silence_db = reference.get("silence_db")
+        if silence_db is not None and not (_is_number(silence_db) and np.isfinite(silence_db)):
+            raise damaged("field 'silence_db' must be a finite number or null")
+        width = 2 * COEFFICIENTS
+        novelty = cls(quantile, k)
+        for field in ("mean", "scale"):
+            values = reference.get(field)
+            if not isinstance(values, list) or len(values) != width or \
+                    not all(_is_number(v) and np.isfinite(v) for v in values):
+                raise damaged("field '{}' must be {} finite numbers".format(field, width))
+        novelty.mean_ = np.array(reference["mean"], dtype=np.float64)
+        novelty.scale_ = np.array(reference["scale"], dtype=np.float64)
+        if (novelty.scale_ <= 0).any():
+            raise damaged("field 'scale' must be positive")
+        try:
+            novelty.reference_ = _decode(reference.get("reference"), (MAX_TRAINING_TILES, width))
+            novelty.held_out_ = _decode(reference.get("held_out"),
+                                        (MAX_HELD_OUT + MAX_VALID_TILES,))
+            novelty.valid_distances_ = _decode(reference.get("valid_distances"),
+                                               (MAX_VALID_TILES,))
+        except ValueError as error:
+            raise damaged(str(error)) from None
+        if not np.isfinite(novelty.reference_).all() or not np.isfinite(novelty.held_out_).all():
+            raise damaged("its training summaries or held-out distances are not all finite")
+        if len(novelty.reference_) < k or len(novelty.held_out_) < 1 or \
+                len(novelty.valid_distances_) < 1:
+            raise damaged("it needs at least {} training summaries and a held-out distance"
+                          .format(k))
+        novelty._norms = (novelty.reference_ ** 2).sum(axis=1)
+        novelty.n_train_, novelty.n_valid_ = len(novelty.reference_), len(novelty.valid_distances_)
+        novelty.silence_db_ = silence_db
+        return novelty._set_threshold()
+
+
+def _check_quantile(quantile):
+    if not _is_number(quantile) or not 0 < quantile < 1:
+        raise InputError("quantile must be a share between 0 and 1 (both excluded), got {!r}"
+                         .format(quantile))
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _encode(array):
+    """A float64 array as JSON: its shape and its little-endian bytes in base64 (exact)."""
+    array = np.ascontiguousarray(array, dtype="<f8")
+    return {"dtype": "<f8", "shape": list(array.shape),
+            "base64": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def _decode(entry, bounds):
+    """The array of :func:`_encode`; ValueError unless its shape is within ``bounds``.
+
+    The shape is checked against ``bounds`` and the text's length against the
+    shape before anything is decoded, so no allocation exceeds the bounds.
+    """
+    if not isinstance(entry, dict) or entry.get("dtype") != "<f8" or \
+            not isinstance(entry.get("base64"), str) or not isinstance(entry.get("shape"), list):
+        raise ValueError("an array must be {dtype: '<f8', shape: [...], base64: '...'}")
+    shape = entry["shape"]
+    if len(shape) != len(bounds) or not all(_is_int(n) and n >= 0 for n in shape):
+        raise ValueError("an array of shape {}, not {} dimension(s)".format(shape, len(bounds)))
+    for n, bound in zip(shape[:1], bounds[:1]):
+        if n > bound:
+            raise ValueError("{} rows, more than {}".format(n, bound))
+    if tuple(shape[1:]) != tuple(bounds[1:]):
+        raise ValueError("rows of {} values, not {}".format(shape[1:], list(bounds[1:])))
+    size = 8 * int(np.prod(shape))
+    text = entry["base64"]
+    if len(text) != 4 * ((size + 2) // 3):
+        raise ValueError("{} characters of base64 for an array of {} bytes".format(len(text), size))
+    try:
+        data = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError("its base64 is not valid") from None
+    return np.frombuffer(data, dtype="<f8").reshape(shape).astype(np.float64)
+
+
+def write_reference(run_dir, novelty):
+    """Write ``RUN/in-distribution.json`` (atomically)."""
+    write_json(os.path.join(run_dir, REFERENCE_FILE), novelty.to_reference())
+
+
+def read_reference(run_dir):
+    """The dict of ``RUN/in-distribution.json``, its size bounded before it is read.
+
+    Raises
+    ------
+    InputError
+        If the run has none (it names the call that writes it) or it is too large.
+    """
+    path = os.path.join(run_dir, REFERENCE_FILE)
+    if not os.path.exists(path):
+        fix = Remedy("evaluate_run", run_dir)
+        raise InputError("{}: no in-distribution reference (a run evaluated before 0.3); {} "
+                         "writes it".format(path, fix), remedy=fix)
+    if os.path.getsize(path) > MAX_REFERENCE_BYTES:
+        raise InputError("{}: {} bytes, more than an in-distribution reference takes ({})".format(
+            path, os.path.getsize(path), MAX_REFERENCE_BYTES))
+    return read_json(path, what="in-distribution reference")

@@ -19,31 +19,37 @@
 import numpy as np
 
 from ..errors import InputError
-from ..scoring.pooling import POOLINGS, pool_tracks
+from ..beyond.options import CALIBRATIONS
+from ..scoring.pooling import check_pooling, pool_tracks
 from ..scoring.prediction import rank_genres
 
-__all__ = ["film_verdict", "ABSTAIN"]
+__all__ = ["film_verdict", "ABSTAIN", "CALIBRATED"]
+
+#: What a film's ranking can be calibrated with: ``auto`` (Platt where the
+#: model has it, and the pooling is the mean), ``none``, or a method.
+CALIBRATED = ("auto", "none") + CALIBRATIONS
 
 #: What an abstention says.
 ABSTAIN = "not enough music like the training collection"
 
 
 def _resampled(scores, groups, pooling, n_boot, seed, temperature):
-    """Pooled scores of ``n_boot`` resamples of the groups (segments), shape (n_boot, K)."""
+    """Pooled scores of ``n_boot`` resamples of the groups (segments), shape (n_boot, K).
+
+    A resample's tiles (each drawn segment's, counted as often as it is
+    drawn) are pooled by :func:`~soundtrack_cnn.scoring.pooling.pool_tracks`
+    itself, so every pooling is bootstrapped exactly as it ranks.
+    """
     rng = np.random.RandomState(seed)
     n = len(groups)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-    counts = np.array([len(g) for g in groups], dtype=float)
-    if pooling == "max":
-        peaks = np.array([scores[g].max(axis=0) for g in groups])
-        return np.where(weights[:, :, None] > 0, peaks[None], -np.inf).max(axis=1)
-    if pooling == "lme":
-        # Scores are in [0, 1], so exp(score / temperature) stays finite for any
-        # temperature the pooling accepts in practice (>= 0.002).
-        sums = np.array([np.exp(scores[g] / temperature).sum(axis=0) for g in groups])
-        return temperature * np.log(weights.dot(sums) / weights.dot(counts)[:, None])
-    sums = np.array([scores[g].sum(axis=0) for g in groups])
-    return weights.dot(sums) / weights.dot(counts)[:, None]
+    draws = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)
+    rows = np.concatenate(groups)
+    lengths = [len(g) for g in groups]
+    tiles = scores[rows]
+    options = {"temperature": temperature} if pooling == "lme" else {}
+    return np.vstack([pool_tracks(tiles, [(0, len(rows))], pooling,
+                                  weights=np.repeat(counts, lengths), **options)
+                      for counts in draws])
 
 
 def film_verdict(scores, in_distribution, segments, genres, pooling="mean", calibration=None,
@@ -92,11 +98,7 @@ def film_verdict(scores, in_distribution, segments, genres, pooling="mean", cali
     >>> film_verdict(scores, [False, False, True], parts, ["Drama", "Horror"], min_share=.5)["reason"]
     'not enough music like the training collection: 33% of the tiles are like it, 50% needed'
     """
-    if pooling not in POOLINGS:
-        raise InputError("pooling must be one of {}, got {!r}".format(sorted(POOLINGS), pooling))
-    if calibration is not None and pooling != "mean":
-        raise InputError("a calibration maps mean-pooled scores (as fitted by compare); "
-                         "use pooling 'mean' with it, not {!r}".format(pooling))
+    check_pooling(pooling, calibration)
     if not 0 <= min_share <= 1:
         raise InputError("min_share must be in [0, 1], got {!r}".format(min_share))
     scores = np.asarray(scores, dtype=np.float64)

@@ -1,4 +1,4 @@
-"""Using a trained run without Theano: the numpy and ONNX Runtime engines, ONNX export, tagging.
+"""Using a trained run without Theano: the numpy and ONNX Runtime engines, ONNX export, batches.
 
 .. autosummary::
 
@@ -7,5 +7,5 @@
     onnx_export   the model as one sealed ``.onnx`` graph (``soundtrack-cnn export``)
     onnx_engine   ``OnnxEnsemble``: the graph run by ONNX Runtime (optional dependency)
     model         ``NumpyEnsemble`` and ``load_model``: a run loaded on any engine
-    tagging       a whole collection -> one resumable tags CSV, decoding beside scoring
+    batch         predicting a whole collection -> one resumable tags CSV, decoding beside scoring
 """

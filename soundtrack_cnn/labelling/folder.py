@@ -26,12 +26,13 @@ import io
 import os
 import re
 import sys
+import warnings
 
 import mutagen
 
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..collection.manifest import TAG_SEPARATOR, Track, write_manifest
-from ..errors import InputError
+from ..errors import InputError, InputWarning
 from ..files import check_not_input, input_path, write_bytes
 from .imdb import (
     IMDB_GENRES,
@@ -418,7 +419,7 @@ class LabelSummary(object):
 
 
 def label_collection(root, basics, out, ratings=None, review=None, overrides=None, genres=None,
-                     min_tracks=None, tv_movies=False):
+                     min_tracks=None, tv_movies=False, verbose=False):
     """Label every film folder under ``root`` with its IMDb genres; write manifest and review.
 
     Parameters
@@ -443,10 +444,17 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
         Drop genres with fewer tracks than this (a specialist needs examples).
     tv_movies : bool
         Also match ``tvMovie`` titles, not only ``movie``.
+    verbose : bool
+        Say on stderr what is looked up before reading IMDb's file (a minute).
 
     Returns
     -------
     summary : LabelSummary
+
+    Warns
+    -----
+    InputWarning
+        For each file under ``root`` that is not audio it can decode (left out).
 
     Examples
     --------
@@ -466,8 +474,9 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
     groups, others = find_groups(root)
     keys = {query[1] for group in groups for query in _queries(group)}
     wanted = {c["tconst"] for c in corrections.values() if c["tconst"] not in ("", "skip")}
-    print("looking up {} name(s) of {} film folder(s) in {} (about a minute for IMDb's "
-          "full file)".format(len(keys), len(groups), basics), file=sys.stderr, flush=True)
+    if verbose:
+        print("looking up {} name(s) of {} film folder(s) in {} (about a minute for IMDb's "
+              "full file)".format(len(keys), len(groups), basics), file=sys.stderr, flush=True)
     found, by_tconst = find_titles(basics, keys=keys, tconsts=wanted,
                                    title_types=("movie", "tvMovie") if tv_movies else ("movie",))
     missing = sorted(wanted - set(by_tconst))
@@ -543,10 +552,10 @@ def label_collection(root, basics, out, ratings=None, review=None, overrides=Non
         genres={genre: n for genre, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))},
         dropped_genres=dict(sorted(dropped.items())), undecodable=others, manifest=out,
         review=review)
-    if others:
-        print("\n".join("{}: cannot be decoded (not {}); left out".format(
-            os.path.join(root, name), "/".join(sorted(AUDIO_EXTENSIONS))) for name in others),
-            file=sys.stderr)
+    for name in others:
+        warnings.warn("{}: cannot be decoded (not {}); left out".format(
+            os.path.join(root, name), "/".join(sorted(AUDIO_EXTENSIONS))), InputWarning,
+            stacklevel=2)
     return summary
 
 

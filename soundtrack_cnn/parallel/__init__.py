@@ -1,6 +1,6 @@
 """Running work in parallel: worker processes, a Dask cluster, file locks.
 
-The infrastructure beneath extraction, training and tagging; it knows
+The infrastructure beneath extraction, training and batch prediction; it knows
 nothing about what the work is (the callers pass their functions in).
 
 .. autosummary::

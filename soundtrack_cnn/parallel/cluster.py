@@ -23,10 +23,12 @@ worker is bit-identical to one trained in the calling process.
 import asyncio
 import concurrent.futures
 import contextlib
+import socket
 import time
 import uuid
+import warnings
 
-from ..errors import ClusterError, InputError
+from ..errors import ClusterError, InputError, WorkerWarning
 
 try:
     import distributed
@@ -41,7 +43,44 @@ __all__ = ["connect", "session", "run_tasks", "WorkerSetup"]
 LOST_RESUBMISSIONS = 2
 
 
-def connect(scheduler, timeout=10, setup=None):
+def _check_address(address, timeout):
+    """ClusterError at once unless ``address`` is a Dask address whose host answers.
+
+    Checked before a :class:`distributed.Client` is made: a client made from a
+    malformed address raises, and the half-made client then spends 20 s at
+    interpreter exit trying to close, with a traceback.  A TCP address is
+    tried with a plain socket first, so a refused or unknown host is one
+    line at once.
+    """
+    from distributed.comm import parse_address, parse_host_port
+    from distributed.comm.registry import backends
+    usage = ("{!r} is not a Dask scheduler address: give SCHEME://HOST:PORT, e.g. "
+             "tcp://127.0.0.1:8786".format(address))
+    try:
+        scheme, location = parse_address(address, strict=False)
+    except (ValueError, TypeError):
+        raise ClusterError(usage) from None
+    if scheme not in backends:
+        raise ClusterError("{} (scheme {!r} is not one of {})".format(
+            usage, scheme, ", ".join(sorted(backends))))
+    if scheme == "inproc":
+        return
+    try:
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
+        raise ClusterError(usage) from None
+    if not host or "/" in host or not 0 < port < 65536:
+        raise ClusterError(usage)
+    if scheme == "tcp":
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as error:
+            raise ClusterError("cannot reach the Dask scheduler at {} ({}; is `dask scheduler` "
+                               "running there, and the address right?)".format(
+                                   address, error.strerror or error)) from None
+
+
+def connect(scheduler, timeout=10, setup=None, verbose=False):
     """A Dask client for ``scheduler``, with every worker set up by ``setup``.
 
     Parameters
@@ -54,6 +93,9 @@ def connect(scheduler, timeout=10, setup=None):
     setup : callable, optional
         A module-level function run once in every worker process, present
         and future, before its first task (see :class:`WorkerSetup`).
+    verbose : bool
+        Print one line (scheduler, workers, threads, dashboard) on stdout the
+        first time a client is connected.
 
     Returns
     -------
@@ -62,7 +104,9 @@ def connect(scheduler, timeout=10, setup=None):
     Raises
     ------
     ClusterError
-        If the scheduler cannot be reached (the message names the address).
+        At once if the address is malformed or its host refuses or is unknown,
+        else if the scheduler does not answer in ``timeout`` seconds (the
+        message names the address).
 
     Examples
     --------
@@ -71,13 +115,18 @@ def connect(scheduler, timeout=10, setup=None):
     >>> connect("tcp://127.0.0.1:1", timeout=1)
     Traceback (most recent call last):
     ...
-    soundtrack_cnn.errors.ClusterError: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (is `dask scheduler` running there, and the address right?)
+    soundtrack_cnn.errors.ClusterError: cannot reach the Dask scheduler at tcp://127.0.0.1:1 (Connection refused; is `dask scheduler` running there, and the address right?)
+    >>> connect("tcp://host:port")
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.ClusterError: 'tcp://host:port' is not a Dask scheduler address: give SCHEME://HOST:PORT, e.g. tcp://127.0.0.1:8786
     """
     if scheduler is None:
         return None
     if isinstance(scheduler, distributed.Client):
         client = scheduler
     elif isinstance(scheduler, str):
+        _check_address(scheduler, timeout)
         try:
             client = distributed.Client(scheduler, timeout=timeout, set_as_default=False)
         except (OSError, ValueError, TypeError):
@@ -91,24 +140,24 @@ def connect(scheduler, timeout=10, setup=None):
         # the same name again is a no-op (the plugin is idempotent).
         client.register_plugin(WorkerSetup(setup), name="soundtrack_cnn-{}.{}".format(
             setup.__module__, setup.__qualname__))
-    if not getattr(client, "_soundtrack_cnn_ready", False):
+    if verbose and not getattr(client, "_soundtrack_cnn_described", False):
         workers = client.scheduler_info(n_workers=-1)["workers"]
         print("dask: scheduler {}, {} worker(s) with {} thread(s); dashboard {}".format(
             client.scheduler.address, len(workers),
             sum(info["nthreads"] for info in workers.values()), client.dashboard_link),
             flush=True)
-        client._soundtrack_cnn_ready = True
+        client._soundtrack_cnn_described = True
     return client
 
 
 @contextlib.contextmanager
-def session(scheduler, setup=None):
+def session(scheduler, setup=None, verbose=False):
     """``with session(scheduler) as client``: connect, and close what was opened here.
 
     A client passed in stays open (its owner closes it); one made from an
-    address is closed on the way out.  ``setup``: as for :func:`connect`.
+    address is closed on the way out.  ``setup``, ``verbose``: as for :func:`connect`.
     """
-    client = connect(scheduler, setup=setup)
+    client = connect(scheduler, setup=setup, verbose=verbose)
     try:
         yield client
     finally:
@@ -116,7 +165,7 @@ def session(scheduler, setup=None):
             client.close()
 
 
-def run_tasks(client, function, jobs, what="task", progress=True):
+def run_tasks(client, function, jobs, what="task", progress=False):
     """Run ``function(*arguments)`` for every job on the cluster; yield results as they finish.
 
     Each task is retried once if it raises, and Dask reruns a task whose
@@ -133,8 +182,8 @@ def run_tasks(client, function, jobs, what="task", progress=True):
     what : str
         What a job is, for the progress lines (``'specialist'``).
     progress : bool
-        Print one line when a job starts running on a worker and one when it
-        is done (with the worker's address).
+        Print one line on stdout when a job starts running on a worker and
+        one when it is done (with the worker's address).
 
     Yields
     ------
@@ -144,9 +193,14 @@ def run_tasks(client, function, jobs, what="task", progress=True):
 
     Raises
     ------
-    InputError
+    ClusterError
         When a job was lost (its workers died too often): what finished
         was yielded first.
+
+    Warns
+    -----
+    WorkerWarning
+        When a job's result was lost with its worker (it is submitted again).
     """
     def submit(name):
         key = "{}-{}-{}".format(what.replace(" ", "_"), name, uuid.uuid4().hex[:8])
@@ -183,13 +237,13 @@ def run_tasks(client, function, jobs, what="task", progress=True):
                 lost[name] = lost.get(name, 0) + 1
                 if (not isinstance(error, distributed.KilledWorker)
                         and lost[name] <= LOST_RESUBMISSIONS):
-                    print("dask: {} {} was lost with its worker; submitted again".format(
-                        what, name), flush=True)
+                    warnings.warn("dask: {} {} was lost with its worker; submitted again".format(
+                        what, name), WorkerWarning, stacklevel=2)
                     pending.add(submit(name))
                     continue
                 raise ClusterError(
                     "{} {} was lost with the workers running it ({}: {}); everything finished "
-                    "is saved, rerun the same command to resume".format(
+                    "was handed back first, so running it again resumes".format(
                         what, name, type(error).__name__, error)) from None
             done += 1
             if progress:

@@ -1,4 +1,4 @@
-"""Worker processes that survive a dead or stuck worker: the one pool of extraction, tagging, report and corpus.
+"""Worker processes that survive a dead or stuck worker: the one pool of extraction, batch prediction, report and corpus.
 
 :func:`imap_unordered` runs a function on many arguments in ``n_jobs``
 worker processes and hands back each result as it comes.  Why not
@@ -33,10 +33,9 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
-import tqdm
-
-from ..errors import InputError
+from ..errors import InputError, WorkerWarning
 
 __all__ = ["Death", "effective_n_jobs", "imap_unordered", "STALL_SECONDS"]
 
@@ -101,6 +100,11 @@ def imap_unordered(function, arguments, n_jobs=None, name=str, stall_seconds=STA
         ``result`` is the function's value, or a :class:`Death` when the
         argument killed its worker twice.
 
+    Warns
+    -----
+    WorkerWarning
+        When a worker dies the first time (its argument is retried).
+
     Examples
     --------
     >>> sorted(result for _, result in imap_unordered(abs, [-2, 1, -3], n_jobs=2))
@@ -146,8 +150,9 @@ def imap_unordered(function, arguments, n_jobs=None, name=str, stall_seconds=STA
                     idle.append(worker)
                     yield argument, result
                 elif deaths == 0:
-                    _notice("worker died: {}: the process working on it {}; retrying it once "
-                            "in a fresh worker".format(name(argument), cause))
+                    warnings.warn("worker died: {}: the process working on it {}; retrying it "
+                                  "once in a fresh worker".format(name(argument), cause),
+                                  WorkerWarning, stacklevel=2)
                     queue.appendleft((argument, 1))
                 else:
                     yield argument, Death(cause)
@@ -158,11 +163,6 @@ def imap_unordered(function, arguments, n_jobs=None, name=str, stall_seconds=STA
             worker.kill()
         for worker in idle:
             worker.close()
-
-
-def _notice(line):
-    """Print a line between progress-bar updates (tqdm's class-level write)."""
-    tqdm.tqdm.write(line, file=sys.stderr)
 
 
 def _submit(idle, function, argument):

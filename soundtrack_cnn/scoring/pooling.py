@@ -16,27 +16,37 @@ from ..errors import InputError
 from .metrics import safe_logit
 
 __all__ = ["mean_pool", "max_pool", "log_mean_exp_pool", "pool_tracks", "track_ranges",
-           "AttentionPooling", "POOLINGS"]
+           "check_pooling", "AttentionPooling", "POOLINGS"]
 
 # Pooled probabilities are clipped this far from 0 and 1 in the attention's
 # log-loss, so that its gradient stays finite.
 _EPS = 1e-6
 
 
-def _check_tiles(tile_scores):
+def _check_tiles(tile_scores, weights=None):
     tile_scores = np.asarray(tile_scores, dtype=float)
     if tile_scores.ndim != 2 or len(tile_scores) == 0:
         raise InputError("tile scores must be (n_tiles >= 1, K); got shape {}".format(
             tile_scores.shape))
-    return tile_scores
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(tile_scores),) or (weights < 0).any() or not weights.sum() > 0:
+            raise InputError("weights must be one count >= 0 per tile, not all 0; got shape {}"
+                             .format(weights.shape))
+    return tile_scores, weights
 
 
-def mean_pool(tile_scores):
+def mean_pool(tile_scores, weights=None):
     """Mean over the tiles (the study's pooling).
+
+    Every pooling takes ``weights``: how many times each tile counts (a
+    bootstrap resample draws some tiles twice and others not at all).
 
     Parameters
     ----------
     tile_scores : array, shape (n_tiles, K)
+    weights : array, shape (n_tiles,), optional
+        Counts (None: each tile once).
 
     Returns
     -------
@@ -46,22 +56,32 @@ def mean_pool(tile_scores):
     --------
     >>> mean_pool([[.2, .9], [.4, .1]]).tolist()
     [0.30000000000000004, 0.5]
+    >>> mean_pool([[.2, .9], [.4, .1]], weights=[3, 1]).round(3).tolist()
+    [0.25, 0.7]
     """
-    return _check_tiles(tile_scores).mean(axis=0)
+    tile_scores, weights = _check_tiles(tile_scores, weights)
+    if weights is None:
+        return tile_scores.mean(axis=0)
+    return weights.dot(tile_scores) / weights.sum()
 
 
-def max_pool(tile_scores):
+def max_pool(tile_scores, weights=None):
     """Best tile per genre: one decisive slice is enough.
 
     Examples
     --------
     >>> max_pool([[.2, .9], [.4, .1]]).tolist()
     [0.4, 0.9]
+    >>> max_pool([[.2, .9], [.4, .1]], weights=[0, 2]).tolist()
+    [0.4, 0.1]
     """
-    return _check_tiles(tile_scores).max(axis=0)
+    tile_scores, weights = _check_tiles(tile_scores, weights)
+    if weights is not None:
+        tile_scores = tile_scores[weights > 0]
+    return tile_scores.max(axis=0)
 
 
-def log_mean_exp_pool(tile_scores, temperature=0.1):
+def log_mean_exp_pool(tile_scores, temperature=0.1, weights=None):
     """``temperature * log(mean(exp(scores / temperature)))`` per genre.
 
     A soft maximum: the mean as ``temperature`` grows, the maximum as it
@@ -71,6 +91,8 @@ def log_mean_exp_pool(tile_scores, temperature=0.1):
     ----------
     tile_scores : array, shape (n_tiles, K)
     temperature : float > 0
+    weights : array, shape (n_tiles,), optional
+        Counts, as for :func:`mean_pool`.
 
     Examples
     --------
@@ -81,8 +103,12 @@ def log_mean_exp_pool(tile_scores, temperature=0.1):
     """
     if not temperature > 0:
         raise InputError("temperature must be > 0, got {}".format(temperature))
-    tile_scores = _check_tiles(tile_scores)
-    return temperature * (logsumexp(tile_scores / temperature, axis=0) - np.log(len(tile_scores)))
+    tile_scores, weights = _check_tiles(tile_scores, weights)
+    if weights is None:
+        return temperature * (logsumexp(tile_scores / temperature, axis=0)
+                              - np.log(len(tile_scores)))
+    return temperature * (logsumexp(tile_scores / temperature, axis=0, b=weights[:, None])
+                          - np.log(weights.sum()))
 
 
 POOLINGS = {"mean": mean_pool, "max": max_pool, "lme": log_mean_exp_pool}
@@ -121,7 +147,29 @@ def _check_ranges(ranges):
             [r for r in ranges if r[1] <= r[0]][:3]))
 
 
-def pool_tracks(tile_scores, ranges, pooling="mean", **options):
+def check_pooling(pooling, calibration=None):
+    """InputError unless ``pooling`` is a pooling, and the mean if ``calibration`` maps its scores.
+
+    The one home of the rule: a calibration (:mod:`soundtrack_cnn.beyond.calibration`)
+    is fitted on mean-pooled validation scores, so it maps mean-pooled scores
+    only.  Every function that takes a pooling and a calibration checks them here.
+
+    Examples
+    --------
+    >>> check_pooling("max")
+    >>> check_pooling("max", calibration=object())
+    Traceback (most recent call last):
+    ...
+    soundtrack_cnn.errors.InputError: a calibration maps mean-pooled scores (it is fitted on them); use pooling 'mean' with it, not 'max'
+    """
+    if pooling not in POOLINGS:
+        raise InputError("pooling must be one of {}, got {!r}".format(sorted(POOLINGS), pooling))
+    if calibration is not None and pooling != "mean":
+        raise InputError("a calibration maps mean-pooled scores (it is fitted on them); use "
+                         "pooling 'mean' with it, not {!r}".format(pooling))
+
+
+def pool_tracks(tile_scores, ranges, pooling="mean", weights=None, **options):
     """One row per track: ``pooling`` applied to each track's tiles.
 
     Parameters
@@ -132,6 +180,8 @@ def pool_tracks(tile_scores, ranges, pooling="mean", **options):
     pooling : {'mean', 'max', 'lme'}
         ``'lme'`` is :func:`log_mean_exp_pool`; ``options`` (``temperature``)
         go to it.
+    weights : array, shape (n_tiles,), optional
+        How many times each tile counts (see :func:`mean_pool`).
 
     Returns
     -------
@@ -144,11 +194,15 @@ def pool_tracks(tile_scores, ranges, pooling="mean", **options):
     >>> pool_tracks([[1.], [0.], [.5]], [(0, 2), (2, 3)], pooling="max").ravel().tolist()
     [1.0, 0.5]
     """
-    if pooling not in POOLINGS:
-        raise InputError("pooling must be one of {}, got {!r}".format(sorted(POOLINGS), pooling))
+    check_pooling(pooling)
     _check_ranges(ranges)
     tile_scores = np.asarray(tile_scores, dtype=float)
-    return np.array([POOLINGS[pooling](tile_scores[start:stop], **options)
+    if weights is None:
+        return np.array([POOLINGS[pooling](tile_scores[start:stop], **options)
+                         for start, stop in ranges]).reshape(len(ranges), tile_scores.shape[1])
+    weights = np.asarray(weights, dtype=float)
+    return np.array([POOLINGS[pooling](tile_scores[start:stop], weights=weights[start:stop],
+                                       **options)
                      for start, stop in ranges]).reshape(len(ranges), tile_scores.shape[1])
 
 
@@ -213,7 +267,7 @@ class AttentionPooling(object):
         """
         # Here, not at the top: scipy.optimize adds 45 ms to every predict that never fits.
         from scipy import optimize
-        tile_scores = _check_tiles(X)
+        tile_scores, _ = _check_tiles(X)
         labels = np.asarray(y, dtype=float)
         _check_ranges(ranges)
         if labels.shape != (len(ranges), tile_scores.shape[1]):
@@ -243,7 +297,7 @@ class AttentionPooling(object):
 
     def attention(self, tile_scores, ranges):
         """Each tile's weight per genre, shape (n_tiles, K); each track's weights sum to 1."""
-        tile_scores = _check_tiles(tile_scores)
+        tile_scores, _ = _check_tiles(tile_scores)
         _check_ranges(ranges)
         logits = self._features(tile_scores).dot(self.weights_.T)
         weights = np.zeros_like(tile_scores)

@@ -15,7 +15,7 @@ from ..audio.features import normalise_track
 from ..audio.streaming import stream_tiles, tile_starts
 from ..errors import InputError
 from .metrics import normalise_scores, top_k
-from .pooling import pool_tracks
+from .pooling import check_pooling, pool_tracks
 
 __all__ = ["TrackPrediction", "TileScorer", "rank_genres", "predict_file", "score_tiles",
            "predict_tracks"]
@@ -92,7 +92,14 @@ def predict_file(model, path, k=5, tiles_per_block=16, pooling="mean", calibrati
     prediction : TrackPrediction
         With ``tile_scores`` and ``tile_starts``; ``error`` set (and no
         scores) if the file cannot be read or is too short.
+
+    Raises
+    ------
+    InputError
+        For a pooling that is not one, or a calibration with a pooling other
+        than the mean (:func:`~soundtrack_cnn.scoring.pooling.check_pooling`).
     """
+    check_pooling(pooling, calibration)
     return score_tiles(model, path, stream_tiles(path, model.settings_, tiles_per_block=tiles_per_block),
                        k=k, pooling=pooling, calibration=calibration)
 
@@ -111,6 +118,7 @@ def score_tiles(model, path, blocks, k=5, pooling="mean", calibration=None):
     -------
     prediction : TrackPrediction
     """
+    check_pooling(pooling, calibration)
     try:
         if model.settings_.track_norm != "none":
             # Normalised over the whole track: its tiles are gathered first
@@ -181,5 +189,6 @@ def predict_tracks(model, paths, k=5, pooling="mean", calibration=None):
     """:func:`predict_file` for each path, in order; a bad file does not stop the others."""
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise InputError("k (tags to rank) must be a positive integer, got {!r}".format(k))
+    check_pooling(pooling, calibration)  # before the first file, not with it
     return [predict_file(model, path, k=k, pooling=pooling, calibration=calibration)
             for path in paths]

@@ -70,7 +70,9 @@ import os
 import socket
 import sys
 import types
+import warnings
 
+from ..errors import WorkerWarning
 from ..files import write_text
 from ..parallel.locks import lock
 
@@ -186,8 +188,8 @@ def worker_compile_cache():
             break
     os.environ["SOUNDTRACK_CNN_CACHE"] = os.path.join(root, "{}-{}".format(host, slot))
     if "theano" in sys.modules:
-        print("soundtrack_cnn: Theano was imported before the worker plugin ran; this worker "
-              "uses the compile cache it had", file=sys.stderr, flush=True)
+        warnings.warn("Theano was imported in this Dask worker before its setup ran; it uses "
+                      "the compile cache it had", WorkerWarning, stacklevel=2)
     configure_theano()
     return held
 

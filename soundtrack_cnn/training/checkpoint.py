@@ -49,6 +49,7 @@ from .modelfiles import check_model_json, model_file, net_names, seal, write_wei
 #: Pickles name the module of every class they hold (callbacks, batch
 #: iterators, ...), so nets pickled under either layout still load.
 MOVED_MODULES = {
+    "soundtrack_cnn.inference.tagging": "soundtrack_cnn.inference.batch",
     "soundtrack_cnn.collection.distributed": "soundtrack_cnn.parallel.cluster",
     "soundtrack_cnn.collection.pool": "soundtrack_cnn.parallel.pool",
     "soundtrack_cnn.evaluation.baseline": "soundtrack_cnn.beyond.baseline",
@@ -99,7 +100,7 @@ MOVED_MODULES = {
     "soundtrack_cnn.splits": "soundtrack_cnn.collection.splits",
     "soundtrack_cnn.store": "soundtrack_cnn.collection.store",
     "soundtrack_cnn.streaming": "soundtrack_cnn.audio.streaming",
-    "soundtrack_cnn.tagging": "soundtrack_cnn.inference.tagging",
+    "soundtrack_cnn.tagging": "soundtrack_cnn.inference.batch",
     "soundtrack_cnn.timeline": "soundtrack_cnn.reporting.timeline",
     "soundtrack_cnn.tracksets": "soundtrack_cnn.experiment.tracksets",
     "soundtrack_cnn.viewer": "soundtrack_cnn.reporting.viewer",

@@ -28,6 +28,7 @@ from ..audio.features import FeatureSettings, Normalizer
 from ..collection.splits import TrackSplit
 from ..collection.store import FeatureStore
 from ..errors import InputError
+from ..files import json_ready
 from ..scoring.pooling import track_ranges
 from ..scoring.prediction import TileScorer, TrackPrediction
 from ..stack.compat import worker_compile_cache
@@ -38,11 +39,6 @@ from .network import STUDY_HYPERPARAMETERS, build_net
 from .modelfiles import net_names
 
 __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
-
-
-def _finite_or_none(value):
-    """JSON has no NaN: an undefined figure is stored as null."""
-    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
@@ -127,7 +123,9 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
     updates_per_epoch = -(-int((~valid).sum()) // hyperparameters["batch"])
     history = [{"epoch": row["epoch"], "updates": row["epoch"] * updates_per_epoch,
                 "train_loss": float(row["train_loss"]), "valid_loss": float(row["valid_loss"]),
-                "valid_auc": _finite_or_none(row.get("valid_auc"))}
+                # JSON has no NaN: an undefined AUC is stored as null.
+                "valid_auc": None if row.get("valid_auc") is None else
+                json_ready(float(row["valid_auc"]))}
                for row in net.train_history_]
     return net, {
         "best_valid_loss": float(early_stopping.best_valid),
@@ -349,7 +347,8 @@ class _TileModel(TileScorer, BaseEstimator):
             tasks = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
                            self.hyperparameters_, self.normalizer_, 0, trunk, self.freeze_conv)
                      for name in todo}
-            yield from run_tasks(client, train_net, tasks, what=self._net_label)
+            yield from run_tasks(client, train_net, tasks, what=self._net_label,
+                                 progress=self.verbose > 0)
 
     @classmethod
     def _from_metadata(cls, metadata, models, summaries, run_dir=None):

@@ -26,7 +26,6 @@ import io
 import json
 import os
 import re
-import sys
 import warnings
 import zipfile
 
@@ -40,7 +39,10 @@ from ..signing import is_signature
 __all__ = ["seal", "check_seal", "check_model_json", "model_file", "net_names", "pack_weights",
            "write_weights", "read_weights", "check_metadata", "check_model_settings",
            "param_shapes", "PARAM_LAYERS", "KERNELS", "WIDTH_BOUNDS", "MAX_METADATA_CHARS",
-           "MAX_MODEL_BYTES"]
+           "MAX_MODEL_BYTES", "KINDS"]
+
+#: The kinds of model a run trains: the study's specialists, and its single net.
+KINDS = ("ensemble", "multilabel")
 
 #: The study's layers that hold parameters, in order, with the number of
 #: dimensions of their ``W`` (4: a convolution, 2: a dense layer).  Each
@@ -127,14 +129,13 @@ def _digest(record):
 def check_seal(record, path, damaged):
     """Check ``record``'s ``checksum``: the one rule for every sealed JSON of a run folder.
 
-    A missing checksum (a file written before checksums existed) is said on
-    stderr; a wrong one raises ``damaged(reason)``.
+    A missing checksum (a file written before checksums existed) is a
+    warning; a wrong one raises ``damaged(reason)``.
     """
     if "checksum" not in record:
-        print("warning: {} has no checksum (written by an older version): edits to it cannot "
-              "be detected".format(path), file=sys.stderr)
-        warnings.warn("{} has no checksum (compatibility path `unsealed-json`, removed in "
-                      "0.4)".format(path), DeprecationWarning)
+        warnings.warn("{} has no checksum (written by an older version): edits to it cannot "
+                      "be detected (compatibility path `unsealed-json`, removed in 0.4)".format(
+                          path), DeprecationWarning)
     elif record["checksum"] != _digest(record):
         raise damaged("its content does not match its checksum (it was edited or damaged "
                       "after it was written)")
@@ -318,7 +319,7 @@ def check_metadata(metadata):
         if not _is(metadata.get(field), types):
             raise ValueError("metadata field '{}' must be {}".format(field, _type_name_of(types)))
     kind, genres = metadata["kind"], metadata["genres"]
-    if kind not in ("ensemble", "multilabel"):
+    if kind not in KINDS:
         raise ValueError("metadata field 'kind' is {!r}, not 'ensemble' or 'multilabel'"
                          .format(kind))
     if not genres or len(genres) > MAX_GENRES or \

@@ -2,24 +2,11 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
-import soundfile
-
-
-@pytest.fixture(scope="module")
-def joined_film(two_tag_corpus, tmp_path_factory):
-    """A Low track, 20 s of digital silence, 20 s of noise, a High track (tests/film has the same)."""
-    folder = os.path.dirname(two_tag_corpus)
-    low, sr = soundfile.read(os.path.join(folder, "track30.wav"), dtype="float32")
-    high, _ = soundfile.read(os.path.join(folder, "track31.wav"), dtype="float32")
-    noise = 0.3 * np.random.RandomState(0).randn(20 * sr).astype(np.float32)
-    path = str(tmp_path_factory.mktemp("cli_film") / "joined.wav")
-    soundfile.write(path, np.concatenate([low, np.zeros(20 * sr, np.float32), noise, high]), sr)
-    return path, None
 
 
 def _cli(*args, cwd=None):
@@ -28,9 +15,12 @@ def _cli(*args, cwd=None):
 
 
 def test_calibrated_choices_are_the_analysis_ones():
-    from soundtrack_cnn.cli.film import CALIBRATED
-    from soundtrack_cnn.film.analysis import CALIBRATED as ANALYSIS
-    assert CALIBRATED == ANALYSIS
+    from soundtrack_cnn.beyond.calibration import METHODS
+    from soundtrack_cnn.cli import build_parser
+    from soundtrack_cnn.film.analysis import CALIBRATED
+    film = build_parser("film")._subparsers._group_actions[0].choices["film"]
+    action, = [a for a in film._actions if "--calibrated" in a.option_strings]
+    assert tuple(action.choices) == CALIBRATED == ("auto", "none") + METHODS
 
 
 @pytest.mark.slow
@@ -49,6 +39,22 @@ def test_film_writes_the_cue_sheet_verdict_and_page(two_tag_run, joined_film, tm
     assert record["settings"]["fps"] == 25 and record["settings"]["min_cue_s"] == 5
     assert record["verdict"]["genres"][0]["interval"] is not None
     assert (out / "film.html").exists()
+
+
+@pytest.mark.slow
+def test_a_run_evaluated_before_references_works_and_is_left_as_it_was(two_tag_run, joined_film,
+                                                                       tmp_path):
+    run = str(tmp_path / "old-run")
+    shutil.copytree(two_tag_run, run)
+    os.remove(os.path.join(run, "in-distribution.json"))
+    before = sorted(os.listdir(run))
+    args = [joined_film[0], "--bootstrap", "100", "--calibrated", "none"]
+    old = _cli("film", run, *args, "--out", str(tmp_path / "old"))
+    assert old.returncode == 0, old.stderr
+    assert sorted(os.listdir(run)) == before
+    new = _cli("film", two_tag_run, *args, "--out", str(tmp_path / "new"))
+    assert new.returncode == 0, new.stderr
+    assert (tmp_path / "old" / "cues.csv").read_bytes() == (tmp_path / "new" / "cues.csv").read_bytes()
 
 
 @pytest.mark.slow

@@ -111,13 +111,17 @@ def test_the_command_table_names_what_each_module_registers():
 
 
 def test_a_command_builds_only_its_own_parser_and_help_lists_every_command():
-    # A fresh process: predict's parser must not import the corpus or the training code.
-    script = ("import sys; from soundtrack_cnn.cli import build_parser; build_parser('predict'); "
-              "print(sorted(m for m in ('soundtrack_cnn.collection.corpus', "
-              "'soundtrack_cnn.experiment.profiles', 'soundtrack_cnn.cli.training') "
-              "if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
+    # A fresh process: predict's and film's parsers must not import the corpus, the
+    # training code, scikit-learn or the film analysis (they read light constants).
+    for command in ("predict", "film"):
+        script = ("import sys; from soundtrack_cnn.cli import build_parser; "
+                  "build_parser({!r}); "
+                  "print(sorted(m for m in ('soundtrack_cnn.collection.corpus', "
+                  "'soundtrack_cnn.experiment.profiles', 'soundtrack_cnn.cli.training', "
+                  "'sklearn', 'soundtrack_cnn.film.analysis', 'matplotlib', 'theano') "
+                  "if m in sys.modules))".format(command))
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.strip() == "[]", (command, result)
     from soundtrack_cnn.cli import COMMANDS
     listing = _cli("--help").stdout
     assert all(command in listing for command in COMMANDS)

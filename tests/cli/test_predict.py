@@ -68,10 +68,15 @@ def test_timeline_shows_the_switch_between_two_joined_tracks(two_tag_run, two_ta
     assert (out / "joined.timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_calibration_choices_match_the_calibration_module():
-    from soundtrack_cnn.cli.predict import CALIBRATIONS
+def test_the_parser_offers_the_library_s_own_choices():
     from soundtrack_cnn.beyond.calibration import METHODS
-    assert CALIBRATIONS == METHODS
+    from soundtrack_cnn.cli import build_parser
+    from soundtrack_cnn.training.modelfiles import KINDS
+    commands = build_parser("predict")._subparsers._group_actions[0].choices
+    for command, option, choices in (("predict", "--calibrated", METHODS),
+                                     ("predict", "--kind", KINDS), ("export", "--kind", KINDS)):
+        action, = [a for a in commands[command]._actions if option in a.option_strings]
+        assert tuple(action.choices) == tuple(choices)
 
 
 # -- engines, on a model of random weights (fast) ------------------------------------------

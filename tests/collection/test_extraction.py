@@ -17,7 +17,7 @@ from soundtrack_cnn.audio.features import FeatureSettings, audio_to_tiles
 from soundtrack_cnn.collection.extraction import extract
 from soundtrack_cnn.collection.manifest import Track
 from soundtrack_cnn.collection.store import FeatureStore
-from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.errors import InputError, InputWarning, SoundtrackCNNWarning, WorkerWarning
 
 
 def music(seconds, sr, channels=1, seed=0):
@@ -83,11 +83,26 @@ def test_summary_counts_every_outcome(extracted, collection):
         assert path in reason
 
 
-def test_problems_are_printed_one_line_each(collection, tmp_path, capfd):
-    extract(str(collection / "manifest.csv"), str(tmp_path / "s"), progress=False)
+PROBLEMS = ("silence.wav", "clip.wav", "zero.wav", "text.wav", "corrupt.flac", "missing.wav")
+
+
+def test_each_problem_is_one_warning_naming_its_file(collection, tmp_path, capfd):
+    with pytest.warns(InputWarning) as caught:
+        summary = extract(str(collection / "manifest.csv"), str(tmp_path / "s"))
+    messages = [str(w.message) for w in caught]
+    for name in PROBLEMS:
+        assert sum(name in message for message in messages) == 1
+    assert "7 ok, 2 skipped, 5 failed" in str(summary)
+    assert capfd.readouterr() == ("", "")  # the library printed nothing
+
+
+def test_the_cli_prints_each_problem_as_one_line(collection, tmp_path, capfd):
+    from soundtrack_cnn.cli import main
+    main(["features", str(collection / "manifest.csv"), "--out", str(tmp_path / "s"),
+          "--jobs", "1"])
     lines = capfd.readouterr().err.splitlines()
-    for name in ("silence.wav", "clip.wav", "zero.wav", "text.wav", "corrupt.flac", "missing.wav"):
-        assert sum(name in line for line in lines) == 1
+    for name in PROBLEMS:
+        assert sum(name in line and line.startswith("warning: ") for line in lines) == 1
     assert "7 ok, 2 skipped, 5 failed" in lines[-1]
 
 
@@ -306,16 +321,18 @@ def test_sigkill_of_a_worker_retries_its_file_and_the_store_equals_a_clean_run(t
 
 
 def test_a_file_that_kills_its_worker_twice_is_failed_and_the_rest_extracted(
-        collection, tmp_path, monkeypatch, capfd):
+        collection, tmp_path, monkeypatch):
     names = ["mono.wav", "low.wav", "deep.wav"]
     tracks = [Track(str(collection / name), ("Drama",), name, None) for name in names]
     monkeypatch.setenv("SOUNDTRACK_CNN_TEST_KILL_WORKER", tracks[1].path)
-    summary = extract(tracks, str(tmp_path / "store"), n_jobs=2, progress=False)
+    with pytest.warns(SoundtrackCNNWarning) as caught:
+        summary = extract(tracks, str(tmp_path / "store"), n_jobs=2)
     assert (summary.ok, summary.failed) == (2, 1)
     (path, reason), = summary.problems
     assert path == tracks[1].path and "killed by SIGKILL, twice" in reason
-    err = capfd.readouterr().err
-    assert err.count("retrying it once") == 1 and err.count("low.wav") == 2
+    messages = [(w.category, str(w.message)) for w in caught]
+    assert [m for c, m in messages if c is WorkerWarning and "retrying it once" in m] and \
+        sum("low.wav" in m for _, m in messages) == 2, messages
     store = FeatureStore(str(tmp_path / "store"))
     assert [t.status for t in store.tracks] == ["ok", "failed", "ok"]
     np.testing.assert_array_equal(store.track_tiles("mono.wav"), audio_to_tiles(tracks[0].path))
@@ -421,11 +438,11 @@ def test_ctrl_c_during_extraction_always_ends_quickly_with_a_consistent_store(tm
     assert len(FeatureStore(out).tiles) == n_tracks * len(expected)
 
 
-def test_a_header_only_manifest_warns(tmp_path, capfd):
+def test_a_header_only_manifest_warns(tmp_path):
     (tmp_path / "m.csv").write_text("path,tags\n")
-    summary = extract(str(tmp_path / "m.csv"), str(tmp_path / "store"), progress=False)
+    with pytest.warns(InputWarning, match="m.csv: lists no track"):
+        summary = extract(str(tmp_path / "m.csv"), str(tmp_path / "store"))
     assert (summary.ok, summary.failed) == (0, 0)
-    assert "m.csv: lists no track" in capfd.readouterr().err
 
 
 def test_compaction_reclaims_dead_space_and_keeps_every_tile(collection, tmp_path):

@@ -2,6 +2,7 @@
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,14 @@ def test_a_chunk_cut_in_half_is_refused_named_and_re_extracted(clean, store):
     with pytest.raises(InputError, match=r"damaged: track t2: .*000000.f32 holds 64000 bytes, "
                                          r"its tiles end at byte 96000 \(2 damaged track"):
         FeatureStore(store)
+    # The library names the Python call that fixes it, the command line its command.
+    with pytest.raises(InputError, match=r"; extract\(MANIFEST, '{}'\) extracts them again"
+                       .format(re.escape(store))):
+        check_store(store)
     line = _one_line(_cli("store", "check", store))
-    assert "2 damaged track(s): t2: " in line and "; t3: " in line and "rerun" in line
+    assert "2 damaged track(s): t2: " in line and "; t3: " in line
+    assert line.endswith("; `soundtrack-cnn features MANIFEST --out {}` extracts them again"
+                         .format(store)), line
     assert "damaged" in _one_line(_cli("store", "compact", store))
     result = _cli("features", str(clean / "m.csv"), "--out", store, "--jobs", "1")
     assert result.returncode == 0, result.stderr

@@ -1,6 +1,7 @@
 """The pipeline's stages: prepare, (train), evaluate."""
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -9,8 +10,9 @@ import soundfile
 from soundtrack_cnn.collection.extraction import extract
 from soundtrack_cnn.collection.manifest import Track, read_manifest, write_manifest
 from soundtrack_cnn.collection.store import FeatureStore
-from soundtrack_cnn.errors import InputError
-from soundtrack_cnn.experiment.pipeline import evaluate_run, prepare_run, run_experiment
+from soundtrack_cnn.errors import InputError, TrainingWarning
+from soundtrack_cnn.experiment.pipeline import (
+    evaluate_run, prepare_run, read_evaluation, run_experiment, train_run)
 from soundtrack_cnn.experiment.profiles import PROFILES
 
 
@@ -37,7 +39,7 @@ def test_a_one_genre_run_is_refused_before_training_in_one_line(two_tag_store, t
 def test_a_run_folder_is_never_reused_for_another_collection(two_tag_store, tmp_path):
     prepare_run(str(tmp_path), two_tag_store, PROFILES["small"], seed=0,
                 manifest=str(tmp_path / "first.csv"))
-    with pytest.raises(InputError, match="another --run folder"):
+    with pytest.raises(InputError, match="another run folder"):
         run_experiment(str(tmp_path), profile="small", manifest=str(tmp_path / "second.csv"))
 
 
@@ -103,3 +105,23 @@ def test_balanced_sampling_is_the_specialists_and_the_single_net_shuffles_instea
                         "single net": (MultiLabelNet, "epoch"),
                         "single net, equal updates": (MultiLabelNet, "epoch")}
     assert params["shuffle"] == "balanced"   # the caller's dict is left alone
+
+
+def test_a_profile_that_cannot_converge_warns_before_training(two_tag_run, tmp_path, capfd):
+    run_dir = str(tmp_path / "run")
+    shutil.copytree(two_tag_run, run_dir)
+    # Twelve epochs of a few updates each: too few.  The run is trained, so
+    # nothing trains again; the warnings come before that is known.
+    with pytest.warns(TrainingWarning, match="too few to converge") as caught:
+        train_run(run_dir, estimate=False)
+    assert {str(w.message).split(":")[0] for w in caught} >= {"specialists"}
+    assert capfd.readouterr().out == ""  # verbose=0: the library printed nothing
+
+
+def test_the_evaluation_tables_are_read_back(two_tag_run):
+    assert read_evaluation(two_tag_run).startswith("# Test tracks")
+
+
+def test_an_unevaluated_run_has_no_tables_to_read(tmp_path):
+    with pytest.raises(InputError, match=r"evaluate_run\('{}'\)".format(tmp_path)):
+        read_evaluation(str(tmp_path))

@@ -8,6 +8,7 @@ import pytest
 import soundfile
 from film_audio import SR, corpus_track, noise
 
+from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.film import analyse_film
 from soundtrack_cnn.film.verdict import ABSTAIN
 from soundtrack_cnn.inference.model import load_model
@@ -88,3 +89,73 @@ def test_an_album_in_a_folder_is_taken_in_name_order(two_tag_run, two_tag_corpus
     # A file boundary ends a cue: one cue per file, each with its own genre.
     assert [s.file for s in cues] == [0, 1]
     assert [analysis.genres[int(np.argmax(s.scores))] for s in cues] == ["Low", "High"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"min_cue": 0}, "min_cue must be a positive number of seconds"),
+    ({"min_silence": float("nan")}, "min_silence must be a positive number of seconds"),
+    ({"min_share": 1.5}, "min_share must be a share between 0 and 1"),
+    ({"quantile": 1}, "quantile must be a share between 0 and 1"),
+    ({"n_boot": -5}, "n_boot must be a whole number >= 0"),
+    ({"top": 0}, "top must be a whole number >= 1"),
+    ({"silence_db": float("inf")}, "silence_db must be a finite level in dB"),
+    ({"calibrated": "sigmoid"}, "calibrated must be one of auto, none, platt, isotonic"),
+    ({"calibrated": "platt", "pooling": "max"}, "a calibration maps mean-pooled scores"),
+])
+def test_every_option_is_checked_before_anything_is_read(options, message, tmp_path):
+    # The checks the command line used to make live here: a notebook gets them too.
+    with pytest.raises(InputError, match=message):
+        analyse_film(str(tmp_path / "no-run"), str(tmp_path / "no.wav"), **options)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix, engine", [(".onnx", "onnx"), (".npz", "numpy")])
+def test_an_exported_model_gives_the_same_cues_and_verdict_as_its_run(
+        two_tag_run, joined_film, tmp_path, suffix, engine):
+    from soundtrack_cnn.experiment.export import export_model
+    if engine == "onnx":
+        pytest.importorskip("onnxruntime")
+    path, _ = joined_film
+    model = export_model(two_tag_run, str(tmp_path / ("model" + suffix)))
+    # The run may hold a calibration (compare wrote one); a model file holds none.
+    analyse_film(two_tag_run, path, out=str(tmp_path / "run"), calibrated="none", n_boot=200,
+                 engine=engine)
+    # The run folder is not needed: the model file alone, elsewhere.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    os.rename(model, str(alone / os.path.basename(model)))
+    analyse_film(str(alone / os.path.basename(model)), path, out=str(tmp_path / "file"),
+                 n_boot=200)
+    for name in ("cues.csv",):
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "file" / name).read_bytes()
+    verdicts = [json.loads((tmp_path / folder / "verdict.json").read_text())
+                for folder in ("run", "file")]
+    for verdict in verdicts:
+        assert verdict.pop("seconds") >= 0 and verdict.pop("run")
+    assert verdicts[0] == verdicts[1]
+    assert verdicts[0]["novelty"]["training_silence_db"] == -70.0
+
+
+def test_a_model_file_without_a_reference_is_refused_in_one_line(tmp_path):
+    from soundtrack_cnn.training.modelfiles import write_weights
+    rng = np.random.RandomState(0)
+    shapes = {"conv1": (4, 1, 5, 5), "conv2": (4, 4, 4, 4), "conv3": (4, 4, 2, 2),
+              "conv4": (4, 4, 2, 2), "hidden5": (16, 4), "hidden6": (4, 4), "output": (4, 1)}
+    params = {genre: {name: [rng.randn(*shape).astype(np.float32),
+                             np.zeros(shape[0] if name.startswith("conv") else shape[1],
+                                      np.float32)] for name, shape in shapes.items()}
+              for genre in ("Low", "High")}
+    from soundtrack_cnn.audio.features import FeatureSettings
+    metadata = {"kind": "ensemble", "genres": ["Low", "High"],
+                "feature_settings": FeatureSettings().to_dict(),
+                "normalizer": {"mean": [0.0] * 40, "std": [1.0] * 40},
+                "hyperparameters": dict(c1=4, c2=4, c3=4, c4=4, h5=4, h6=4), "summaries": {}}
+    model = str(tmp_path / "old.npz")
+    write_weights(model, metadata, params)
+    audio = str(tmp_path / "a.wav")
+    soundfile.write(audio, 0.1 * np.sin(np.arange(22050 * 8) * 0.05), 22050)
+    with pytest.raises(InputError, match="old.npz: the model carries no in-distribution "
+                                         "reference .*export it again"):
+        analyse_film(model, audio)
+    with pytest.raises(InputError, match="a model file carries no calibration"):
+        analyse_film(model, audio, calibrated="platt")

@@ -14,7 +14,7 @@ from imdb_fixture import write_basics, write_ratings
 
 from soundtrack_cnn.cli import main
 from soundtrack_cnn.collection.manifest import read_manifest
-from soundtrack_cnn.errors import InputError
+from soundtrack_cnn.errors import InputError, InputWarning
 from soundtrack_cnn.labelling.folder import find_groups, label_collection, parse_name, read_tags
 
 
@@ -109,7 +109,8 @@ def test_groups_fold_discs_and_split_folders_of_several_albums(shelf):
 
 def test_label_writes_the_manifest_and_reports_what_it_could_not_decide(shelf, basics, tmp_path):
     out = str(tmp_path / "manifest.csv")
-    summary = label_collection(shelf, basics, out)
+    with pytest.warns(InputWarning, match="bonus.m4a: cannot be decoded .*; left out"):
+        summary = label_collection(shelf, basics, out)
     tracks = {t.track_id: t for t in read_manifest(out)}
     expected = {
         "Heat (1995)/01 Heat.flac": ("tt0113277", ("Action", "Crime", "Drama")),

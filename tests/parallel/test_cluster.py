@@ -5,13 +5,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.collection.store import FeatureStore
-from soundtrack_cnn.errors import ClusterError, InputError
+from soundtrack_cnn.errors import ClusterError, InputError, InputWarning
 from soundtrack_cnn.files import read_json, sha256_file
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
@@ -51,9 +52,10 @@ def _data(store_path):
     return TileView(store.tiles, rows), Y, groups, PredefinedSplit(folds)
 
 
-def _ensemble(run_dir, validation, client=None, warm_start=False):
+def _ensemble(run_dir, validation, client=None, warm_start=False, verbose=0):
     return SpecialistEnsemble(GENRES, net_params=TINY, validation=validation, run_dir=run_dir,
-                              warm_start=warm_start, random_state=3, client=client)
+                              warm_start=warm_start, random_state=3, client=client,
+                              verbose=verbose)
 
 
 @pytest.fixture
@@ -83,7 +85,8 @@ def sequential(two_tag_store, tmp_path_factory):
 def test_a_local_cluster_trains_the_same_specialists(two_tag_store, cluster, sequential,
                                                      tmp_path, capsys):
     X, Y, groups, validation = _data(two_tag_store)
-    spread = _ensemble(str(tmp_path), validation, client=cluster).fit(X, Y, groups)
+    connect(cluster, verbose=True)
+    spread = _ensemble(str(tmp_path), validation, client=cluster, verbose=1).fit(X, Y, groups)
     alone, alone_dir = sequential
     np.testing.assert_array_equal(spread.predict_proba(X), alone.predict_proba(X))
     for genre in GENRES:
@@ -104,7 +107,8 @@ def test_a_local_cluster_trains_the_same_specialists(two_tag_store, cluster, seq
 
 @pytest.mark.slow
 def test_workers_compile_into_caches_of_their_own(cluster):
-    connect(cluster)
+    from soundtrack_cnn.stack.compat import worker_compile_cache
+    connect(cluster, setup=worker_compile_cache)
     caches = cluster.run(lambda: os.environ["SOUNDTRACK_CNN_CACHE"])
     assert len(set(caches.values())) == len(caches) == 2
     assert all("dask-workers" in path for path in caches.values())
@@ -159,17 +163,17 @@ def mixed_manifest(two_tag_corpus, tmp_path_factory):
     return str(folder / "manifest.csv")
 
 
-def test_extraction_on_a_cluster_writes_the_same_store(mixed_manifest, cluster, tmp_path,
-                                                       capsys):
+def test_extraction_on_a_cluster_writes_the_same_store(mixed_manifest, cluster, tmp_path):
     from soundtrack_cnn.audio.features import FeatureSettings
     from soundtrack_cnn.collection.extraction import extract
     settings = FeatureSettings(hop=25)
-    here = extract(mixed_manifest, str(tmp_path / "here"), settings=settings,
-                   progress=False)
-    reported_here = sorted(capsys.readouterr().err.splitlines()[:-1])
-    spread = extract(mixed_manifest, str(tmp_path / "spread"), settings=settings,
-                     progress=False, client=cluster)
-    reported_spread = sorted(capsys.readouterr().err.splitlines()[:-1])
+    with pytest.warns(InputWarning) as caught:
+        here = extract(mixed_manifest, str(tmp_path / "here"), settings=settings)
+    reported_here = sorted(str(w.message) for w in caught)
+    with pytest.warns(InputWarning) as caught:
+        spread = extract(mixed_manifest, str(tmp_path / "spread"), settings=settings,
+                         client=cluster)
+    reported_spread = sorted(str(w.message) for w in caught)
     assert (here.ok, here.skipped, here.failed, here.tiles) == (
         spread.ok, spread.skipped, spread.failed, spread.tiles)
     assert (here.ok, here.skipped, here.failed) == (6, 2, 3) and here.tiles > 0
@@ -197,6 +201,21 @@ def _cli(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "soundtrack_cnn"] + list(args),
                           capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
+
+
+@pytest.mark.parametrize("address", ["nonsense", "tcp://host:notaport", "ftp://host:1",
+                                     "tcp//localhost:8786", "tcp://127.0.0.1:0"])
+def test_a_malformed_address_is_one_line_at_once(address, tmp_path):
+    # Issue 32 N15: it waited 20 s, then printed a TimeoutError traceback.
+    started = time.monotonic()
+    result = _cli("features", str(tmp_path / "m.csv"), "--out", str(tmp_path / "s"),
+                  "--scheduler", address, timeout=60)
+    assert time.monotonic() - started < 15
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "soundtrack-cnn: error: {!r} is not a Dask scheduler address: give SCHEME://HOST:PORT, "
+        "e.g. tcp://127.0.0.1:8786".format(address)] or "ftp" in address, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 # -- a cluster started with the dask command line ---------------------------

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from soundtrack_cnn.errors import InputError, WorkerWarning
 from soundtrack_cnn.parallel.pool import Death, effective_n_jobs, imap_unordered
-from soundtrack_cnn.errors import InputError
 
 
 def work(argument):
@@ -40,13 +40,15 @@ def test_one_job_runs_here_and_more_run_in_fresh_processes():
     assert os.getpid() not in {pid for _, pid in there.values()}
 
 
-def test_an_argument_that_kills_its_worker_twice_is_a_death_the_rest_goes_on(capfd):
-    results = dict(imap_unordered(work, ["a", "die", "b"], n_jobs=2, name=lambda a: "<" + a + ">"))
+def test_an_argument_that_kills_its_worker_twice_is_a_death_the_rest_goes_on():
+    with pytest.warns(WorkerWarning) as caught:
+        results = dict(imap_unordered(work, ["a", "die", "b"], n_jobs=2,
+                                      name=lambda a: "<" + a + ">"))
     assert results["die"] == Death("was killed by SIGKILL")
     assert results["a"][0] == "aa" and results["b"][0] == "bb"
-    err = capfd.readouterr().err
-    assert err.count("worker died: <die>: the process working on it was killed by SIGKILL; "
-                     "retrying it once in a fresh worker") == 1
+    assert [str(w.message) for w in caught] == [
+        "worker died: <die>: the process working on it was killed by SIGKILL; retrying it once "
+        "in a fresh worker"]
 
 
 def test_a_worker_that_dies_once_is_retried_and_its_result_kept(tmp_path, monkeypatch):
@@ -55,7 +57,7 @@ def test_a_worker_that_dies_once_is_retried_and_its_result_kept(tmp_path, monkey
     assert results["die once"][0] == "die oncedie once" and results["x"][0] == "xx"
 
 
-def test_a_worker_killed_before_its_first_argument_arrives_counts_as_one_death(monkeypatch, capfd):
+def test_a_worker_killed_before_its_first_argument_arrives_counts_as_one_death(monkeypatch):
     # The out-of-memory killer can strike between a worker's start and its first
     # argument: sending to it then fails, and that is a death like any other.
     from soundtrack_cnn.parallel import pool
@@ -71,12 +73,13 @@ def test_a_worker_killed_before_its_first_argument_arrives_counts_as_one_death(m
                 self.process.wait()
 
     monkeypatch.setattr(pool, "_Worker", KilledAtStart)
-    results = dict(imap_unordered(work, ["a", "b", "c"], n_jobs=2))
+    with pytest.warns(WorkerWarning) as caught:
+        results = dict(imap_unordered(work, ["a", "b", "c"], n_jobs=2))
     assert {argument: result for argument, (result, _) in results.items()} == {
         "a": "aa", "b": "bb", "c": "cc"}
     assert KilledAtStart.killed and KilledAtStart.killed[0] not in {
         pid for _, pid in results.values()}
-    assert capfd.readouterr().err.count("was killed by SIGKILL; retrying it once") == 1
+    assert sum("was killed by SIGKILL; retrying it once" in str(w.message) for w in caught) == 1
 
 
 def test_a_stopped_worker_is_killed_after_the_stall_time():

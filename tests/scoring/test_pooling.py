@@ -4,7 +4,9 @@ from sklearn.metrics import roc_auc_score
 
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.scoring.pooling import (
+    POOLINGS,
     AttentionPooling,
+    check_pooling,
     log_mean_exp_pool,
     max_pool,
     mean_pool,
@@ -78,3 +80,20 @@ def test_attention_pooling_without_evidence_stays_the_mean():
     assert np.allclose(pooling.predict(scores, ranges), pool_tracks(scores, ranges), atol=1e-4)
     with pytest.raises(InputError, match="labels"):
         pooling.fit(scores, np.zeros((3, 2)), ranges)
+
+
+@pytest.mark.parametrize("pooling", sorted(POOLINGS))
+def test_weights_count_tiles_as_if_they_were_repeated(pooling):
+    # What the film's bootstrap relies on: a segment drawn twice counts twice.
+    rng = np.random.RandomState(0)
+    scores, counts = rng.rand(7, 3), np.array([0, 2, 1, 0, 3, 1, 1])
+    weighted = pool_tracks(scores, [(0, 7)], pooling, weights=counts)
+    repeated = pool_tracks(np.repeat(scores, counts, axis=0), [(0, int(counts.sum()))], pooling)
+    np.testing.assert_allclose(weighted, repeated, rtol=1e-12)
+
+
+def test_a_calibration_needs_the_mean():
+    with pytest.raises(InputError, match="a calibration maps mean-pooled scores.*not 'lme'"):
+        check_pooling("lme", calibration=object())
+    with pytest.raises(InputError, match="pooling must be one of"):
+        check_pooling("median")

@@ -78,3 +78,19 @@ def test_a_model_trained_on_track_normalised_tiles_scores_track_normalised_tiles
     # Blocks of one tile: the statistics are still the whole track's.
     got = predict_file(model, path, tiles_per_block=1)
     np.testing.assert_allclose(got.tile_scores, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["max", "lme"])
+def test_a_calibration_with_another_pooling_is_refused_before_any_file(pooling, tmp_path):
+    from soundtrack_cnn.beyond.calibration import Calibration
+    rng = np.random.RandomState(0)
+    calibration = Calibration("platt").fit(rng.rand(40, 2), rng.rand(40, 2) > .5,
+                                           ["Quiet", "Loud"])
+    missing = str(tmp_path / "never-read.wav")
+    with pytest.raises(InputError, match="a calibration maps mean-pooled scores"):
+        _Loudness().predict_tracks([missing], pooling=pooling, calibration=calibration)
+    with pytest.raises(InputError, match="a calibration maps mean-pooled scores"):
+        predict_file(_Loudness(), missing, pooling=pooling, calibration=calibration)
+    # The mean is what a calibration maps: the file is then read (and found missing).
+    prediction, = _Loudness().predict_tracks([missing], calibration=calibration)
+    assert "never-read.wav" in prediction.error

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import theano
 import theano.tensor as T
 
@@ -70,3 +71,22 @@ def test_lasagne_image_shape_warning_is_silenced_and_others_are_not():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "image_shape" not in result.stderr and "another warning" in result.stderr
+
+
+def test_a_dask_worker_whose_theano_is_already_loaded_warns_and_keeps_its_slot(tmp_path,
+                                                                                monkeypatch):
+    import socket
+
+    from soundtrack_cnn.errors import WorkerWarning
+    monkeypatch.setenv("SOUNDTRACK_CNN_CACHE", str(tmp_path))
+    with pytest.warns(WorkerWarning, match="Theano was imported in this Dask worker"):
+        first = compat.worker_compile_cache()   # Theano is loaded in this process
+    monkeypatch.setenv("SOUNDTRACK_CNN_CACHE", str(tmp_path))  # as in another worker process
+    with pytest.warns(WorkerWarning):
+        second = compat.worker_compile_cache()  # the first slot is held: the next one
+    try:
+        slot = os.path.join(str(tmp_path), "dask-workers", socket.gethostname() + "-1")
+        assert os.environ["SOUNDTRACK_CNN_CACHE"] == slot
+    finally:
+        first.close()
+        second.close()

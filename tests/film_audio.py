@@ -1,4 +1,6 @@
-"""Audio for the film tests: the two-tag corpus's tracks and noise (imported by the tests)."""
+"""Audio for the film tests: the two-tag corpus's tracks and noise (imported by the tests).
+
+A module of its own, not ``conftest``: see ``processes``."""
 import os
 
 import numpy as np

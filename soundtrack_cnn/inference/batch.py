@@ -1,4 +1,4 @@
-"""Tag a whole collection: decode on every core while the model scores, into one resumable CSV.
+"""Predicting a whole collection: decoding on every core beside scoring, into one resumable CSV.
 
 The CSV has one row per file::
 
@@ -10,7 +10,7 @@ file that cannot be read gets its row with the error and empty tags; the
 others are still scored.  One file is one row however it is named (``x``,
 ``./x``, ``d/../x``, a link to it: :func:`soundtrack_cnn.files.same_file_key`).
 
-:func:`tag_collection` is made for archives of thousands of files and
+:func:`predict_collection` is made for archives of thousands of files and
 films of hours:
 
 * files are decoded into tiles by worker processes (the package's one pool,
@@ -43,13 +43,14 @@ import numpy as np
 
 from ..audio.io import AUDIO_EXTENSIONS, find_audio
 from ..audio.streaming import stream_tiles
-from ..parallel.pool import Death, effective_n_jobs, imap_unordered
 from ..errors import InputError
 from ..files import (check_not_input, input_path, output_path, printable, same_file_key,
                      sha256_file, write_bytes)
+from ..parallel.pool import Death, effective_n_jobs, imap_unordered
+from ..scoring.pooling import check_pooling
 from ..scoring.prediction import TrackPrediction, score_tiles
 
-__all__ = ["expand_inputs", "distinct_files", "check_csv", "tag_collection", "read_tags", "csv_header",
+__all__ = ["expand_inputs", "distinct_files", "check_csv", "predict_collection", "read_tags", "csv_header",
            "CollectionSummary"]
 
 #: How the CSV's bytes map to paths: file names that are not UTF-8 survive.
@@ -236,7 +237,7 @@ def _decode(job):
 
 
 class CollectionSummary(object):
-    """What :func:`tag_collection` did, and how fast.
+    """What :func:`predict_collection` did, and how fast.
 
     Attributes
     ----------
@@ -289,7 +290,7 @@ def check_csv(csv_path, paths):
     check_not_input(csv_path, paths)
 
 
-def tag_collection(model, paths, csv_path, k=5, pooling="mean", calibration=None, n_jobs=-1,
+def predict_collection(model, paths, csv_path, k=5, pooling="mean", calibration=None, n_jobs=-1,
                    on_prediction=None, progress=None):
     """Tag ``paths`` into ``csv_path``, resuming it if it exists.
 
@@ -317,6 +318,7 @@ def tag_collection(model, paths, csv_path, k=5, pooling="mean", calibration=None
     -------
     summary : CollectionSummary
     """
+    check_pooling(pooling, calibration)
     started = time.perf_counter()
     check_csv(csv_path, paths)
     paths = distinct_files(paths)

@@ -12,7 +12,7 @@ import soundtrack_cnn
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.inference.model import NumpyEnsemble
 from soundtrack_cnn.files import printable, sha256_file
-from soundtrack_cnn.inference.tagging import expand_inputs, read_tags, tag_collection
+from soundtrack_cnn.inference.batch import expand_inputs, read_tags, predict_collection
 from soundtrack_cnn.scoring.prediction import predict_file
 
 
@@ -60,7 +60,7 @@ def test_a_collection_is_tagged_in_input_order_with_names_kept_byte_for_byte(
     model = _tiny_model()
     paths, _ = expand_inputs([collection])
     out = str(tmp_path / "tags.csv")
-    summary = tag_collection(model, paths, out, k=2, n_jobs=n_jobs)
+    summary = predict_collection(model, paths, out, k=2, n_jobs=n_jobs)
     assert (summary.tagged, summary.failed, summary.skipped) == (4, 1, 0)
     rows = _rows(out)
     assert rows[0] == ["path", "tag_1", "score_1", "tag_2", "score_2", "error", "size",
@@ -84,22 +84,22 @@ def test_a_rerun_skips_the_tagged_files_and_retries_the_failed(collection, tmp_p
     model = _tiny_model()
     paths, _ = expand_inputs([collection])
     out = str(tmp_path / "tags.csv")
-    first = tag_collection(model, paths[:2], out, k=3, n_jobs=None)
+    first = predict_collection(model, paths[:2], out, k=3, n_jobs=None)
     assert (first.tagged, first.failed) == (2, 0)  # the two names before "broken.flac"
     # Killed while writing a row: the cut line is dropped, not read as a file.
     with open(out, "ab") as stream:
         stream.write(os.fsencode(paths[2]) + b",Lo")
-    summary = tag_collection(model, paths, out, k=3, n_jobs=None)
+    summary = predict_collection(model, paths, out, k=3, n_jobs=None)
     failed = summary.failed
     assert (summary.tagged, failed, summary.skipped) == (2, 1, 2)
     assert "already there" in summary.describe(out)
     rows = _rows(out)
     assert [row[0] for row in rows[1:]] == paths
-    again = tag_collection(model, paths, out, k=3, n_jobs=None)
+    again = predict_collection(model, paths, out, k=3, n_jobs=None)
     assert (again.tagged, again.failed, again.skipped) == (0, 1, 4)
     assert _rows(out) == rows
     with pytest.raises(InputError, match="--top 2"):
-        tag_collection(model, paths, out, k=2)
+        predict_collection(model, paths, out, k=2)
 
 
 def _write_tone(path, hz, seconds=12):
@@ -115,7 +115,7 @@ def test_a_changed_file_is_tagged_again_and_a_deleted_ones_row_dropped(tmp_path)
         _write_tone(str(folder / name), hz)
     out = str(tmp_path / "tags.csv")
     paths, _ = expand_inputs([str(folder)])
-    tag_collection(model, paths, out, k=2)
+    predict_collection(model, paths, out, k=2)
     before = {row["path"]: row for row in read_tags(out, 2).values()}
     # b.wav replaced by other audio of the same size, its mtime kept (mv, cp -p, an
     # archive would keep it): only the sha256 tells; c.wav deleted.
@@ -125,7 +125,7 @@ def test_a_changed_file_is_tagged_again_and_a_deleted_ones_row_dropped(tmp_path)
     assert os.stat(str(folder / "b.wav")).st_size == info.st_size
     os.unlink(str(folder / "c.wav"))
     paths, _ = expand_inputs([str(folder)])
-    summary = tag_collection(model, paths, out, k=2)
+    summary = predict_collection(model, paths, out, k=2)
     assert (summary.tagged, summary.skipped, summary.dropped) == (1, 1, 1)
     assert "1 file(s) tagged" in summary.describe(out) and "1 row(s) dropped" in \
         summary.describe(out)
@@ -136,10 +136,10 @@ def test_a_changed_file_is_tagged_again_and_a_deleted_ones_row_dropped(tmp_path)
     assert after[b]["tag_1"] == after[str(folder / "a.wav")]["tag_1"]  # now a's audio
     # Unchanged files stay tagged; a CSV of an older version (no size, mtime,
     # sha256) has its files tagged again.
-    assert tag_collection(model, paths, out, k=2).skipped == 2
+    assert predict_collection(model, paths, out, k=2).skipped == 2
     with open(out, "w") as stream:
         stream.write("path,tag_1,score_1,tag_2,score_2,error\n{},Low,0.6,High,0.4,\n".format(b))
-    assert tag_collection(model, paths, out, k=2).tagged == 2
+    assert predict_collection(model, paths, out, k=2).tagged == 2
 
 
 def test_aliases_of_one_file_are_tagged_once(tmp_path, monkeypatch):
@@ -151,10 +151,10 @@ def test_aliases_of_one_file_are_tagged_once(tmp_path, monkeypatch):
     paths, _ = expand_inputs(["x.wav", "x.wav", "./x.wav", "d/../x.wav", "link.wav"])
     assert paths == ["x.wav"]
     out = str(tmp_path / "tags.csv")
-    assert tag_collection(model, ["x.wav", "./x.wav", "link.wav"], out, k=2).tagged == 1
+    assert predict_collection(model, ["x.wav", "./x.wav", "link.wav"], out, k=2).tagged == 1
     assert list(read_tags(out, 2)) == ["x.wav"]
     # Named another way next time, it is still the file already tagged.
-    again = tag_collection(model, ["d/../x.wav"], out, k=2)
+    again = predict_collection(model, ["d/../x.wav"], out, k=2)
     assert (again.tagged, again.skipped) == (0, 1) and list(read_tags(out, 2)) == ["x.wav"]
 
 
@@ -173,7 +173,7 @@ def test_a_csv_path_that_is_not_a_tags_file_is_refused_before_it_is_opened(tmp_p
                 "input": "a.wav: is also this command's input", "not a csv": "not a tags CSV"}
     before = open(song, "rb").read()
     with pytest.raises(InputError, match=expected[kind]):
-        tag_collection(model, [song], out, k=2)
+        predict_collection(model, [song], out, k=2)
     assert open(song, "rb").read() == before
 
 
@@ -192,5 +192,5 @@ def test_a_folder_without_audio_is_one_error(tmp_path):
 
 def test_a_file_whose_name_is_not_utf8_is_tagged(collection, tmp_path):
     path = os.fsdecode(os.path.join(os.fsencode(collection), LATIN_1))
-    summary = tag_collection(_tiny_model(), [path], str(tmp_path / "tags.csv"), k=2)
+    summary = predict_collection(_tiny_model(), [path], str(tmp_path / "tags.csv"), k=2)
     assert summary.tagged == 1
