@@ -15,14 +15,23 @@ CORPUS ?=
 RUN ?= runs/$(PROFILE)$(if $(CORPUS),-$(CORPUS))$(if $(DATA),-$(notdir $(patsubst %/,%,$(dir $(abspath $(DATA))))))
 # A Dask scheduler (tcp://host:8786) to extract and train on; default: this machine.
 SCHEDULER ?=
+# A pretrained trunk every net starts from: 'pretrained' (shipped) or a TRUNK.npz
+# (e.g. the RUN/trunk.npz of `make pretrain`); empty: the study's random start.
+INIT ?=
+# Epochs of `make pretrain` and of `make pretrain-trunk`.
+PRETRAIN_EPOCHS ?= 20
+TRUNK_EPOCHS ?= 20
+# The real-music development set (../shared/realmusic2/build.sh writes it here).
+REALMUSIC2 ?= $(HOME)/.cache/realmusic2
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: help install train test docs test-upstream bench bench-torch compare browser clean clean-runs
+.PHONY: help install train test docs test-upstream bench bench-torch compare browser clean clean-runs \
+        pretrain pretrain-trunk
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@echo "soundtrack_cnn -- make TARGET [PROFILE=demo|study|small] [CORPUS=small|demo|large] [DATA=manifest.csv] [RUN=folder]"
+	@echo "soundtrack_cnn -- make TARGET [PROFILE=demo|study|small] [CORPUS=small|demo|large] [DATA=manifest.csv] [RUN=folder] [INIT=pretrained|trunk.npz]"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 18
 
 install: $(STAMP) ## create .venv with the exact pins (idempotent)
@@ -56,7 +65,25 @@ docs: install ## build the documentation site into docs/_build/html (warnings ar
 	@echo "docs: docs/_build/html/index.html"
 
 train: install ## the study end to end on the bundled corpus (or DATA=your manifest)
-	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(BIN)/python -m soundtrack_cnn run --profile $(PROFILE) --run $(RUN) $(if $(DATA),--manifest $(DATA)) $(if $(CORPUS),--corpus $(CORPUS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(INIT),--init $(INIT))
+
+# Every track of DATA but its test rows, tags ignored (unlabelled rows welcome):
+# an unlabelled store in RUN/pretrain-features, the trunk in RUN/trunk.npz (+ .json).
+pretrain: install ## pretrain a trunk on DATA's tracks but its test rows: RUN/trunk.npz (then INIT=RUN/trunk.npz)
+	@test -n "$(DATA)" || { echo "make pretrain needs DATA=manifest.csv (or a folder of audio)"; exit 1; }
+	$(BIN)/python -m soundtrack_cnn features $(DATA) --out $(RUN)/pretrain-features --unlabelled --exclude-split test $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(BIN)/python -m soundtrack_cnn pretrain $(RUN)/pretrain-features --out $(RUN)/trunk.npz --epochs $(PRETRAIN_EPOCHS)
+
+# The trunk shipped in soundtrack_cnn/trunks/: realmusic2's unlabelled pool minus the
+# project split's test tracks.  The labelled tracks are extracted once, as
+# manifest-project.csv (the store the development runs train on; its test
+# tracks are left out of pretraining), and the pool's other tracks beside them.
+pretrain-trunk: install ## rebuild the shipped trunk from ../shared/realmusic2 (TRUNK_EPOCHS; hours on 2 cores)
+	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-project.csv --out $(REALMUSIC2)/features-project
+	$(BIN)/python -c 'import csv, sys; project = {r["path"] for r in csv.DictReader(open(sys.argv[1]))}; rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["path"] not in project]; w = csv.DictWriter(open(sys.argv[3], "w", newline=""), ["path", "split"], extrasaction="ignore"); w.writeheader(); w.writerows(rows)' $(REALMUSIC2)/manifest-project.csv $(REALMUSIC2)/manifest-pool.csv $(REALMUSIC2)/manifest-pool-extra.csv
+	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-pool-extra.csv --out $(REALMUSIC2)/features-pool-extra --unlabelled --exclude-split test
+	$(BIN)/python -m soundtrack_cnn pretrain $(REALMUSIC2)/features-project $(REALMUSIC2)/features-pool-extra --out soundtrack_cnn/trunks/pretrained.npz --epochs $(TRUNK_EPOCHS)
+	rm -f soundtrack_cnn/trunks/pretrained.checkpoint.npz  # the wheel ships every file of the package
 
 bench: install ## speed and memory figures
 	RUN=$(RUN) $(BIN)/python bench/run.py

@@ -10,7 +10,8 @@ import pytest
 _SLOW_FIXTURES = {"fitted_net", "two_tag_store", "two_tag_run"}
 #: Docstring examples that train a net or extract a corpus (doctests carry no
 #: markers, so they are recognised by what they call).
-_SLOW_EXAMPLE = re.compile(r"\b(extract|generate_corpus|train_net)\(|\.fit\(X, [yY], groups")
+_SLOW_EXAMPLE = re.compile(r"\b(extract|generate_corpus|train_net|embed_tiles|pretrain)\(|"
+                           r"\.fit\(X, [yY], groups|ContrastivePretrainer\(")
 
 
 def pytest_collection_modifyitems(items):

@@ -24,7 +24,7 @@ The package, by concept (each subpackage's docstring is its table of contents):
 ``scoring``     tile scores -> ranked tags, metrics (shared by every engine)
 ``training``    the study's nets: listing, callbacks, batches, ensemble, run files
 ``inference``   trained runs without Theano: the numpy and ONNX engines, a whole collection
-``beyond``      beyond the study: its next steps and the classical baseline
+``beyond``      beyond the study: its next steps, the classical baseline, pretrained trunks
 ``reporting``   figures, timelines, the viewer page, the collection report
 ``film``        a whole film or album from a model: cues, in-distribution flag, verdict, page
 ``experiment``  profiles, run folder and its files, pipeline, export, report, compare

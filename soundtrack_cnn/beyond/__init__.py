@@ -12,4 +12,7 @@ run is :func:`soundtrack_cnn.experiment.pipeline.evaluate_run`.)
     clusters      genre clusters from label co-occurrence; the two-stage ranking
     sequence      a GRU/LSTM over a track's tiles (the study's "RNN over slices")
     options       the names of these choices (``CALIBRATIONS``), without scikit-learn
+    trunk         a pretrained trunk (conv1..hidden6) as ``.npz`` + provenance, checked
+    pretraining   NT-Xent pretraining of the trunk on unlabelled tiles; ``pretrain``
+    probe         a trunk's embeddings per track + logistic regression (the linear probe)
 """

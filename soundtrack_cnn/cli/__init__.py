@@ -18,7 +18,7 @@ One module per group of commands, each with a ``register(commands)``:
 
     common       checked argument types (``count``, ``seconds``, ``seed``, ``n_jobs``...), ``--scheduler``
     collection   corpus, features, store, label, collection
-    training     run, train
+    training     run, train, pretrain
     predict      predict, export, upgrade
     evaluation   evaluate, report, compare, reconstruct
     film         film
@@ -42,7 +42,7 @@ __all__ = ["main", "build_parser", "describe_os_error", "describe_error", "COMMA
 #: ``predict`` on one file does not need (a test keeps this table equal to what
 #: the modules register).
 COMMANDS = {
-    "run": "training", "train": "training",
+    "run": "training", "train": "training", "pretrain": "training",
     "corpus": "collection", "features": "collection", "store": "collection",
     "label": "collection", "collection": "collection",
     "predict": "predict", "export": "predict", "upgrade": "predict",

@@ -29,7 +29,8 @@ def _features(args):
     check_not_input(args.out, [args.manifest])
     with cluster(args) as client:
         summary = extract(args.manifest, args.out, n_jobs=args.jobs, client=client,
-                          stall_seconds=args.stall_timeout, progress=True)
+                          stall_seconds=args.stall_timeout, progress=True,
+                          labelled=not args.unlabelled, exclude_splits=args.exclude_split or ())
     print(printable(summary), file=sys.stderr, flush=True)
     if args.strict and summary.problems:
         raise InputError("{} file(s) could not be used (listed above)".format(len(summary.problems)))
@@ -69,7 +70,8 @@ def register(commands):
     corpus.set_defaults(func=_corpus)
 
     features = commands.add_parser("features", help="extract MFCC tiles into a feature store")
-    features.add_argument("manifest", nargs="?")
+    features.add_argument("manifest", nargs="?", help="a manifest CSV, or a folder of audio "
+                          "files (unlabelled, for pretrain)")
     features.add_argument("--out")
     features.add_argument("--jobs", type=n_jobs, default=-1,
                           help="worker processes (default -1: every core; 1: this process)")
@@ -79,6 +81,11 @@ def register(commands):
     add_scheduler(features)
     features.add_argument("--strict", action="store_true",
                           help="exit with status 2 if any file was skipped")
+    features.add_argument("--unlabelled", action="store_true",
+                          help="accept rows without tags, and a manifest with only a path "
+                          "column (a store to pretrain on; train refuses it)")
+    features.add_argument("--exclude-split", action="append", choices=("train", "valid", "test"),
+                          help="leave out the manifest rows of this split (repeatable)")
     features.add_argument("--compression", action="store_true",
                           help="print bytes per 10 s as PCM, spectrogram and MFCC tile")
     features.set_defaults(func=_features)

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 def _evaluate(args):
     from ..experiment.pipeline import evaluate_run, read_evaluation
-    evaluate_run(args.run, engine=args.engine)
+    evaluate_run(args.run, engine=args.engine, probe=args.probe or ())
     print(printable(read_evaluation(args.run), keep_newlines=True))
 
 
@@ -22,7 +22,8 @@ def _compare(args):
     from ..experiment.compare import compare_run, compare_runs
     if args.others:
         print(printable(compare_runs([args.run] + args.others, n_boot=args.bootstrap,
-                                     seed=args.seed), keep_newlines=True))
+                                     seed=args.seed, probe=args.probe or ()),
+                        keep_newlines=True))
         return
     print(printable(compare_run(args.run, n_boot=args.bootstrap, seed=args.seed,
                                 embedding=args.embedding), keep_newlines=True))
@@ -39,6 +40,9 @@ def register(commands):
     evaluate.add_argument("--engine", choices=ENGINES,
                           help="what runs the nets (default: ONNX Runtime where installed, "
                                "else numpy; the same scores within 1e-5)")
+    evaluate.add_argument("--probe", action="append", metavar="TRUNK",
+                          help="also the linear probe of this trunk ('pretrained' or a "
+                               "TRUNK.npz; repeatable); a fine-tuned run always gets its own")
     evaluate.set_defaults(func=_evaluate)
 
     report = commands.add_parser("report", help="figures and the prediction viewer "
@@ -58,6 +62,9 @@ def register(commands):
     compare.add_argument("--seed", type=seed, default=0)
     compare.add_argument("--embedding", default="scores", choices=["scores", "hidden6"],
                          help="what the GRU reads per tile")
+    compare.add_argument("--probe", action="append", metavar="TRUNK",
+                         help="with OTHER_RUN: also the linear probe of this trunk (repeatable); "
+                              "every run's own trunk is probed anyway")
     compare.set_defaults(func=_compare)
 
     reconstruct = commands.add_parser("reconstruct", help="audio rebuilt from its MFCCs")

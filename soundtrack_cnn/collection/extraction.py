@@ -36,7 +36,7 @@ from ..audio.io import load_audio
 from ..errors import InputError, InputWarning
 from ..files import sha256_file
 from ..parallel.pool import STALL_SECONDS, Death, effective_n_jobs, imap_unordered
-from .manifest import check_manifest
+from .manifest import check_manifest, folder_tracks
 from .store import StoreWriter, create_store, damaged_tracks, mark_complete, read_settings
 
 __all__ = ["extract", "ExtractSummary", "decode_file"]
@@ -80,7 +80,7 @@ class ExtractSummary(object):
 
 
 def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=False, client=None,
-            stall_seconds=STALL_SECONDS):
+            stall_seconds=STALL_SECONDS, labelled=True, exclude_splits=()):
     """Extract the tiles of a whole collection into a feature store, resumably.
 
     Tracks already in the store with an unchanged file (same size and mtime)
@@ -92,7 +92,8 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Fal
     Parameters
     ----------
     manifest : str or list of Track
-        A manifest CSV (bad rows are reported and left out) or tracks.
+        A manifest CSV (bad rows are reported and left out), a folder of
+        audio files (unlabelled tracks, for pretraining) or tracks.
     out : str
         Store directory; created if needed.  An existing store must have the
         same ``settings``.
@@ -111,6 +112,10 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Fal
     stall_seconds : float
         A worker whose CPU time does not advance this long is killed and
         counts as dead (None: wait for ever).
+    labelled : bool
+        False accepts manifest rows without tags (a store to pretrain on).
+    exclude_splits : sequence of str
+        Manifest rows of these splits are not extracted (e.g. ``test``).
 
     Returns
     -------
@@ -136,8 +141,11 @@ def extract(manifest, out, settings=FeatureSettings(), n_jobs=None, progress=Fal
     """
     effective_n_jobs(n_jobs)  # a bad value is refused before the store is made
     summary = ExtractSummary(store=out)
-    if isinstance(manifest, (str, os.PathLike)):
-        tracks, bad_rows = check_manifest(manifest)
+    if isinstance(manifest, (str, os.PathLike)) and os.path.isdir(manifest):
+        tracks, bad_rows = folder_tracks(manifest), []
+    elif isinstance(manifest, (str, os.PathLike)):
+        tracks, bad_rows = check_manifest(manifest, labelled=labelled,
+                                          exclude_splits=exclude_splits)
     else:
         tracks, bad_rows = list(manifest), []
     if not tracks and not bad_rows:

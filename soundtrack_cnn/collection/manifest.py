@@ -14,6 +14,12 @@ track belongs to, e.g. its IMDb ``tconst``: drawn splits keep a film's tracks
 together) are optional; other columns are ignored.  Relative paths resolve
 against the manifest's folder.
 Rows are named by their line number in the file (the header is line 1).
+
+A manifest for pretraining needs no tags (``labelled=False``): a ``path``
+column is enough, and the unlabelled pool of the real-music development set
+(``path,game,duration_s,status,split``) is read as it is; rows of the splits
+given as ``exclude_splits`` (say ``test``) are left out.  A folder of audio
+files is such a manifest too (:func:`folder_tracks`).
 """
 import csv
 import dataclasses
@@ -22,11 +28,12 @@ import io
 import os
 import re
 
+from ..audio.io import find_audio
 from ..errors import InputError
 from ..files import not_a_file, write_bytes
 from .splits import SPLITS
 
-__all__ = ["Track", "read_manifest", "check_manifest", "write_manifest"]
+__all__ = ["Track", "read_manifest", "check_manifest", "write_manifest", "folder_tracks"]
 
 TAG_SEPARATOR = "|"
 #: Longest tag accepted: a genre name; a cell of text pasted by mistake (100k
@@ -62,7 +69,7 @@ class Track(object):
     film: str = None
 
 
-def check_manifest(path, vocabulary=None):
+def check_manifest(path, vocabulary=None, labelled=True, exclude_splits=()):
     """Read a manifest, keeping the good rows and listing the bad ones.
 
     Parameters
@@ -71,6 +78,11 @@ def check_manifest(path, vocabulary=None):
         The CSV file.
     vocabulary : sequence of str, optional
         Allowed tags; any other tag makes its row bad.
+    labelled : bool
+        Every row needs tags (training); False accepts rows without tags and
+        a manifest without a ``tags`` column (pretraining).
+    exclude_splits : sequence of str
+        Rows of these splits are left out (neither tracks nor problems).
 
     Returns
     -------
@@ -83,8 +95,8 @@ def check_manifest(path, vocabulary=None):
     Raises
     ------
     InputError
-        Only if the file itself is unusable (missing, not CSV, no ``path`` or
-        ``tags`` column).
+        Only if the file itself is unusable (missing, not CSV, no ``path``
+        column, or no ``tags`` column when ``labelled``).
 
     Examples
     --------
@@ -96,11 +108,18 @@ def check_manifest(path, vocabulary=None):
     >>> tracks, problems = check_manifest(path)
     >>> tracks[0].tags, problems[0][0], problems[0][2].endswith("line 3: (empty path): empty path")
     (('Drama', 'Action'), 3, True)
+    >>> _ = open(path, "w").write("path,game,split\\ntheme.flac,naev,train\\n")
+    >>> check_manifest(path, labelled=False)[0][0].tags, check_manifest(path, labelled=False,
+    ...                exclude_splits=["train"])
+    ((), ([], []))
     """
     folder = os.path.dirname(os.path.abspath(path))
     allowed = None if vocabulary is None else set(vocabulary)
     tracks, problems, seen_paths, seen_ids = [], [], {}, {}
-    for line, row in _rows(path):
+    excluded = set(exclude_splits or ())
+    for line, row in _rows(path, labelled):
+        if (row.get("split") or "").strip() in excluded:
+            continue
         raw_path = (row.get("path") or "").strip()
         where = "{} line {}: {}".format(path, line, raw_path or "(empty path)")
         full = os.path.normpath(os.path.join(folder, raw_path)) if raw_path else ""
@@ -114,11 +133,11 @@ def check_manifest(path, vocabulary=None):
             reason = "empty path"
         elif not os.path.isfile(full):
             reason = _not_a_file(full)
-        elif not tags:
+        elif not tags and labelled:
             reason = "no tags"
         elif any(_UNDECODED.search(tag) for tag in tags):
             reason = "tags {} are not UTF-8 text".format(list(tags))
-        elif max(len(tag) for tag in tags) > MAX_TAG_LENGTH:
+        elif tags and max(len(tag) for tag in tags) > MAX_TAG_LENGTH:
             reason = "a tag of {} characters (at most {}: a genre name, not a text)".format(
                 max(len(tag) for tag in tags), MAX_TAG_LENGTH)
         elif allowed is not None and not allowed.issuperset(tags):
@@ -138,7 +157,7 @@ def check_manifest(path, vocabulary=None):
     return tracks, problems
 
 
-def read_manifest(path, vocabulary=None):
+def read_manifest(path, vocabulary=None, labelled=True, exclude_splits=()):
     """Read a manifest strictly: every row must be good.
 
     Parameters
@@ -147,6 +166,8 @@ def read_manifest(path, vocabulary=None):
         The CSV file.
     vocabulary : sequence of str, optional
         Allowed tags.
+    labelled, exclude_splits
+        As in :func:`check_manifest`.
 
     Returns
     -------
@@ -169,7 +190,7 @@ def read_manifest(path, vocabulary=None):
     >>> read_manifest(path)[0].tags
     ('Action', 'Crime', 'Drama')
     """
-    tracks, problems = check_manifest(path, vocabulary)
+    tracks, problems = check_manifest(path, vocabulary, labelled, exclude_splits)
     if problems:
         raise InputError("{} has {} bad row(s):\n  {}".format(
             path, len(problems), "\n  ".join(reason for _, _, reason in problems)))
@@ -215,7 +236,30 @@ def write_manifest(path, tracks):
     write_bytes(path, text.getvalue().encode("utf-8", "surrogateescape"))
 
 
-def _rows(path):
+def folder_tracks(folder):
+    """Every audio file under ``folder`` as an unlabelled track (pretraining).
+
+    Track ids are the paths relative to the folder, without extension.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> os.makedirs(os.path.join(folder, "naev"))
+    >>> open(os.path.join(folder, "naev", "theme.ogg"), "wb").close()
+    >>> [(t.track_id, t.tags) for t in folder_tracks(folder)]
+    [('naev/theme', ())]
+    """
+    if not os.path.isdir(folder):
+        raise InputError("{}: no such folder".format(folder))
+    tracks = [Track(os.path.abspath(path), (), _default_id(os.path.abspath(path), folder))
+              for path in find_audio(folder)]
+    if not tracks:
+        raise InputError("{}: holds no audio file".format(folder))
+    return tracks
+
+
+def _rows(path, labelled=True):
     if not os.path.isfile(path):
         raise InputError("{}: no such manifest file".format(path))
     try:
@@ -224,10 +268,11 @@ def _rows(path):
         with open(path, newline="", encoding="utf-8-sig", errors="surrogateescape") as stream:
             reader = csv.DictReader(stream)
             header = reader.fieldnames or ()
-            missing = [column for column in ("path", "tags") if column not in header]
+            missing = [column for column in ("path", "tags")[:1 + labelled] if column not in header]
             if missing:
-                raise InputError("{}: header {} lacks the column(s) {}".format(
-                    path, reader.fieldnames, missing))
+                raise InputError("{}: header {} lacks the column(s) {}{}".format(
+                    path, reader.fieldnames, missing, " (a manifest to pretrain on needs no "
+                    "tags: `features --unlabelled`)" if "tags" in missing else ""))
             for row in reader:
                 yield reader.line_num, row
     except csv.Error as error:
@@ -245,4 +290,5 @@ def _not_a_file(path):
 
 
 def _default_id(full, folder):
+    folder = os.path.abspath(folder)
     return os.path.splitext(os.path.relpath(full, folder))[0].replace(os.sep, "/") if full else ""

@@ -9,7 +9,9 @@ from those scores, and evaluates them all on the same test tracks:
 * Platt and isotonic calibration of the specialists (:mod:`calibration`),
   saved into the run folder;
 * the two-stage cluster-then-genre ranking (:mod:`clusters`);
-* a GRU over the tiles in order (:mod:`sequence`).
+* a GRU over the tiles in order (:mod:`sequence`);
+* for a run fine-tuned from a pretrained trunk, the trunk's linear probe
+  (:mod:`probe`).
 
 :func:`compare_runs` (``soundtrack-cnn compare RUN OTHER...``) puts the
 trained models of several runs of one collection -- profiles, options,
@@ -32,6 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..beyond.baseline import reference_scores
 from ..beyond.calibration import Calibration
+from ..beyond.probe import linear_probe_scores, probe_name
 from ..beyond.clusters import TwoStage, ambiguous, cluster_report, genre_clusters
 from ..beyond.sequence import SequenceModel, tile_embeddings
 from ..files import check_writable, write_bytes, write_json
@@ -39,6 +42,7 @@ from ..scoring import metrics
 from ..scoring.pooling import AttentionPooling, pool_tracks
 from ..training.dataset import TileView
 from ..training.loading import import_weights
+from .pipeline import probe_trunks
 from .scores import read_scores
 from .tracksets import track_sets
 
@@ -183,6 +187,9 @@ def variant_scores(run_dir, embedding="scores", temperature=.1, seed=0, verbose=
     two_stage = TwoStage(clusters, flags=flags).fit(mean["valid"], valid.labels)
     variants["two-stage (clusters, then genres)"] = {
         split: two_stage.predict(mean[split]) for split in ("valid", "test")}
+    for trunk in probe_trunks(run_dir):
+        # A run fine-tuned from a trunk: is the fine-tuning better than a linear read-out?
+        variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
 
     if embedding == "scores":
         embedded = tiles
@@ -277,7 +284,7 @@ def _aligned(track_ids, tracks, values):
     return np.asarray(values)[[position[track_id] for track_id in track_ids]]
 
 
-def compare_runs(run_dirs, n_boot=500, seed=0):
+def compare_runs(run_dirs, n_boot=500, seed=0, probe=()):
     """Every trained model of several runs, the classical baseline and the label prior, paired.
 
     The runs must share their genres and their validation and test tracks
@@ -292,6 +299,9 @@ def compare_runs(run_dirs, n_boot=500, seed=0):
         Evaluated runs (``soundtrack-cnn run``, or ``train`` then ``evaluate``).
     n_boot, seed : int
         Bootstrap resamples and their seed.
+    probe : sequence of str
+        Trunks whose linear probe is a row too (besides the trunk each
+        fine-tuned run started from).
 
     Returns
     -------
@@ -322,4 +332,10 @@ def compare_runs(run_dirs, n_boot=500, seed=0):
                                 pool_tracks(tile_scores[split], run_sets[split].ranges))
                 for split in ids}
     variants.update(reference_scores(store.tiles, sets))
+    trunks = {}
+    for index, run_dir in enumerate(run_dirs):
+        trunks.update({trunk.sha256: trunk for trunk in probe_trunks(
+            run_dir, probe if index == 0 else ())})
+    for trunk in trunks.values():
+        variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
     return _compared(variants, labels, genres, n_boot, seed)[1] + "\n"

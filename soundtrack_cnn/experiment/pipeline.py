@@ -28,11 +28,14 @@ from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingWarning
 from ..files import check_writable, printable, write_json, write_text
 from ..film.novelty import write_reference
+from ..beyond.probe import linear_probe_scores, probe_name
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
+from ..training.checkpoint import ModelFolder
 from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
 from ..training.network import STUDY_HYPERPARAMETERS
+from ..beyond.trunk import describe_init, read_trunk
 from .profiles import default_data_dir, get_profile
 from .report import report_run
 from .runfolder import check_inputs
@@ -41,7 +44,7 @@ from .tracksets import (fit_data, in_distribution_reference, read_experiment_jso
                         write_experiment_json)
 
 __all__ = ["check_genres", "prepare_run", "train_run", "evaluate_run", "read_evaluation",
-           "run_experiment"]
+           "run_experiment", "probe_trunks"]
 
 
 def check_genres(genres, run_dir):
@@ -83,6 +86,11 @@ def prepare_run(run_dir, store_dir, profile="demo", genres=None, n_genres=10, se
     tracks = FeatureStore(store_dir).ok_tracks
     if not tracks:
         raise InputError("the store {} holds no usable track".format(store_dir))
+    untagged = sum(1 for t in tracks if not t.tags)
+    if untagged:
+        raise InputError("the store {} holds {} of {} tracks without tags (a store to pretrain "
+                         "on): train needs a store of labelled tracks".format(
+                             store_dir, untagged, len(tracks)))
     splits = assign_splits([t.track_id for t in tracks],
                            given={t.track_id: t.split for t in tracks if t.split}, seed=seed,
                            groups={t.track_id: t.film for t in tracks if t.film})
@@ -115,7 +123,7 @@ def _models(run_dir, genres, params, equal_updates):
 
 
 def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=None,
-              client=None, trust_pickles=False):
+              client=None, trust_pickles=False, init=None, freeze_conv=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
@@ -131,7 +139,8 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
     profile's) adds the single net trained with as many updates as all
     specialists together, also to a finished run.  ``trust_pickles`` resumes
     from saved nets this user did not sign (a pickle runs code: only for a run
-    folder one trusts).
+    folder one trusts).  ``init`` and ``freeze_conv`` (default: the profile's)
+    start every net from a pretrained trunk (:mod:`soundtrack_cnn.beyond.trunk`).
     """
     record = read_experiment_json(run_dir)
     store, genres, sets = track_sets(run_dir)
@@ -140,6 +149,18 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
     params = record["profile"]["net_params"] if net_params is None else net_params
     if equal_updates is None:
         equal_updates = record["profile"].get("equal_updates", False)
+    if init is None:
+        init = record["profile"].get("init")
+    if freeze_conv is None:
+        freeze_conv = record["profile"].get("freeze_conv", False)
+    trunk = None if init is None else read_trunk(init)
+    if trunk is not None and verbose:
+        print("== every net starts from the trunk {} (sha256 {}; pretrained on {} tracks, {} h, "
+              "{} epochs){}".format(trunk.path, trunk.sha256[:12],
+                                    trunk.provenance.get("data", {}).get("tracks"),
+                                    trunk.provenance.get("data", {}).get("hours"),
+                                    trunk.provenance.get("epochs"),
+                                    "; conv blocks frozen" if freeze_conv else ""), flush=True)
     for label, cls, folder, model_params in _models(run_dir, genres, params, equal_updates):
         n_nets = len(genres) if cls is SpecialistEnsemble else 1
         hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
@@ -158,7 +179,8 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
             warnings.warn("{}: {}".format(label, warning), TrainingWarning, stacklevel=2)
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
-            verbose=verbose, client=client, trust_pickles=trust_pickles).fit(X, Y, groups)
+            verbose=verbose, client=client, trust_pickles=trust_pickles, init=trunk,
+            freeze_conv=freeze_conv).fit(X, Y, groups)
 
 
 def _validation_mse(valid, tile_scores, label):
@@ -174,7 +196,30 @@ def _validation_mse(valid, tile_scores, label):
     return figures
 
 
-def evaluate_run(run_dir, engine=None):
+def probe_trunks(run_dir, probe=()):
+    """The trunks whose linear probe a run is evaluated with: its own (if any), then ``probe``.
+
+    Raises
+    ------
+    InputError
+        If the run's trunk is no longer the file it was fine-tuned from.
+    """
+    trunks, seen = [], set()
+    record = ModelFolder(run_dir, "ensemble").read() or {}
+    init = record.get("init")
+    for name in ([init["trunk"]] if init else []) + list(probe or ()):
+        trunk = read_trunk(name)
+        if init and name == init["trunk"] and trunk.sha256 != init["sha256"]:
+            raise InputError("{}: the trunk {} changed since the run was fine-tuned from it "
+                             "(sha256 {} then, {} now)".format(run_dir, name, init["sha256"][:12],
+                                                               trunk.sha256[:12]))
+        if trunk.sha256 not in seen:
+            seen.add(trunk.sha256)
+            trunks.append(trunk)
+    return trunks
+
+
+def evaluate_run(run_dir, engine=None, probe=()):
     """Metrics of the ensemble, the single net and two baselines on the test tracks.
 
     Thresholds for F1 and Hamming loss are chosen on the validation tracks
@@ -184,7 +229,9 @@ def evaluate_run(run_dir, engine=None):
     :func:`~soundtrack_cnn.experiment.tracksets.in_distribution_reference`).
     ``engine`` ('numpy', 'onnx' or 'theano'; default ONNX Runtime where it is
     installed, else numpy) runs the nets: the same scores within 1e-5, and the
-    same ``evaluation.md`` on the demo run.
+    same ``evaluation.md`` on the demo run.  A run fine-tuned from a trunk
+    also gets that trunk's linear probe (:mod:`soundtrack_cnn.beyond.probe`),
+    and so does every trunk of ``probe`` (paths, or ``'pretrained'``).
 
     Returns
     -------
@@ -216,6 +263,11 @@ def evaluate_run(run_dir, engine=None):
     results[CLASSICAL] = {"tracks": metrics.evaluate_scores(
         test.labels, classical["test"], genres,
         metrics.choose_thresholds(valid.labels, classical["valid"]))}
+    for trunk in probe_trunks(run_dir, probe):
+        probed = linear_probe_scores(trunk, store.tiles, sets)
+        results[probe_name(trunk)] = {"tracks": metrics.evaluate_scores(
+            test.labels, probed["test"], genres,
+            metrics.choose_thresholds(valid.labels, probed["valid"]))}
     baselines = {PRIOR: references[PRIOR]["test"],
                  "uniform random": metrics.random_scores(n_test, len(genres), 0)}
     for name, baseline_scores in baselines.items():
@@ -227,7 +279,9 @@ def evaluate_run(run_dir, engine=None):
     write_json(os.path.join(run_dir, "evaluation.json"), results)
     tracks = metrics.metrics_table({name: r["tracks"] for name, r in results.items() if "tracks" in r})
     tiles = metrics.metrics_table({name: r["tiles"] for name, r in results.items() if "tiles" in r})
-    write_text(os.path.join(run_dir, "evaluation.md"), "# Test tracks ({})\n\n{}\n\n"
+    init = describe_init((ModelFolder(run_dir, "ensemble").read() or {}).get("init"))
+    write_text(os.path.join(run_dir, "evaluation.md"), ("The specialists and the single net were "
+               "{}.\n\n".format(init) if init else "") + "# Test tracks ({})\n\n{}\n\n"
                "# Test tiles\n\n{}\n\n# Validation MSE (the study's \"validation error\")\n\n"
                "{}\n".format(n_test, tracks, tiles, "\n".join(
                    "- {}: {:.4f}".format(metrics.markdown_text(name), value)
@@ -254,7 +308,7 @@ def read_evaluation(run_dir):
 
 def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus=None,
                    equal_updates=None, genres=None, n_genres=10, seed=0, n_jobs=-1, verbose=0,
-                   client=None):
+                   client=None, init=None, freeze_conv=None):
     """Run the whole study and return the path of the report page.
 
     Parameters
@@ -291,6 +345,11 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         nolearn's line per epoch.
     client : distributed.Client or str, optional
         A Dask cluster to extract and train on (see :mod:`soundtrack_cnn.parallel.cluster`).
+    init : str, optional
+        A pretrained trunk to fine-tune from (path or ``'pretrained'``;
+        default: the profile's, none).
+    freeze_conv : bool, optional
+        Keep the trunk's convolutional blocks fixed (default: the profile's).
 
     Returns
     -------
@@ -302,6 +361,10 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         profile = dataclasses.replace(profile, corpus=corpus)
     if equal_updates is not None:
         profile = dataclasses.replace(profile, equal_updates=equal_updates)
+    if init is not None:
+        profile = dataclasses.replace(profile, init=init)
+    if freeze_conv is not None:
+        profile = dataclasses.replace(profile, freeze_conv=freeze_conv)
     if manifest is None:
         manifest = generate_corpus(data_dir or default_data_dir(profile), size=profile.corpus,
                                    seed=seed, n_jobs=n_jobs, progress=bool(verbose))
@@ -319,7 +382,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
         print(summary, flush=True)
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
-    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client)
+    train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client,
+              init=profile.init, freeze_conv=profile.freeze_conv)
     if verbose:
         print("== evaluating", flush=True)
     evaluate_run(run_dir)

@@ -33,6 +33,12 @@ class Profile(object):
     equal_updates : bool
         Also train the single multi-label net with as many weight updates as
         all specialists together (the fair comparison; costs as much again).
+    init : str, optional
+        A pretrained trunk every net starts from (an ``.npz`` path, or
+        ``'pretrained'``, the one shipped with the package); None (every
+        named profile): the study's random initial weights.
+    freeze_conv : bool
+        With ``init``: keep the trunk's convolutional blocks fixed.
 
     Examples
     --------
@@ -45,6 +51,8 @@ class Profile(object):
     net_params: dict
     settings: dict = dataclasses.field(default_factory=dict)
     equal_updates: bool = False
+    init: str = None
+    freeze_conv: bool = False
 
     def feature_settings(self):
         return FeatureSettings(**self.settings)

@@ -14,6 +14,7 @@ from ..reporting import figures, viewer
 from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.checkpoint import ModelFolder
+from ..beyond.trunk import describe_init
 from .scores import read_scores
 from .tracksets import track_sets
 
@@ -45,8 +46,10 @@ def report_run(run_dir, out=None):
     tile_scores = read_scores(run_dir)[0]["specialists"]["test"]
     scores = pool_tracks(tile_scores, test.ranges)
     all_tags = [tags for split in sets.values() for tags in split.tags]
+    record = ModelFolder(run_dir, "ensemble").read()
     histories = {genre: [_history_row(epoch, row) for epoch, row in enumerate(summary["history"], 1)]
-                 for genre, summary in ModelFolder(run_dir, "ensemble").read()["models"].items()}
+                 for genre, summary in record["models"].items()}
+    init = describe_init(record.get("init"))
 
     def png(name, ax):
         first = ax.flat[0] if hasattr(ax, "flat") else ax
@@ -70,8 +73,9 @@ def report_run(run_dir, out=None):
               for track_id, path, row, tags, (start, stop)
               in zip(test.track_ids, test.paths, shares, test.tags, test.ranges)]
     return viewer.write_viewer(os.path.join(out, "index.html"), tracks, genres,
-                               title="soundtrack_cnn: {}".format(os.path.basename(
-                                   os.path.abspath(run_dir))), sr=store.settings.sr,
+                               title="soundtrack_cnn: {}{}".format(os.path.basename(
+                                   os.path.abspath(run_dir)), ", " + init if init else ""),
+                               sr=store.settings.sr,
                                figures=pictures)
 
 

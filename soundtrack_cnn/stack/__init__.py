@@ -10,4 +10,5 @@ Kept apart from everything else, as Lasagne keeps its Theano code in
     runtime        speed settings applied when Theano is first imported (allocator; ops)
     ops            the 2x2 max-pool and its gradient as C ops, bitwise Theano's
     parallel_rng   Theano's MRG dropout streams advanced on every core, same numbers
+    contrastive    the NT-Xent loss of contrastive pretraining, as a Theano expression
 """

@@ -3,7 +3,8 @@
 The study's profile (batch 1200, patience 30 epochs, up to 1000 epochs) was
 sized for a collection of hundreds of hours.  On a small collection one epoch
 is one or two weight updates, so early stopping may end training after a few
-dozen updates.  :func:`plan_training` says so before any net trains.
+dozen updates.  :func:`plan_training` says so before any net trains;
+:func:`plan_pretraining` gives a pretraining's updates and time before it starts.
 """
 import math
 import time
@@ -13,7 +14,7 @@ import numpy as np
 
 from .network import build_net
 
-__all__ = ["plan_training", "measure_step_seconds", "MIN_UPDATES"]
+__all__ = ["plan_training", "plan_pretraining", "measure_step_seconds", "MIN_UPDATES"]
 
 #: Weight updates the study's network needs on the demo corpus: with ~110 the
 #: specialists ranked by the label prior, and the validation-track AUC of the
@@ -98,4 +99,45 @@ def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_se
         plan["warnings"].append(
             "at most {} weight updates per net ({} epochs x {}): too few to converge; raise "
             "epochs or lower batch".format(plan["max_updates"], epochs, updates_per_epoch))
+    return plan
+
+
+def plan_pretraining(n_tiles, n_tracks, batch, epochs, step_seconds=None):
+    """Updates, time and warnings of a contrastive pretraining (:mod:`.pretraining`).
+
+    Parameters
+    ----------
+    n_tiles, n_tracks : int
+        What is pretrained on.
+    batch : int
+        Pairs per update (``2 * batch`` tiles of ``batch`` distinct tracks).
+    epochs : int
+        Each draws as many pairs as there are tiles.
+    step_seconds : float, optional
+        Measured seconds per update
+        (:meth:`~soundtrack_cnn.beyond.pretraining.ContrastivePretrainer.measure_step_seconds`).
+
+    Returns
+    -------
+    plan : dict
+        ``updates_per_epoch``, ``updates``, ``hours`` and ``tiles_per_second``
+        (None without ``step_seconds``), ``warnings``.
+
+    Examples
+    --------
+    >>> plan = plan_pretraining(6000, 400, 64, 10, step_seconds=2.0)
+    >>> plan["updates_per_epoch"], round(plan["hours"], 2), plan["tiles_per_second"]
+    (94, 0.52, 64.0)
+    >>> plan_pretraining(300, 40, 64, 1)["warnings"][0]
+    'a batch of 64 pairs needs 64 distinct tracks; there are 40: lower the batch'
+    """
+    updates_per_epoch = max(math.ceil(n_tiles / batch), 1)
+    plan = {"updates_per_epoch": updates_per_epoch, "updates": updates_per_epoch * epochs,
+            "hours": None, "tiles_per_second": None, "warnings": []}
+    if step_seconds:
+        plan["hours"] = plan["updates"] * step_seconds / 3600
+        plan["tiles_per_second"] = 2 * batch / step_seconds
+    if n_tracks < batch:
+        plan["warnings"].append("a batch of {} pairs needs {} distinct tracks; there are {}: "
+                                "lower the batch".format(batch, batch, n_tracks))
     return plan

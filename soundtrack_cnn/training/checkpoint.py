@@ -174,6 +174,8 @@ def model_metadata(model):
         "hyperparameters": model.hyperparameters_,
         "seed": model.random_state,
         "training": model.training_,
+        # The trunk the nets were fine-tuned from (beyond.trunk.Trunk.record), or None.
+        "init": getattr(model, "init_", None),
         "versions": _versions(),
     }
 
@@ -198,6 +200,19 @@ def export_weights(model, path):
     """
     metadata = dict(model_metadata(model), summaries=model.summaries_)
     return write_weights(path, metadata, model_params(model))
+
+
+def _describe_init(init):
+    """A model record's ``init`` in a few words.
+
+    Examples
+    --------
+    >>> _describe_init(None), _describe_init({"sha256": "0123456789abcdef", "freeze_conv": True})
+    ('none', '0123456789ab, conv blocks frozen')
+    """
+    if not init:
+        return "none"
+    return init["sha256"][:12] + (", conv blocks frozen" if init.get("freeze_conv") else "")
 
 
 class ModelFolder(object):
@@ -268,6 +283,11 @@ class ModelFolder(object):
             return
         differing = [key for key in ("genres", "feature_settings", "seed", "training")
                      if saved.get(key) != fresh[key]]
+        if (saved.get("init") or {}).get("sha256") != (fresh["init"] or {}).get("sha256") or \
+                (saved.get("init") or {}).get("freeze_conv") != (fresh["init"] or {}).get(
+                    "freeze_conv"):
+            differing.append("initial weights (trunk {} then, {} now)".format(
+                _describe_init(saved.get("init")), _describe_init(fresh["init"])))
         hyperparameters = dict(defaults or {}, **saved.get("hyperparameters", {}))
         changed = ["{}: {!r} then, {!r} now".format(key, hyperparameters.get(key), value)
                    for key, value in sorted(fresh["hyperparameters"].items())

@@ -42,7 +42,7 @@ __all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"
 
 
 def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
-              verbose=0):
+              verbose=0, trunk=None, freeze_conv=False):
     """Train one net of a model: the unit of work, in this process or on a Dask worker.
 
     The sequential loop of ``fit`` and the Dask task (``fit`` with a
@@ -73,6 +73,12 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
         Fitted on the training tiles; applied to every batch.
     verbose : int
         1 prints nolearn's line per epoch.
+    trunk : Trunk, optional
+        Start conv1..hidden6 from these weights (fine-tuning; a
+        :class:`soundtrack_cnn.beyond.trunk.Trunk`); the output layer
+        starts from its seeded random weights.
+    freeze_conv : bool
+        With ``trunk``: leave the convolutional blocks as the trunk has them.
 
     Returns
     -------
@@ -102,6 +108,11 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
                                          track_ranges(groups[valid_rows])),
                         seed=seed, verbose=verbose,
                         input_shape=(None, 1) + tuple(view.shape[2:]), **hyperparameters)
+        if trunk is not None:
+            # Layers first (seeded as without a trunk), then the trunk's weights, and only
+            # then the training function: frozen parameters must be untagged before it.
+            net.initialize_layers()
+            trunk.load_into(net.layers_, freeze_conv)
         net.fit(view, y)
     finally:
         lasagne.random.set_rng(global_rng)
@@ -184,7 +195,7 @@ class _TileModel(TileScorer, BaseEstimator):
 
     def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
                  run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0,
-                 client=None, trust_pickles=False):
+                 client=None, trust_pickles=False, init=None, freeze_conv=False):
         self.genres = genres
         self.net_params = net_params
         self.validation = validation
@@ -196,6 +207,8 @@ class _TileModel(TileScorer, BaseEstimator):
         self.verbose = verbose
         self.client = client
         self.trust_pickles = trust_pickles
+        self.init = init
+        self.freeze_conv = freeze_conv
 
     # -- fitting -----------------------------------------------------------
     def _check_fitted(self):
@@ -271,6 +284,12 @@ class _TileModel(TileScorer, BaseEstimator):
         self.classes_ = np.asarray(genres)
         self.settings_ = self.settings or FeatureSettings()
         self.hyperparameters_ = dict(STUDY_HYPERPARAMETERS, **(self.net_params or {}))
+        trunk = self.init
+        if trunk is not None:
+            trunk.check_fits(self.settings_, self.hyperparameters_, where="this model")
+        elif self.freeze_conv:
+            raise InputError("freeze_conv needs a trunk to start from (init)")
+        self.init_ = None if trunk is None else trunk.record(self.freeze_conv)
         saved = folder.saved_normalizer() if folder else None
         self.normalizer_ = saved or Normalizer().fit(TileView(X, np.flatnonzero(~valid)))
         self.training_ = {
@@ -288,7 +307,7 @@ class _TileModel(TileScorer, BaseEstimator):
                 models[name], summaries[name] = folder.load_model(name, trust=self.trust_pickles)
             else:
                 todo.append(name)
-        for name, (net, summary) in self._train(X, y, valid, groups, names, todo):
+        for name, (net, summary) in self._train(X, y, valid, groups, names, todo, trunk):
             models[name], summaries[name] = net, summary
             if folder:
                 folder.save_model(name, net, summary)
@@ -298,7 +317,7 @@ class _TileModel(TileScorer, BaseEstimator):
             folder.save_weights(self)
         return self
 
-    def _train(self, X, y, valid, groups, names, todo):
+    def _train(self, X, y, valid, groups, names, todo, trunk=None):
         """Yield ``(name, (net, summary))`` for each net of ``todo`` as it finishes.
 
         Net ``names[j]`` is seeded with ``random_state + j`` wherever it runs:
@@ -312,7 +331,8 @@ class _TileModel(TileScorer, BaseEstimator):
                           flush=True)
                 net, summary = train_net(X, None, self._targets(y, name), valid, groups, name,
                                          seeds[name], self.hyperparameters_, self.normalizer_,
-                                         verbose=max(self.verbose - 1, 0))
+                                         verbose=max(self.verbose - 1, 0), trunk=trunk,
+                                         freeze_conv=self.freeze_conv)
                 if self.verbose:
                     print("    {}: {}".format(name, describe_fit(summary)), flush=True)
                 yield name, (net, summary)
@@ -325,7 +345,8 @@ class _TileModel(TileScorer, BaseEstimator):
             # the extra replicas of scattered data, so a killed worker could take the
             # only copy with it and cancel every task still waiting for it.
             tasks = {name: (store, rows, self._targets(y, name), valid, groups, name, seeds[name],
-                           self.hyperparameters_, self.normalizer_) for name in todo}
+                           self.hyperparameters_, self.normalizer_, 0, trunk, self.freeze_conv)
+                     for name in todo}
             yield from run_tasks(client, train_net, tasks, what=self._net_label,
                                  progress=self.verbose > 0)
 
@@ -341,6 +362,7 @@ class _TileModel(TileScorer, BaseEstimator):
         model.hyperparameters_ = metadata["hyperparameters"]
         model.normalizer_ = Normalizer.from_dict(metadata["normalizer"])
         model.training_ = metadata["training"]
+        model.init_ = metadata.get("init")
         model.models_, model.summaries_ = models, summaries
         return model
 
@@ -416,6 +438,13 @@ class SpecialistEnsemble(_TileModel):
         system every worker sees (see :mod:`soundtrack_cnn.parallel.cluster`).
         Give the address if the estimator is to be cloned: scikit-learn's
         ``clone`` deep-copies parameters, and a live client cannot be copied.
+    init : Trunk, optional
+        A pretrained trunk (:func:`soundtrack_cnn.beyond.trunk.read_trunk`
+        reads one; ``read_trunk('pretrained')`` the one that ships with the
+        package): every net starts conv1..hidden6 from its weights and
+        fine-tunes all layers.  None: the study's random initial weights.
+    freeze_conv : bool
+        With ``init``: the convolutional blocks keep the trunk's weights.
 
     Attributes
     ----------
@@ -427,6 +456,8 @@ class SpecialistEnsemble(_TileModel):
         ``{genre: {best_valid_loss, best_epoch, epochs_run, stopped_early, history}}``.
     normalizer_ : Normalizer
         Fitted on the training tiles only.
+    init_ : dict or None
+        The trunk the nets started from: path, sha256, provenance, freeze_conv.
 
     Examples
     --------

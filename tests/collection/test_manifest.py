@@ -133,3 +133,26 @@ def test_a_tag_of_a_hundred_thousand_characters_is_a_bad_row_not_a_crash(tmp_pat
                              "--out", str(tmp_path / "report"), "--min-tracks", "1"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+def test_an_unlabelled_manifest_reads_without_tags_and_leaves_out_excluded_splits(collection):
+    from soundtrack_cnn.collection.manifest import folder_tracks
+    pool = write(collection, "scores/heat.flac,naev,95.2,labelled,train",
+                 "scores/up.ogg,naev,80.0,over_cap,test", "b.wav,0ad,12.5,labelled,",
+                 header="path,game,duration_s,status,split")
+    with pytest.raises(InputError, match="lacks the column.*tags.*--unlabelled"):
+        read_manifest(pool)
+    tracks = read_manifest(pool, labelled=False, exclude_splits=["test"])
+    assert [(t.track_id, t.tags, t.split) for t in tracks] == [
+        ("scores/heat", (), "train"), ("b", (), None)]
+    tagged = write(collection, "scores/heat.flac,Action", "b.wav,", header="path,tags")
+    assert check_manifest(tagged)[1][0][2].endswith("no tags")
+    assert [t.tags for t in read_manifest(tagged, labelled=False)] == [("Action",), ()]
+    found = folder_tracks(str(collection))
+    assert [t.track_id for t in found] == ["b", "scores/heat", "scores/up"]
+    assert all(os.path.isabs(t.path) and t.tags == () for t in found)
+    with pytest.raises(InputError, match="no such folder"):
+        folder_tracks(str(collection / "scores" / "heat.flac") + "-not-a-folder")
+    (collection / "empty").mkdir()
+    with pytest.raises(InputError, match="no audio"):
+        folder_tracks(str(collection / "empty"))

@@ -162,3 +162,44 @@ def test_fit_leaves_lasagnes_global_rng_alone(random_tiles):
     X, y = random_tiles
     SpecialistEnsemble(net_params=TINY).fit(X, y, np.arange(len(X)) // 10)
     assert lasagne.random.get_rng() is before
+
+
+def _random_trunk(path, settings, seed):
+    from soundtrack_cnn.beyond.trunk import Trunk, trunk_shapes, write_trunk
+    sizes = {key: TINY[key] for key in ("c1", "c2", "c3", "c4", "h5", "h6")}
+    rng = np.random.RandomState(seed)
+    params = {layer: [rng.randn(*w).astype(np.float32) * .1, np.zeros(b, np.float32)]
+              for layer, (w, b) in trunk_shapes(sizes, settings).items()}
+    trunk = Trunk(params, settings, sizes, {"command": "test", "data": {"tracks": 3}})
+    write_trunk(path, trunk)
+    return trunk
+
+
+def test_fine_tuning_starts_from_the_trunk_records_it_and_resumes_only_with_it(two_tag_store,
+                                                                               tmp_path):
+    store = FeatureStore(two_tag_store)
+    X, Y, groups, split = _fit_data(store)
+    trunk = _random_trunk(str(tmp_path / "t.npz"), store.settings, seed=0)
+    run_dir = str(tmp_path / "frozen")
+    frozen = SpecialistEnsemble(["Low", "High"], net_params=TINY, validation=split,
+                                settings=store.settings, run_dir=run_dir, init=trunk,
+                                freeze_conv=True).fit(X, Y, groups)
+    tuned = SpecialistEnsemble(["Low", "High"], net_params=TINY, validation=split,
+                               settings=store.settings, init=trunk).fit(X, Y, groups)
+    for name in ("Low", "High"):
+        kept, moved = (model.models_[name].get_all_params_values() for model in (frozen, tuned))
+        np.testing.assert_array_equal(kept["conv1"][0], trunk.params["conv1"][0])
+        assert not np.array_equal(kept["hidden6"][0], trunk.params["hidden6"][0])
+        assert not np.array_equal(moved["conv1"][0], trunk.params["conv1"][0])
+    init = ModelFolder(run_dir, "ensemble").read()["init"]
+    assert init["sha256"] == trunk.sha256 and init["freeze_conv"] is True
+    assert load_run(run_dir).init_["sha256"] == trunk.sha256
+    other = _random_trunk(str(tmp_path / "other.npz"), store.settings, seed=1)
+    for init_trunk, freeze in ((other, True), (trunk, False), (None, False)):
+        with pytest.raises(InputError, match="initial weights"):
+            SpecialistEnsemble(["Low", "High"], net_params=TINY, validation=split,
+                               settings=store.settings, run_dir=run_dir, warm_start=True,
+                               init=init_trunk, freeze_conv=freeze).fit(X, Y, groups)
+    with pytest.raises(InputError, match="asks for"):
+        SpecialistEnsemble(["Low", "High"], net_params=dict(TINY, h6=5), validation=split,
+                           settings=store.settings, init=trunk).fit(X, Y, groups)
