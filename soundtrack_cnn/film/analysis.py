@@ -92,8 +92,8 @@ def _novelty(run, model, quantile):
     return Novelty.from_reference(reference, run, quantile=quantile)
 
 
-def _calibration(run, calibrated, pooling):
-    """The Calibration ``calibrated`` asks for (None for none)."""
+def _calibration(run, calibrated, pooling, genres):
+    """The Calibration ``calibrated`` asks for (None for none), checked against ``genres``."""
     if calibrated == "none":
         return None
     from ..beyond.calibration import Calibration, calibration_path
@@ -102,7 +102,7 @@ def _calibration(run, calibrated, pooling):
         if pooling != "mean" or not os.path.exists(calibration_path(run, "platt")):
             return None
         calibrated = "platt"
-    return Calibration.load(run, calibrated)
+    return Calibration.load(run, calibrated, genres=genres)
 
 
 #: The files ``analyse_film`` writes into ``out``.
@@ -204,7 +204,8 @@ def analyse_film(run, inputs, out=None, min_cue=20.0, fps=24, pooling="mean", ca
     engine = engine or ("onnx" if str(run).endswith(".onnx") and not os.path.isdir(run)
                         else "numpy")
     model = load_model(run, engine=engine)
-    calibration = _calibration(run, calibrated, pooling) if os.path.isdir(run) else None
+    calibration = (_calibration(run, calibrated, pooling, model.genres_) if os.path.isdir(run)
+                   else None)
     novelty = (_novelty(run, model, quantile) if reference is None else
                Novelty.from_reference(reference, "the reference given", quantile=quantile))
     source = read_source(model, paths, silence_db=silence_db)
