@@ -16,6 +16,8 @@ def version():
 def package_data():
     """Every file of the package that is not Python source: templates, shipped weights.
 
+    Today: the page templates (film/templates/film.html, reporting/templates/viewer.html)
+    and the shipped trunk (trunks/pretrained.npz, .json).
     Listed by walking the tree rather than by hand, so that a new template cannot be
     left out of a wheel (tests/test_package.py compares a built wheel with this list).
     """
