@@ -35,14 +35,17 @@ class Remedy(object):
     --------
     >>> str(Remedy("evaluate_run", "runs/demo")), str(Remedy("extract", "MANIFEST", "store"))
     ("evaluate_run('runs/demo')", "extract(MANIFEST, 'store')")
+    >>> str(Remedy("upgrade_run", "runs/x", trust=True))
+    "upgrade_run('runs/x', trust=True)"
     """
 
-    def __init__(self, function, *arguments):
-        self.function, self.arguments = function, arguments
+    def __init__(self, function, *arguments, **keywords):
+        self.function, self.arguments, self.keywords = function, arguments, keywords
 
     def __str__(self):
         return "{}({})".format(self.function, ", ".join(
-            a if isinstance(a, str) and a.isupper() else repr(a) for a in self.arguments))
+            [a if isinstance(a, str) and a.isupper() else repr(a) for a in self.arguments]
+            + ["{}={!r}".format(key, value) for key, value in self.keywords.items()]))
 
 
 class SoundtrackCNNError(Exception):

@@ -84,7 +84,7 @@ def _read_secret(path):
             path, error.strerror)) from None
     if not SECRET_BYTES <= len(data) <= MAX_SECRET_BYTES:
         raise InputError("{}: not a signing secret ({} bytes); remove it and a new one is made "
-                         "(pickles signed with it will need --trust-pickles)".format(path, len(data)))
+                         "(pickles signed with it then count as unsigned)".format(path, len(data)))
     return data
 
 

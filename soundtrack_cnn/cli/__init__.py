@@ -89,6 +89,9 @@ REMEDY_COMMANDS = {
     "upgrade_run": "soundtrack-cnn upgrade {}",
 }
 
+#: The option that says what a remedy's keyword argument says (``trust=True``).
+REMEDY_OPTIONS = {("trust", True): "--trust-pickles", ("labelled", False): "--unlabelled"}
+
 
 def describe_error(error):
     """An error's message, with the command in place of the Python call it names as its fix.
@@ -99,10 +102,14 @@ def describe_error(error):
     >>> fix = Remedy("evaluate_run", "runs/demo")
     >>> describe_error(InputError("no scores yet; run {} first".format(fix), remedy=fix))
     'no scores yet; run `soundtrack-cnn evaluate runs/demo` first'
+    >>> fix = Remedy("upgrade_run", "runs/x", trust=True)
+    >>> describe_error(InputError("no weights: {} writes them".format(fix), remedy=fix))
+    'no weights: `soundtrack-cnn upgrade runs/x --trust-pickles` writes them'
     """
     message, remedy = str(error), getattr(error, "remedy", None)
     if remedy is not None and remedy.function in REMEDY_COMMANDS:
-        command = REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)
+        command = " ".join([REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)] + [
+            REMEDY_OPTIONS[key, value] for key, value in remedy.keywords.items()])
         message = message.replace(str(remedy), "`{}`".format(command))
     return message
 

@@ -29,7 +29,7 @@ import os
 import re
 
 from ..audio.io import find_audio
-from ..errors import InputError
+from ..errors import InputError, Remedy
 from ..files import not_a_file, write_bytes
 from .splits import SPLITS
 
@@ -270,9 +270,10 @@ def _rows(path, labelled=True):
             header = reader.fieldnames or ()
             missing = [column for column in ("path", "tags")[:1 + labelled] if column not in header]
             if missing:
+                fix = Remedy("extract", path, "OUT", labelled=False) if "tags" in missing else None
                 raise InputError("{}: header {} lacks the column(s) {}{}".format(
                     path, reader.fieldnames, missing, " (a manifest to pretrain on needs no "
-                    "tags: `features --unlabelled`)" if "tags" in missing else ""))
+                    "tags: {})".format(fix) if fix else ""), remedy=fix)
             for row in reader:
                 yield reader.line_num, row
     except csv.Error as error:

@@ -191,14 +191,14 @@ def read_tags(path, k):
     try:
         lines = list(csv.reader(io.StringIO(data.decode(ENCODING, ERRORS))))
     except csv.Error as error:
-        raise InputError("{}: not a tags CSV ({}); give another --csv".format(
+        raise InputError("{}: not a tags CSV ({}); give another CSV file".format(
             path, error)) from None
     if not lines:
         return {}
     header = csv_header(k)
     if lines[0] not in (header, header[:-len(KEY_COLUMNS)]):
-        raise InputError("{}: its columns are not those of --top {} ({}); give another --csv "
-                         "or the --top it was written with".format(
+        raise InputError("{}: its columns are not those of a CSV of the top {} tags ({}); give "
+                         "another CSV file, or the number of tags it was written with".format(
                              path, k, ",".join(lines[0])[:200]))
     if lines[0] != header:
         warnings.warn("{} has no file keys (compatibility path `unkeyed-tags-csv`, removed in "

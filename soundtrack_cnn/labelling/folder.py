@@ -406,10 +406,10 @@ class LabelSummary(object):
         unresolved = self.statuses.get("ambiguous", 0) + self.statuses.get("unmatched", 0)
         if unresolved:
             lines.append("{} folder(s) not labelled: fill in their tconst (or genres, or 'skip') "
-                         "in {} and rerun with --overrides {}".format(unresolved, self.review,
-                                                                      self.review))
+                         "in {} and label again with it as the overrides file".format(unresolved,
+                                                                               self.review))
         if self.dropped_genres:
-            lines.append("genres dropped (fewer tracks than --min-tracks): {}".format(", ".join(
+            lines.append("genres dropped (fewer tracks than the minimum): {}".format(", ".join(
                 "{} {}".format(genre, n) for genre, n in self.dropped_genres.items())))
         if self.undecodable:
             lines.append("{} file(s) in formats that cannot be decoded (convert them to FLAC): "

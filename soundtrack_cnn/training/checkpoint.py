@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import __version__
 from ..audio.features import Normalizer
-from ..errors import InputError
+from ..errors import InputError, Remedy
 from ..files import read_json, sha256_bytes, sha256_file, write_bytes, write_json
 from ..signing import sign, verify
 from .modelfiles import check_model_json, model_file, net_names, seal, write_weights
@@ -127,11 +127,17 @@ def unpickle(stream):
 
 
 __all__ = ["ModelFolder", "model_metadata", "model_params", "export_weights", "fingerprint",
-           "unpickle", "MOVED_MODULES", "UPGRADE_HINT"]
+           "unpickle", "MOVED_MODULES", "upgrade_remedy"]
 
-#: How a run without a current weights file gets one (named in every refusal).
-UPGRADE_HINT = ("if you trust the run, 'soundtrack-cnn upgrade {run} --trust-pickles' "
-                "(upgrade_run({run!r}, trust=True)) writes it from the pickles; else train it again")
+
+def upgrade_remedy(run_dir):
+    """The call that makes a run's pickles usable again, if one trusts them (named in every refusal).
+
+    ``upgrade_run(run_dir, trust=True)`` writes the weights file from the
+    pickles and signs them with this user's secret; the command line names it
+    as ``soundtrack-cnn upgrade RUN --trust-pickles``.
+    """
+    return Remedy("upgrade_run", run_dir, trust=True)
 
 
 def fingerprint(y, valid):
@@ -371,10 +377,12 @@ class ModelFolder(object):
         self.require()
         path = self.weights_path()
         if path is None:
+            fix = upgrade_remedy(self.path)
             raise InputError(
                 "{} has no current weights-{}.npz (a run trained before it was written, or the "
-                "file is missing or damaged), and its pickles are not read to score: {}".format(
-                    self.path, self.kind, UPGRADE_HINT.format(run=self.path)))
+                "file is missing or damaged), and its pickles are not read to score: if you "
+                "trust the run, {} writes it from the pickles; else train it again".format(
+                    self.path, self.kind, fix), remedy=fix)
         return path
 
     def _pickle(self, metadata, name):
@@ -411,8 +419,10 @@ class ModelFolder(object):
         signature = entry.pop("signature", None)
         reason = None if trust else verify(data, self._context(name), signature)
         if reason is not None:
+            fix = upgrade_remedy(self.path)
             raise InputError(
                 "{}: refusing to unpickle it, since a pickle runs code and {}; if you trust "
-                "this run, pass --trust-pickles (trust=True)".format(
-                    os.path.join(self.path, metadata["models"][name]["file"]), reason))
+                "this run, {} signs its pickles".format(
+                    os.path.join(self.path, metadata["models"][name]["file"]), reason, fix),
+                remedy=fix)
         return unpickle(io.BytesIO(data)), entry

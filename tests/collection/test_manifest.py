@@ -140,8 +140,11 @@ def test_an_unlabelled_manifest_reads_without_tags_and_leaves_out_excluded_split
     pool = write(collection, "scores/heat.flac,naev,95.2,labelled,train",
                  "scores/up.ogg,naev,80.0,over_cap,test", "b.wav,0ad,12.5,labelled,",
                  header="path,game,duration_s,status,split")
-    with pytest.raises(InputError, match="lacks the column.*tags.*--unlabelled"):
+    with pytest.raises(InputError, match="lacks the column.*tags.*labelled=False") as refusal:
         read_manifest(pool)
+    from soundtrack_cnn.cli import describe_error  # the command line names its option
+    assert "`soundtrack-cnn features {} --out OUT --unlabelled`".format(pool) in \
+        describe_error(refusal.value)
     tracks = read_manifest(pool, labelled=False, exclude_splits=["test"])
     assert [(t.track_id, t.tags, t.split) for t in tracks] == [
         ("scores/heat", (), "train"), ("b", (), None)]

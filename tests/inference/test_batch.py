@@ -98,7 +98,7 @@ def test_a_rerun_skips_the_tagged_files_and_retries_the_failed(collection, tmp_p
     again = predict_collection(model, paths, out, k=3, n_jobs=None)
     assert (again.tagged, again.failed, again.skipped) == (0, 1, 4)
     assert _rows(out) == rows
-    with pytest.raises(InputError, match="--top 2"):
+    with pytest.raises(InputError, match="not those of a CSV of the top 2 tags"):
         predict_collection(model, paths, out, k=2)
 
 

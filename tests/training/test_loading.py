@@ -7,6 +7,7 @@ import pytest
 
 from soundtrack_cnn.audio.features import FeatureSettings
 from soundtrack_cnn.collection.store import FeatureStore
+from soundtrack_cnn.cli import describe_error
 from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.files import read_json, write_json
 from soundtrack_cnn.training.checkpoint import ModelFolder
@@ -67,9 +68,11 @@ def test_an_old_run_is_scored_only_once_the_user_trusts_it_and_upgrading_is_expl
     before = _files(copy)
     X = np.random.RandomState(0).randn(5, 1, 40, 100).astype(np.float32)
     expected = load_model(two_tag_run, engine="numpy").predict_tiles(X)
-    with pytest.raises(InputError, match="no current weights-ensemble.npz .* 'soundtrack-cnn "
-                                         "upgrade .* --trust-pickles'"):
+    with pytest.raises(InputError, match="no current weights-ensemble.npz .* upgrade_run\\(.*, "
+                                         "trust=True\\) writes it") as refusal:
         load_model(copy, engine="numpy")
+    assert "`soundtrack-cnn upgrade {} --trust-pickles`".format(copy) in \
+        describe_error(refusal.value)  # the command line names its command instead
     with pytest.raises(InputError, match="refusing to unpickle it, since a pickle runs code and "
                                          "it is not signed"):
         load_run(copy)
