@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -12,14 +13,14 @@ import pytest
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.collection.store import FeatureStore
-from soundtrack_cnn.errors import ClusterError, InputError, InputWarning
+from soundtrack_cnn.errors import ClusterError, InputError, InputWarning, WorkerWarning
 from soundtrack_cnn.files import read_json, sha256_file
 from soundtrack_cnn.training.checkpoint import ModelFolder
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import SpecialistEnsemble
 
 distributed = pytest.importorskip("distributed")
-from soundtrack_cnn.parallel.cluster import connect  # noqa: E402  (needs Dask)
+from soundtrack_cnn.parallel.cluster import connect, run_tasks  # noqa: E402  (needs Dask)
 
 #: Tiny nets: the tests check where and how nets train, not what they learn.
 TINY = {"c1": 4, "c2": 4, "c3": 4, "c4": 4, "h5": 4, "h6": 4, "epochs": 2, "batch": 32,
@@ -298,3 +299,24 @@ def test_the_cli_trains_on_a_dask_cli_cluster_and_survives_a_killed_worker(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "running on" not in again.stdout
     assert _recorded(run_dir) == saved
+
+
+def test_a_job_lost_with_its_worker_warns_and_is_submitted_again():
+    """The scheduler cancels a task whose worker died holding it: a WorkerWarning, then a rerun."""
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as local, \
+            distributed.Client(local) as client:
+        def lose_the_first_run_of_a():
+            for _ in range(200):
+                keys = [key for running in client.processing().values() for key in running
+                        if str(key).startswith("task-a-")]
+                if keys:
+                    client.cancel([distributed.Future(keys[0], client)], force=True)
+                    return
+                time.sleep(0.05)
+        loser = threading.Thread(target=lose_the_first_run_of_a)
+        loser.start()
+        with pytest.warns(WorkerWarning, match="task a was lost with its worker; submitted again"):
+            results = dict(run_tasks(client, time.sleep, {"a": (2.0,), "b": (0.1,)}))
+        loser.join()
+    assert results == {"a": None, "b": None}
