@@ -38,6 +38,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 
 from .errors import InputError
 
@@ -73,15 +74,33 @@ def secret_path():
 
 
 def _read_secret(path):
-    """The secret's bytes, None if there is none; InputError if the file is not a secret."""
+    """The secret's bytes, None if there is none; InputError if the file is not a secret.
+
+    A secret that others can read signs their pickles as ours, and one they
+    can write replaces ours: as ssh does with a private key, such a file is
+    refused (it must be this user's, mode 0600 or stricter).
+    """
     try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_SECRET_BYTES + 1)
+        # O_NONBLOCK: a FIFO in its place is refused below, not waited on.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as error:
         raise InputError("{}: cannot read the signing secret ({})".format(
             path, error.strerror)) from None
+    with os.fdopen(descriptor, "rb") as stream:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError("{}: the signing secret is not a regular file".format(path))
+        if status.st_mode & 0o077 or (hasattr(os, "geteuid") and status.st_uid != os.geteuid()):
+            raise InputError(
+                "{}: the signing secret is {} (mode {:04o}): whoever can read it can sign "
+                "pickles that run code here; chmod 600 it if it is yours, else remove it (a "
+                "new one is made, and pickles signed with it then count as unsigned)".format(
+                    path, "another user's" if hasattr(os, "geteuid") and
+                    status.st_uid != os.geteuid() else "open to others",
+                    stat.S_IMODE(status.st_mode)))
+        data = stream.read(MAX_SECRET_BYTES + 1)
     if not SECRET_BYTES <= len(data) <= MAX_SECRET_BYTES:
         raise InputError("{}: not a signing secret ({} bytes); remove it and a new one is made "
                          "(pickles signed with it then count as unsigned)".format(path, len(data)))

@@ -62,8 +62,26 @@ def test_a_file_that_is_not_a_secret_is_refused_in_one_line(secret):
     os.makedirs(os.path.dirname(secret))
     with open(secret, "wb") as stream:
         stream.write(b"short")
+    os.chmod(secret, 0o600)
     with pytest.raises(InputError, match="not a signing secret"):
         signing.sign(b"data", "c")
+    os.unlink(secret)
+    os.mkfifo(secret, 0o600)  # refused at once, not waited on
+    with pytest.raises(InputError, match="not a regular file"):
+        signing.verify(b"data", "c", {"signer": "x", "hmac": "y"})
+
+
+def test_a_secret_others_can_read_or_write_is_refused_until_it_is_private_again(secret):
+    signature = signing.sign(b"data", "c")
+    for mode in (0o644, 0o620, 0o604):
+        os.chmod(secret, mode)
+        for use in (lambda: signing.sign(b"data", "c"),
+                    lambda: signing.verify(b"data", "c", signature)):
+            with pytest.raises(InputError, match=r"open to others \(mode 0{:o}\).*chmod 600".format(
+                    mode)):
+                use()
+    os.chmod(secret, 0o400)  # stricter than 0600 is fine
+    assert signing.verify(b"data", "c", signature) is None
 
 
 def test_the_default_secret_lives_in_the_user_data_folder(monkeypatch, tmp_path):
