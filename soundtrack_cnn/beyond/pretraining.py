@@ -30,7 +30,6 @@ epoch is checkpointed atomically (weights, momentum, loss curve), so a run
 killed at any moment -- ``kill -9`` included -- resumes from its last
 finished epoch to the same weights as a run never interrupted.
 """
-import fcntl
 import hashlib
 import io
 import json
@@ -45,6 +44,7 @@ from ..audio.features import FeatureSettings, Normalizer
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingError
 from ..files import write_bytes
+from ..parallel.locks import lock
 from ..training.batches import AugmentingBatchIterator
 from ..training.callbacks import AdjustVariable
 from ..training.dataset import TileView
@@ -536,12 +536,10 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
         for warning in plan["warnings"]:
             report("warning: " + warning)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out[:-4] + ".lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError("{}: another pretraining is writing this trunk".format(out)) \
-                from None
+    held = lock(out[:-4] + ".lock")
+    if held is None:
+        raise InputError("{}: another pretraining is writing this trunk".format(out))
+    with held:
         model.fit(X, groups)
     os.unlink(out[:-4] + ".lock")
     seconds = sum(row["seconds"] for row in model.history_)

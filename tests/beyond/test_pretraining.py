@@ -10,6 +10,7 @@ from soundtrack_cnn.errors import InputError
 from soundtrack_cnn.beyond.pretraining import (ContrastivePretrainer, StackedTiles, pretrain,
                                                  pretraining_data)
 from soundtrack_cnn.beyond.trunk import TRUNK_LAYERS, read_trunk
+from soundtrack_cnn.parallel.locks import lock
 
 TINY = {"c1": 2, "c2": 3, "c3": 2, "c4": 2, "h5": 4, "h6": 3}
 
@@ -96,6 +97,10 @@ def test_an_interrupted_pretraining_resumes_from_its_last_epoch_to_the_same_weig
 def test_pretrain_writes_a_trunk_with_provenance_and_leaves_test_tracks_out(two_tag_store,
                                                                            tmp_path):
     out = str(tmp_path / "trunks" / "mine.npz")
+    os.makedirs(os.path.dirname(out))
+    with lock(out[:-4] + ".lock"):  # one pretraining per trunk at a time
+        with pytest.raises(InputError, match="another pretraining is writing this trunk"):
+            pretrain([two_tag_store], out, epochs=1, batch=8, net_params=TINY)
     lines = []
     trunk = pretrain([two_tag_store], out, command="soundtrack-cnn pretrain ...", report=lines.append,
                      epochs=2, batch=8, net_params=TINY)
