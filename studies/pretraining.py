@@ -155,7 +155,7 @@ def summary(args):
         print("| {} | {} | {:.3f} | {} | {} |".format(
             candidate, len(group) if group[0]["seed"] is not None else "-", np.mean(values),
             ", ".join("{:.3f}".format(v) for v in values),
-            ", ".join(str(row["minutes"]) for row in group)))
+            ", ".join(str(row.get("minutes", "-")) for row in group)))
 
 
 def main():
