@@ -92,13 +92,13 @@ def _read_secret(path):
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise InputError("{}: the signing secret is not a regular file".format(path))
-        if status.st_mode & 0o077 or (hasattr(os, "geteuid") and status.st_uid != os.geteuid()):
+        foreign = hasattr(os, "geteuid") and status.st_uid != os.geteuid()
+        if foreign or status.st_mode & 0o077:
             raise InputError(
                 "{}: the signing secret is {} (mode {:04o}): whoever can read it can sign "
                 "pickles that run code here; chmod 600 it if it is yours, else remove it (a "
                 "new one is made, and pickles signed with it then count as unsigned)".format(
-                    path, "another user's" if hasattr(os, "geteuid") and
-                    status.st_uid != os.geteuid() else "open to others",
+                    path, "another user's" if foreign else "open to others",
                     stat.S_IMODE(status.st_mode)))
         data = stream.read(MAX_SECRET_BYTES + 1)
     if not SECRET_BYTES <= len(data) <= MAX_SECRET_BYTES:

@@ -89,8 +89,10 @@ REMEDY_COMMANDS = {
     "upgrade_run": "soundtrack-cnn upgrade {}",
 }
 
-#: The option that says what a remedy's keyword argument says (``trust=True``).
-REMEDY_OPTIONS = {("trust", True): "--trust-pickles", ("labelled", False): "--unlabelled"}
+#: The option that says what a remedy's keyword argument says (``trust=True``);
+#: None: the command does it anyway (``upgrade`` upgrades both kinds of model).
+REMEDY_OPTIONS = {("trust", True): "--trust-pickles", ("labelled", False): "--unlabelled",
+                  ("kind", "multilabel"): None}
 
 
 def describe_error(error):
@@ -109,7 +111,8 @@ def describe_error(error):
     message, remedy = str(error), getattr(error, "remedy", None)
     if remedy is not None and remedy.function in REMEDY_COMMANDS:
         command = " ".join([REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)] + [
-            REMEDY_OPTIONS[key, value] for key, value in remedy.keywords.items()])
+            REMEDY_OPTIONS[key, value] for key, value in remedy.keywords.items()
+            if REMEDY_OPTIONS[key, value] is not None])
         message = message.replace(str(remedy), "`{}`".format(command))
     return message
 

@@ -130,14 +130,20 @@ __all__ = ["ModelFolder", "model_metadata", "model_params", "export_weights", "f
            "unpickle", "MOVED_MODULES", "upgrade_remedy"]
 
 
-def upgrade_remedy(run_dir):
+def upgrade_remedy(run_dir, kind="ensemble"):
     """The call that makes a run's pickles usable again, if one trusts them (named in every refusal).
 
     ``upgrade_run(run_dir, trust=True)`` writes the weights file from the
     pickles and signs them with this user's secret; the command line names it
-    as ``soundtrack-cnn upgrade RUN --trust-pickles``.
+    as ``soundtrack-cnn upgrade RUN --trust-pickles`` (which upgrades both kinds).
+
+    Examples
+    --------
+    >>> str(upgrade_remedy("runs/x")), str(upgrade_remedy("runs/x", "multilabel"))
+    ("upgrade_run('runs/x', trust=True)", "upgrade_run('runs/x', kind='multilabel', trust=True)")
     """
-    return Remedy("upgrade_run", run_dir, trust=True)
+    return Remedy("upgrade_run", run_dir, **({} if kind == "ensemble" else {"kind": kind}),
+                  trust=True)
 
 
 def fingerprint(y, valid):
@@ -377,7 +383,7 @@ class ModelFolder(object):
         self.require()
         path = self.weights_path()
         if path is None:
-            fix = upgrade_remedy(self.path)
+            fix = upgrade_remedy(self.path, self.kind)
             raise InputError(
                 "{} has no current weights-{}.npz (a run trained before it was written, or the "
                 "file is missing or damaged), and its pickles are not read to score: if you "
@@ -419,7 +425,7 @@ class ModelFolder(object):
         signature = entry.pop("signature", None)
         reason = None if trust else verify(data, self._context(name), signature)
         if reason is not None:
-            fix = upgrade_remedy(self.path)
+            fix = upgrade_remedy(self.path, self.kind)
             raise InputError(
                 "{}: refusing to unpickle it, since a pickle runs code and {}; if you trust "
                 "this run, {} signs its pickles".format(

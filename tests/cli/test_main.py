@@ -196,3 +196,13 @@ def test_a_file_name_cannot_act_on_the_terminal(tmp_path):
     result = _cli("reconstruct", name, str(tmp_path / "out.wav"))
     assert result.returncode == 2 and "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "x\\x1b]0;owned\\x07\\x1b[2J.flac: no such file" in result.stderr
+
+
+def test_a_remedy_is_named_as_the_command_that_does_it():
+    from soundtrack_cnn.cli import describe_error
+    from soundtrack_cnn.errors import InputError
+    from soundtrack_cnn.training.checkpoint import upgrade_remedy
+    for kind in ("ensemble", "multilabel"):  # upgrade upgrades both kinds: no option for it
+        fix = upgrade_remedy("runs/x", kind)
+        message = describe_error(InputError("{} writes it".format(fix), remedy=fix))
+        assert message == "`soundtrack-cnn upgrade runs/x --trust-pickles` writes it", kind
