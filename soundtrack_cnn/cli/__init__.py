@@ -110,9 +110,9 @@ def describe_error(error):
     """
     message, remedy = str(error), getattr(error, "remedy", None)
     if remedy is not None and remedy.function in REMEDY_COMMANDS:
-        command = " ".join([REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)] + [
-            REMEDY_OPTIONS[key, value] for key, value in remedy.keywords.items()
-            if REMEDY_OPTIONS[key, value] is not None])
+        options = [REMEDY_OPTIONS[keyword] for keyword in remedy.keywords.items()]
+        command = " ".join([REMEDY_COMMANDS[remedy.function].format(*remedy.arguments)]
+                           + [option for option in options if option is not None])
         message = message.replace(str(remedy), "`{}`".format(command))
     return message
 
