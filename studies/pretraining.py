@@ -13,13 +13,23 @@ measurement resumes where it stopped when the same command is run again::
     .venv/bin/python studies/pretraining.py validate RUN --store STORE --out OUT \\
         --candidates scratch pretrained runs/x/trunk.npz --seeds 0 1 2 [--epochs 8]
 
-A candidate is ``scratch`` (the demo profile as it is), ``pretrained`` (the
-shipped trunk), ``random`` (the untrained net's trunk: the probe's control),
-or the path of a trunk; ``+frozen`` after a trunk keeps its conv blocks fixed.
+A candidate is ``scratch`` (the demo profile as it is), ``single`` (the demo
+profile's single multi-label net), ``pretrained`` (the shipped trunk), ``random``
+(the untrained net's trunk: the probe's control), or the path of a trunk;
+``+frozen`` after a trunk keeps its conv blocks fixed.
 The classical baseline (MFCC mean+std + logistic regression) is scored on the
 validation tracks once.  For each trunk the linear probe (its embeddings per track
 + logistic regression, fitted on the training tracks) is scored on the
 validation tracks too.  ``summary`` prints the table of OUT's results.
+
+``test`` reads the test tracks, once, after the validation measurements are
+finished: every net of OUT beside the trunks' probes, the classical baseline
+and the label prior, with paired bootstrap intervals (``OUT/test.md``), and
+the difference between two candidates' mean over seeds, resampling the test
+tracks (each resample scores every seed of both)::
+
+    .venv/bin/python studies/pretraining.py test RUN --out OUT \\
+        --candidates scratch pretrained single --seeds 0 1 2
 """
 import argparse
 import json
@@ -29,15 +39,18 @@ import time
 import numpy as np
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims first)
-from soundtrack_cnn.beyond.baseline import classical_baseline_scores
+from soundtrack_cnn.beyond.baseline import classical_baseline_scores, reference_scores
 from soundtrack_cnn.experiment.pipeline import prepare_run
+from soundtrack_cnn.files import write_bytes
 from soundtrack_cnn.experiment.profiles import get_profile
 from soundtrack_cnn.experiment.tracksets import fit_data, track_sets
-from soundtrack_cnn.beyond.probe import linear_probe_scores
-from soundtrack_cnn.scoring.metrics import macro_roc_auc
+from soundtrack_cnn.beyond.probe import linear_probe_scores, probe_name
+from soundtrack_cnn.experiment.compare import bootstrap_intervals, format_table
+from soundtrack_cnn.scoring.metrics import choose_thresholds, macro_roc_auc
 from soundtrack_cnn.scoring.pooling import pool_tracks
 from soundtrack_cnn.training.dataset import TileView
-from soundtrack_cnn.training.ensemble import SpecialistEnsemble
+from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
+from soundtrack_cnn.training.loading import import_weights
 from soundtrack_cnn.beyond.pretraining import ContrastivePretrainer
 from soundtrack_cnn.beyond.trunk import read_trunk
 
@@ -84,6 +97,18 @@ def random_trunk(settings, seed=0):
                  path="random")
 
 
+def _folder(out, candidate, seed):
+    return os.path.join(out, "{}-seed{}".format(
+        os.path.basename(candidate).replace(".npz", ""), seed))
+
+
+def _trunk(candidate, settings):
+    """The trunk a candidate starts from (None for scratch and the single net)."""
+    trunk_name = candidate.partition("+")[0]
+    return (None if trunk_name in ("scratch", "single") else random_trunk(settings)
+            if trunk_name == "random" else read_trunk(trunk_name))
+
+
 def validate(args):
     if args.store and not os.path.exists(os.path.join(args.run, "experiment.json")):
         # The run's split is the manifest's; its genres the ten most frequent training tags,
@@ -110,8 +135,7 @@ def validate(args):
         done = _done(results)
     for candidate in args.candidates:
         trunk_name, _, option = candidate.partition("+")
-        trunk = (None if trunk_name == "scratch" else random_trunk(store.settings)
-                 if trunk_name == "random" else read_trunk(trunk_name))
+        trunk = _trunk(candidate, store.settings)
         if trunk is not None and ("probe:" + trunk_name, None) not in done:
             start = time.perf_counter()
             probed = linear_probe_scores(trunk, store.tiles, sets)
@@ -124,15 +148,16 @@ def validate(args):
         for seed in args.seeds if not args.probes_only else ():
             if (candidate, seed) in done:
                 continue
-            folder = os.path.join(args.out, "{}-seed{}".format(
-                os.path.basename(candidate).replace(".npz", ""), seed))
+            folder = _folder(args.out, candidate, seed)
             start = time.perf_counter()
-            model = SpecialistEnsemble(names, net_params=params, validation=validation,
-                                       settings=store.settings, run_dir=folder, warm_start=True,
-                                       random_state=seed, verbose=1,
-                                       init=trunk,
-                                       freeze_conv=option == "frozen").fit(X, Y[:, columns],
-                                                                           groups)
+            # The single net gets the tiles shuffled every epoch, as `make train` gives it
+            # (class-balanced sampling is defined per genre).
+            estimator, net_params = ((MultiLabelNet, dict(params, shuffle="epoch"))
+                                     if candidate == "single" else (SpecialistEnsemble, params))
+            model = estimator(names, net_params=net_params, validation=validation,
+                              settings=store.settings, run_dir=folder, warm_start=True,
+                              random_state=seed, verbose=1, init=trunk,
+                              freeze_conv=option == "frozen").fit(X, Y[:, columns], groups)
             scores = pool_tracks(model.predict_tiles(TileView(store.tiles, valid.rows)),
                                  valid.ranges)
             _append(results, {
@@ -158,6 +183,72 @@ def summary(args):
             ", ".join(str(row.get("minutes", "-")) for row in group)))
 
 
+def seed_mean_difference(truth, first, second, n_boot=2000, seed=0):
+    """Macro ROC-AUC of ``second`` minus ``first``, each the mean over its seeds, resampling tracks.
+
+    ``first`` and ``second`` are lists of (n, K) track scores, one per seed.
+    Returns the point difference and its 95% percentile interval.
+    """
+    def difference(rows):
+        return (np.mean([macro_roc_auc(truth[rows], s[rows]) for s in second])
+                - np.mean([macro_roc_auc(truth[rows], s[rows]) for s in first]))
+
+    rng = np.random.RandomState(seed)
+    resampled = [difference(rng.randint(len(truth), size=len(truth))) for _ in range(n_boot)]
+    low, high = np.nanpercentile(resampled, [2.5, 97.5])
+    return difference(np.arange(len(truth))), low, high
+
+
+def test(args):
+    markdown = os.path.join(args.out, "test.md")
+    if os.path.exists(markdown):
+        # The test tracks are read once: the first reading stands.
+        print(open(markdown).read())
+        return
+    done = _done(os.path.join(args.out, "results.jsonl"))
+    missing = [(c, s) for c in args.candidates for s in args.seeds if (c, s) not in done]
+    if missing:
+        raise SystemExit("validation is not finished ({}): test tracks are read after it".format(
+            ", ".join("{} seed {}".format(*m) for m in missing)))
+    store, genres, sets = track_sets(args.run)
+    genres_of_nets = done[(args.candidates[0], args.seeds[0])]["genres"]
+    columns = [genres.index(name) for name in genres_of_nets]
+    truth = {split: sets[split].labels[:, columns] for split in ("valid", "test")}
+    variants, by_candidate = {}, {}
+    for candidate in args.candidates:
+        for seed in args.seeds:
+            folder = _folder(args.out, candidate, seed)
+            model = import_weights(folder, settings=store.settings,
+                                   kind="multilabel" if candidate == "single" else "ensemble")
+            variants["{} seed {}".format(candidate, seed)] = {
+                split: pool_tracks(model.predict_tiles(TileView(store.tiles, sets[split].rows)),
+                                   sets[split].ranges) for split in truth}
+            by_candidate.setdefault(candidate, []).append(
+                variants["{} seed {}".format(candidate, seed)]["test"])
+        trunk = _trunk(candidate, store.settings)
+        if trunk is not None and probe_name(trunk) not in variants:
+            probed = linear_probe_scores(trunk, store.tiles, sets)
+            variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
+    for name, scores in reference_scores(store.tiles, sets).items():
+        variants[name] = {split: scores[split][:, columns] for split in truth}
+    thresholds = {name: choose_thresholds(truth["valid"], scores["valid"])
+                  for name, scores in variants.items()}
+    table = bootstrap_intervals(truth["test"], {n: s["test"] for n, s in variants.items()},
+                                genres_of_nets, thresholds, n_boot=args.n_boot, seed=0)
+    lines = ["# {} test tracks, genres {}; 95% bootstrap intervals ({} resamples, seed 0)".format(
+        len(truth["test"]), ", ".join(genres_of_nets), args.n_boot), "", format_table(table), "",
+        "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed of both):", ""]
+    first = args.candidates[0]
+    for other in args.candidates[1:]:
+        point, low, high = seed_mean_difference(truth["test"], by_candidate[first],
+                                                by_candidate[other], n_boot=args.n_boot)
+        lines.append("- {} minus {}: {:+.3f} [{:+.3f}, {:+.3f}]".format(
+            other, first, point, low, high))
+    text = "\n".join(lines) + "\n"
+    write_bytes(markdown, text.encode())
+    print(text)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +270,14 @@ def main():
     three = commands.add_parser("summary")
     three.add_argument("out")
     three.set_defaults(func=summary)
+    four = commands.add_parser("test")
+    four.add_argument("run")
+    four.add_argument("--out", required=True)
+    four.add_argument("--candidates", nargs="+", default=["scratch", "pretrained"],
+                      help="the first is the reference of the differences")
+    four.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    four.add_argument("--n-boot", type=int, default=1000)
+    four.set_defaults(func=test)
     args = parser.parse_args()
     args.func(args)
 
