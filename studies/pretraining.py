@@ -211,7 +211,9 @@ def test(args):
         raise SystemExit("validation is not finished ({}): test tracks are read after it".format(
             ", ".join("{} seed {}".format(*m) for m in missing)))
     store, genres, sets = track_sets(args.run)
-    genres_of_nets = done[(args.candidates[0], args.seeds[0])]["genres"]
+    # Without nets (probes only: --candidates with no value), --genres or all of the run's.
+    genres_of_nets = (done[(args.candidates[0], args.seeds[0])]["genres"] if args.candidates
+                      else args.genres or genres)
     columns = [genres.index(name) for name in genres_of_nets]
     truth = {split: sets[split].labels[:, columns] for split in ("valid", "test")}
     variants, by_candidate = {}, {}
@@ -229,6 +231,9 @@ def test(args):
         if trunk is not None and probe_name(trunk) not in variants:
             probed = linear_probe_scores(trunk, store.tiles, sets)
             variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
+    for trunk in map(read_trunk, args.probe):
+        probed = linear_probe_scores(trunk, store.tiles, sets)
+        variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
     for name, scores in reference_scores(store.tiles, sets).items():
         variants[name] = {split: scores[split][:, columns] for split in truth}
     thresholds = {name: choose_thresholds(truth["valid"], scores["valid"])
@@ -238,8 +243,8 @@ def test(args):
     lines = ["# {} test tracks, genres {}; 95% bootstrap intervals ({} resamples, seed 0)".format(
         len(truth["test"]), ", ".join(genres_of_nets), args.n_boot), "", format_table(table), "",
         "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed of both):", ""]
-    first = args.candidates[0]
     for other in args.candidates[1:]:
+        first = args.candidates[0]
         point, low, high = seed_mean_difference(truth["test"], by_candidate[first],
                                                 by_candidate[other], n_boot=args.n_boot)
         lines.append("- {} minus {}: {:+.3f} [{:+.3f}, {:+.3f}]".format(
@@ -273,10 +278,13 @@ def main():
     four = commands.add_parser("test")
     four.add_argument("run")
     four.add_argument("--out", required=True)
-    four.add_argument("--candidates", nargs="+", default=["scratch", "pretrained"],
+    four.add_argument("--candidates", nargs="*", default=["scratch", "pretrained"],
                       help="the first is the reference of the differences")
     four.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     four.add_argument("--n-boot", type=int, default=1000)
+    four.add_argument("--genres", nargs="+", help="without candidates: these genres only")
+    four.add_argument("--probe", nargs="+", default=[], metavar="TRUNK",
+                      help="trunks whose linear probe is a row too (besides the candidates')")
     four.set_defaults(func=test)
     args = parser.parse_args()
     args.func(args)
