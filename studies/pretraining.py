@@ -241,8 +241,10 @@ def test(args):
     table = bootstrap_intervals(truth["test"], {n: s["test"] for n, s in variants.items()},
                                 genres_of_nets, thresholds, n_boot=args.n_boot, seed=0)
     lines = ["# {} test tracks, genres {}; 95% bootstrap intervals ({} resamples, seed 0)".format(
-        len(truth["test"]), ", ".join(genres_of_nets), args.n_boot), "", format_table(table), "",
-        "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed of both):", ""]
+        len(truth["test"]), ", ".join(genres_of_nets), args.n_boot), "", format_table(table)]
+    if len(args.candidates) > 1:
+        lines += ["", "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed "
+                  "of both):", ""]
     for other in args.candidates[1:]:
         first = args.candidates[0]
         point, low, high = seed_mean_difference(truth["test"], by_candidate[first],
