@@ -78,7 +78,7 @@ pretrain: install ## pretrain a trunk on DATA's tracks but its test rows: RUN/tr
 # project split's test tracks.  The labelled tracks are extracted once, as
 # manifest-project.csv (the store the development runs train on; its test
 # tracks are left out of pretraining), and the pool's other tracks beside them.
-pretrain-trunk: install ## rebuild the shipped trunk from ../shared/realmusic2 (TRUNK_EPOCHS; hours on 2 cores)
+pretrain-trunk: install ## rebuild the shipped trunk from ../shared/realmusic2 (TRUNK_EPOCHS; about half an hour on 2 cores)
 	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-project.csv --out $(REALMUSIC2)/features-project
 	$(BIN)/python -c 'import csv, sys; project = {r["path"] for r in csv.DictReader(open(sys.argv[1]))}; rows = [r for r in csv.DictReader(open(sys.argv[2])) if r["path"] not in project]; w = csv.DictWriter(open(sys.argv[3], "w", newline=""), ["path", "split"], extrasaction="ignore"); w.writeheader(); w.writerows(rows)' $(REALMUSIC2)/manifest-project.csv $(REALMUSIC2)/manifest-pool.csv $(REALMUSIC2)/manifest-pool-extra.csv
 	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-pool-extra.csv --out $(REALMUSIC2)/features-pool-extra --unlabelled --exclude-split test
