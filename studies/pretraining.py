@@ -219,21 +219,19 @@ def test(args):
     variants, by_candidate = {}, {}
     for candidate in args.candidates:
         for seed in args.seeds:
-            folder = _folder(args.out, candidate, seed)
-            model = import_weights(folder, settings=store.settings,
+            model = import_weights(_folder(args.out, candidate, seed), settings=store.settings,
                                    kind="multilabel" if candidate == "single" else "ensemble")
-            variants["{} seed {}".format(candidate, seed)] = {
+            name = "{} seed {}".format(candidate, seed)
+            variants[name] = {
                 split: pool_tracks(model.predict_tiles(TileView(store.tiles, sets[split].rows)),
                                    sets[split].ranges) for split in truth}
-            by_candidate.setdefault(candidate, []).append(
-                variants["{} seed {}".format(candidate, seed)]["test"])
-        trunk = _trunk(candidate, store.settings)
+            by_candidate.setdefault(candidate, []).append(variants[name]["test"])
+    trunks = ([_trunk(candidate, store.settings) for candidate in args.candidates]
+              + [read_trunk(path) for path in args.probe])
+    for trunk in trunks:
         if trunk is not None and probe_name(trunk) not in variants:
             probed = linear_probe_scores(trunk, store.tiles, sets)
             variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
-    for trunk in map(read_trunk, args.probe):
-        probed = linear_probe_scores(trunk, store.tiles, sets)
-        variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
     for name, scores in reference_scores(store.tiles, sets).items():
         variants[name] = {split: scores[split][:, columns] for split in truth}
     thresholds = {name: choose_thresholds(truth["valid"], scores["valid"])
@@ -245,12 +243,12 @@ def test(args):
     if len(args.candidates) > 1:
         lines += ["", "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed "
                   "of both):", ""]
-    for other in args.candidates[1:]:
         first = args.candidates[0]
-        point, low, high = seed_mean_difference(truth["test"], by_candidate[first],
-                                                by_candidate[other], n_boot=args.n_boot)
-        lines.append("- {} minus {}: {:+.3f} [{:+.3f}, {:+.3f}]".format(
-            other, first, point, low, high))
+        for other in args.candidates[1:]:
+            point, low, high = seed_mean_difference(truth["test"], by_candidate[first],
+                                                    by_candidate[other], n_boot=args.n_boot)
+            lines.append("- {} minus {}: {:+.3f} [{:+.3f}, {:+.3f}]".format(
+                other, first, point, low, high))
     text = "\n".join(lines) + "\n"
     write_bytes(markdown, text.encode())
     print(text)
