@@ -45,8 +45,8 @@ from soundtrack_cnn.files import write_bytes
 from soundtrack_cnn.experiment.profiles import get_profile
 from soundtrack_cnn.experiment.tracksets import fit_data, track_sets
 from soundtrack_cnn.beyond.probe import linear_probe_scores, probe_name
-from soundtrack_cnn.experiment.compare import bootstrap_intervals, format_table
-from soundtrack_cnn.scoring.metrics import choose_thresholds, macro_roc_auc
+from soundtrack_cnn.experiment.compare import bootstrap_table
+from soundtrack_cnn.scoring.metrics import macro_roc_auc
 from soundtrack_cnn.scoring.pooling import pool_tracks
 from soundtrack_cnn.training.dataset import TileView
 from soundtrack_cnn.training.ensemble import MultiLabelNet, SpecialistEnsemble
@@ -234,12 +234,8 @@ def test(args):
             variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
     for name, scores in reference_scores(store.tiles, sets).items():
         variants[name] = {split: scores[split][:, columns] for split in truth}
-    thresholds = {name: choose_thresholds(truth["valid"], scores["valid"])
-                  for name, scores in variants.items()}
-    table = bootstrap_intervals(truth["test"], {n: s["test"] for n, s in variants.items()},
-                                genres_of_nets, thresholds, n_boot=args.n_boot, seed=0)
-    lines = ["# {} test tracks, genres {}; 95% bootstrap intervals ({} resamples, seed 0)".format(
-        len(truth["test"]), ", ".join(genres_of_nets), args.n_boot), "", format_table(table)]
+    lines = [bootstrap_table(variants, truth, genres_of_nets, n_boot=args.n_boot,
+                        what=", genres " + ", ".join(genres_of_nets))[1]]
     if len(args.candidates) > 1:
         lines += ["", "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed "
                   "of both):", ""]

@@ -1,4 +1,4 @@
-"""Pretraining without labels: the study's network learns from unlabelled tiles (NT-Xent).
+"""Pretraining: the study's network learns from unlabelled tiles (NT-Xent), or from a pool's tags.
 
 The positive pair is two ten-second tiles of one track starting at different
 frames -- anywhere in the track: a tile may start between two stored tiles
@@ -24,6 +24,14 @@ chance (log of the 2B - 1 candidates) for two epochs at rates .03 and .003,
 while without it the loss fell below chance within one epoch at rate .01
 (``studies/results/pretraining.md``).
 
+The objective is contrastive (above, needing no tag), or -- the measured
+alternative -- ``"tags"``: a multi-label sigmoid head on ``hidden6`` learns
+the pool's own tags (binary cross-entropy, like the single multi-label net),
+from the tracks of its training split only (:func:`pretraining_data`; the
+other tracks' tiles still make up the batches, without a target), or
+``"contrastive+tags"``, the sum of both losses (the tags' weighted by
+``tag_weight``).  Both heads are thrown away.
+
 Every epoch's random draws (tracks, offsets, augmentations, dropout masks)
 come from streams seeded by ``(random_state, epoch)``, and every finished
 epoch is checkpointed atomically (weights, momentum, loss curve), so a run
@@ -41,6 +49,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..audio.features import FeatureSettings, Normalizer
+from ..collection.labels import label_matrix
 from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingError
 from ..files import write_bytes
@@ -49,15 +58,24 @@ from ..training.batches import AugmentingBatchIterator
 from ..training.callbacks import AdjustVariable
 from ..training.dataset import TileView
 from ..training.network import STUDY_HYPERPARAMETERS
+from .options import OBJECTIVES
 from .trunk import ARCHITECTURE, TRUNK_LAYERS, Trunk, write_trunk
 
 __all__ = ["ContrastivePretrainer", "pretrain", "pretraining_data", "StackedTiles",
-           "DEFAULT_AUGMENT", "NET_KEYS"]
+           "DEFAULT_AUGMENT", "NET_KEYS", "OBJECTIVES"]
 
 #: The augmentations of a view (names of AugmentingBatchIterator's options):
 #: SpecAugment-style masks and up to 6 dB of gain.  Offsets come from the pairing.
 DEFAULT_AUGMENT = {"time_mask": 20, "coef_mask": 5, "gain_db": 6.0}
 _VIEW_AUGMENTATIONS = ("time_mask", "coef_mask", "gain_db")
+#: Each objective as the trunk's provenance states it.
+OBJECTIVE_DESCRIPTIONS = {
+    "contrastive": "NT-Xent (SimCLR/CLMR) on two tiles of one track at different offsets",
+    "tags": "binary cross-entropy of the training tracks' tags (multi-label sigmoid head)",
+    "contrastive+tags": "NT-Xent on two tiles of one track, plus the binary cross-entropy of "
+                        "the training tracks' tags"}
+#: What a tile without a target holds in the tags matrix (sklearn's mark of unlabelled).
+UNLABELLED = -1
 #: The updates a pretraining can use: the study's, or Adam.
 UPDATES = ("nesterov", "adam")
 #: The listing's hyperparameters a trunk is built from (sizes and dropouts).
@@ -97,16 +115,19 @@ class StackedTiles(object):
         return out
 
 
-def pretraining_data(stores, exclude_splits=("test",)):
-    """The tiles, tracks and description of what pretraining learns from.
+def pretraining_data(stores, exclude_splits=("test",), tag_splits=("train",)):
+    """The tiles, tracks, tags and description of what pretraining learns from.
 
     Parameters
     ----------
     stores : sequence of str
-        Feature stores (same feature settings); tags are ignored.
+        Feature stores (same feature settings).
     exclude_splits : sequence of str
         Tracks whose manifest split is one of these are left out (default:
         the test tracks, which a model is judged on).
+    tag_splits : sequence of str
+        Only the tags of tracks whose split is one of these are targets (the
+        ``"tags"`` objectives); every other track is unlabelled.
 
     Returns
     -------
@@ -114,9 +135,13 @@ def pretraining_data(stores, exclude_splits=("test",)):
         Raw tiles of the kept tracks, each track's tiles in time order.
     groups : ndarray of str
         Each tile's track (``"<store number>:<track_id>"``).
+    tags : ndarray of int8, shape (n_tiles, n_tags)
+        Each tile's track's tags (0/1) over ``description["tags"]``;
+        :data:`UNLABELLED` (-1) in every column for an unlabelled track.
     description : dict
         ``stores`` (path, tracks, tiles, hours, tiles_sha256 digest),
-        ``tracks``, ``tiles``, ``hours``, ``excluded_splits``, ``settings``.
+        ``tracks``, ``tiles``, ``hours``, ``excluded_splits``, ``tags``
+        (sorted), ``tagged_tracks``, ``tag_splits``, ``settings``.
     """
     if not stores:
         raise InputError("pretraining needs at least one feature store")
@@ -125,8 +150,8 @@ def pretraining_data(stores, exclude_splits=("test",)):
     for store in opened[1:]:
         store.settings.check_same(settings, what="feature stores {} and {}".format(
             opened[0].path, store.path))
-    parts, rows, groups, described, offset = [], [], [], [], 0
-    excluded = set(exclude_splits or ())
+    parts, rows, groups, described, offset, tag_lists = [], [], [], [], 0, []
+    excluded, tagged = set(exclude_splits or ()), set(tag_splits or ())
     for number, store in enumerate(opened):
         store.verify()
         kept = [track for track in store.ok_tracks if track.split not in excluded]
@@ -134,6 +159,7 @@ def pretraining_data(stores, exclude_splits=("test",)):
         for track in kept:
             rows.append(np.arange(track.start, track.stop) + offset)
             groups.extend(["{}:{}".format(number, track.track_id)] * (track.stop - track.start))
+            tag_lists.append(track.tags if track.split in tagged else ())
             digest.update("{} {}\n".format(track.track_id, store.records[track.track_id].get(
                 "tiles_sha256")).encode())
         described.append({"path": os.path.abspath(store.path), "tracks": len(kept),
@@ -148,10 +174,16 @@ def pretraining_data(stores, exclude_splits=("test",)):
             ", ".join(stores), " (splits {} left out)".format(sorted(excluded)) if excluded else ""))
     tiles = parts[0] if len(parts) == 1 else StackedTiles(parts)
     indices = np.concatenate(rows)
+    names = sorted({tag for tags in tag_lists for tag in tags})
+    per_track = label_matrix(tag_lists, names)
+    per_track[[not tags for tags in tag_lists]] = UNLABELLED
     description = {"stores": described, "tracks": sum(s["tracks"] for s in described),
                    "tiles": int(len(indices)), "hours": round(sum(s["hours"] for s in described), 3),
-                   "excluded_splits": sorted(excluded), "settings": settings}
-    return TileView(tiles, indices), np.asarray(groups), description
+                   "excluded_splits": sorted(excluded), "tags": names,
+                   "tagged_tracks": int(sum(bool(tags) for tags in tag_lists)),
+                   "tag_splits": sorted(tagged), "settings": settings}
+    tile_tags = np.repeat(per_track, [len(track_rows) for track_rows in rows], axis=0)
+    return TileView(tiles, indices), np.asarray(groups), tile_tags, description
 
 
 def _epoch_seed(random_state, epoch, stream):
@@ -160,10 +192,15 @@ def _epoch_seed(random_state, epoch, stream):
 
 
 class ContrastivePretrainer(BaseEstimator):
-    """Pretrain the study's network up to ``hidden6`` on unlabelled tiles (NT-Xent).
+    """Pretrain the study's network up to ``hidden6`` on unlabelled tiles (NT-Xent), or on tags.
 
     Parameters
     ----------
+    objective : {'contrastive', 'tags', 'contrastive+tags'}
+        NT-Xent on two views of a track; binary cross-entropy of the tracks'
+        tags (``fit``'s ``tags``); or their sum (see the module).
+    tag_weight : float
+        The tags' loss is multiplied by it in ``'contrastive+tags'``.
     epochs : int
         An epoch draws as many positive pairs as there are tiles.
     batch : int
@@ -179,7 +216,8 @@ class ContrastivePretrainer(BaseEstimator):
         size), which contrastive learning usually uses.
     head_units, projection_units : int
         The projection head: dense ``head_units`` (ReLU), then dense
-        ``projection_units`` (linear), on ``hidden6``; discarded after training.
+        ``projection_units`` (linear), on ``hidden6``; discarded after training
+        (as is the tags' head, dense sigmoid, one unit per tag).
     augment : dict, optional
         Augmentations of each view (``time_mask``, ``coef_mask``,
         ``gain_db``); default :data:`DEFAULT_AUGMENT`; ``{}`` for none.
@@ -202,7 +240,7 @@ class ContrastivePretrainer(BaseEstimator):
     ----------
     trunk_ : Trunk
     history_ : list of dict
-        ``epoch``, ``loss`` (mean NT-Xent of the epoch), ``seconds``.
+        ``epoch``, ``loss`` (mean loss of the epoch), ``seconds``.
     normalizer_ : Normalizer
         Fitted on the tiles pretrained on; applied to every view.
 
@@ -214,12 +252,23 @@ class ContrastivePretrainer(BaseEstimator):
     ...                               "c4": 2, "h5": 4, "h6": 3}).fit(X, np.arange(24) // 3)
     >>> model.transform(X[:5]).shape, len(model.history_)
     ((5, 3), 1)
+
+    With tags (rows of -1: a track without training tags):
+
+    >>> tags = np.tile([[1, 0], [0, 1], [-1, -1]], (8, 1)).astype(np.int8)
+    >>> tagged = ContrastivePretrainer(objective="contrastive+tags", epochs=1, batch=4,
+    ...     net_params={"c1": 2, "c2": 2, "c3": 2, "c4": 2, "h5": 4, "h6": 3}).fit(
+    ...     X, np.arange(24) // 3, tags=np.repeat(tags[::3], 3, axis=0))
+    >>> tagged.trunk_.params["hidden6"][0].shape
+    (4, 3)
     """
 
-    def __init__(self, epochs=20, batch=64, temperature=0.5, rate=0.01, rate_stop=0.001,
+    def __init__(self, objective="contrastive", tag_weight=1.0, epochs=20, batch=64, temperature=0.5, rate=0.01, rate_stop=0.001,
                  momentum=0.9, update="nesterov", head_units=64, projection_units=32, augment=None,
                  net_params=None, settings=None, checkpoint=None, random_state=0,
                  progress=False, on_epoch=None):
+        self.objective = objective
+        self.tag_weight = tag_weight
         self.epochs = epochs
         self.batch = batch
         self.temperature = temperature
@@ -264,6 +313,11 @@ class ContrastivePretrainer(BaseEstimator):
         for name in ("temperature", "rate", "rate_stop"):
             if not float(getattr(self, name)) > 0:
                 raise InputError("{} must be positive, got {!r}".format(name, getattr(self, name)))
+        if self.objective not in OBJECTIVES:
+            raise InputError("objective must be one of {}, got {!r}".format(OBJECTIVES,
+                                                                          self.objective))
+        if not float(self.tag_weight) > 0:
+            raise InputError("tag_weight must be positive, got {!r}".format(self.tag_weight))
         if self.update not in UPDATES:
             raise InputError("update must be one of {}, got {!r}".format(UPDATES, self.update))
         if not 0 <= float(self.momentum) < 1:
@@ -272,29 +326,43 @@ class ContrastivePretrainer(BaseEstimator):
                                                                               bool):
             raise InputError("random_state must be an int, got {!r}".format(self.random_state))
 
-    def _config(self, groups, n_tiles):
+    def _uses_tags(self):
+        return self.objective != "contrastive"
+
+    def _config(self, groups, n_tiles, tags=None):
         """Everything that decides the weights: resumed only when it is the same."""
         data = hashlib.sha256()
         names, counts = np.unique(groups, return_counts=True)
         for name, count in zip(names, counts):
             data.update("{} {}\n".format(name, count).encode())
-        return {"epochs": int(self.epochs), "batch": int(self.batch),
-                "temperature": float(self.temperature), "rate": float(self.rate),
-                "rate_stop": float(self.rate_stop), "momentum": float(self.momentum),
-                "update": self.update,
-                "head_units": int(self.head_units), "projection_units": int(self.projection_units),
-                "augment": self._augment(), "net_params": self._net_params(),
-                "random_state": int(self.random_state), "tiles": int(n_tiles),
-                "tracks": int(len(names)), "data": data.hexdigest()}
+        config = {"objective": self.objective, "epochs": int(self.epochs),
+                  "batch": int(self.batch), "temperature": float(self.temperature),
+                  "rate": float(self.rate), "rate_stop": float(self.rate_stop),
+                  "momentum": float(self.momentum), "update": self.update,
+                  "head_units": int(self.head_units),
+                  "projection_units": int(self.projection_units),
+                  "augment": self._augment(), "net_params": self._net_params(),
+                  "random_state": int(self.random_state), "tiles": int(n_tiles),
+                  "tracks": int(len(names)), "data": data.hexdigest()}
+        if self._uses_tags():
+            config.update(tag_weight=float(self.tag_weight), n_tags=int(tags.shape[1]),
+                          tags_sha256=hashlib.sha256(np.ascontiguousarray(
+                              tags, np.int8).tobytes()).hexdigest())
+        return config
 
     # -- the Theano graph -----------------------------------------------------
-    def _compile(self, input_shape):
-        """The trunk + head layers, the parameters, momentum buffers and the training step."""
+    def _compile(self, input_shape, n_tags=0):
+        """The trunk + head layers, the parameters, momentum buffers and the training step.
+
+        The step takes the tiles, and with a tags objective their targets
+        (``(2 * batch, n_tags)``, rows of :data:`UNLABELLED` without one).
+        """
         import lasagne
         import theano
         import theano.tensor as T
         from lasagne.layers import DenseLayer, DropoutLayer
-        from lasagne.nonlinearities import rectify
+        from lasagne.nonlinearities import rectify, sigmoid
+        from lasagne.objectives import binary_crossentropy
         from lasagne.updates import adam, nesterov_momentum
         from ..stack.contrastive import nt_xent
         from ..training.network import build_net
@@ -303,38 +371,56 @@ class ContrastivePretrainer(BaseEstimator):
         try:
             net = build_net(input_shape=(None,) + tuple(input_shape), **self._net_params())
             net.initialize_layers()
-            head = DenseLayer(net.layers_["hidden6"], num_units=self.head_units,
-                              nonlinearity=rectify)
-            projection = DenseLayer(head, num_units=self.projection_units, nonlinearity=None)
+            hidden6 = net.layers_["hidden6"]
+            heads = []
+            if self.objective != "tags":
+                head = DenseLayer(hidden6, num_units=self.head_units, nonlinearity=rectify)
+                heads.append(DenseLayer(head, num_units=self.projection_units,
+                                        nonlinearity=None))
+            if self._uses_tags():
+                heads.append(DenseLayer(hidden6, num_units=n_tags, nonlinearity=sigmoid))
         finally:
             lasagne.random.set_rng(saved)
-        tiles = T.tensor4("tiles")
-        loss = nt_xent(lasagne.layers.get_output(projection, tiles),
-                       temperature=float(self.temperature))
-        params = lasagne.layers.get_all_params(projection, trainable=True)
+        tiles, targets = T.tensor4("tiles"), T.matrix("targets")
+        outputs = lasagne.layers.get_output(heads, tiles)
+        loss = 0
+        if self.objective != "tags":
+            loss = nt_xent(outputs[0], temperature=float(self.temperature))
+        if self._uses_tags():
+            # The mean over the tiles that have targets (a batch may hold none).
+            labelled = T.neq(targets[:, 0], UNLABELLED)
+            probabilities = T.clip(outputs[-1], 1e-7, 1 - 1e-7)
+            per_tile = binary_crossentropy(probabilities, T.maximum(targets, 0)).mean(axis=1)
+            tags_loss = T.sum(per_tile * labelled) / T.maximum(T.sum(labelled), 1)
+            loss = loss + (float(self.tag_weight) if self.objective != "tags" else 1.0) * tags_loss
+        params = lasagne.layers.get_all_params(heads, trainable=True)
         rate = theano.shared(np.float32(self.rate))
         updates = (adam(loss, params, learning_rate=rate) if self.update == "adam" else
                    nesterov_momentum(loss, params, learning_rate=rate,
                                      momentum=float(self.momentum)))
         velocities = [variable for variable in updates if all(variable is not p for p in params)]
-        step = theano.function([tiles], loss, updates=updates)
-        dropouts = [layer for layer in lasagne.layers.get_all_layers(projection)
+        step = theano.function([tiles, targets] if self._uses_tags() else [tiles], loss,
+                               updates=updates)
+        dropouts = [layer for layer in lasagne.layers.get_all_layers(heads)
                     if isinstance(layer, DropoutLayer)]
         return net.layers_, params + velocities, rate, step, dropouts
 
-    def measure_step_seconds(self, input_shape=(1, 40, 100), steps=2):
+    def measure_step_seconds(self, input_shape=(1, 40, 100), n_tags=10, steps=2):
         """Seconds per update (``2 * batch`` tiles forward and backward), on random tiles.
 
         Compiles the graph (from Theano's cache after the first time); what
         the budget planner's estimate of a pretraining's time rests on.
         """
         self._check_params()
-        _, _, _, step, _ = self._compile(input_shape)
-        tiles = np.random.RandomState(0).randn(2 * self.batch, *input_shape).astype(np.float32)
-        step(tiles)
+        _, _, _, step, _ = self._compile(input_shape, n_tags)
+        rng = np.random.RandomState(0)
+        inputs = [rng.randn(2 * self.batch, *input_shape).astype(np.float32)]
+        if self._uses_tags():
+            inputs.append((rng.random_sample((2 * self.batch, n_tags)) < .3).astype(np.float32))
+        step(*inputs)
         start = time.perf_counter()
         for _ in range(steps):
-            step(tiles)
+            step(*inputs)
         return (time.perf_counter() - start) / steps
 
     # -- checkpoints -------------------------------------------------------------
@@ -370,7 +456,7 @@ class ContrastivePretrainer(BaseEstimator):
         return meta["epoch"], meta["history"], Normalizer.from_dict(meta["normalizer"])
 
     # -- fitting -------------------------------------------------------------
-    def fit(self, X, groups):
+    def fit(self, X, groups, tags=None):
         """Pretrain on raw tiles ``X``, each track's tiles consecutive and in time order.
 
         Parameters
@@ -379,6 +465,9 @@ class ContrastivePretrainer(BaseEstimator):
             Raw tiles (e.g. a TileView of a store).
         groups : array, shape (n_tiles,)
             Each tile's track.
+        tags : array, shape (n_tiles, n_tags), optional
+            0/1 targets of the tags objectives (:data:`UNLABELLED` rows: a
+            tile without); ignored by ``'contrastive'``.
 
         Returns
         -------
@@ -396,9 +485,12 @@ class ContrastivePretrainer(BaseEstimator):
         if len(firsts) < self.batch:
             raise InputError("a batch of {} pairs needs {} distinct tracks; these tiles hold {} "
                              "(lower batch)".format(self.batch, self.batch, len(firsts)))
+        if self._uses_tags():
+            tags = self._check_tags(tags, len(X))
         settings = self.settings or FeatureSettings()
-        config = self._config(groups, len(X))
-        layers, state, rate, step, dropouts = self._compile(tuple(X.shape[1:]))
+        config = self._config(groups, len(X), tags)
+        layers, state, rate, step, dropouts = self._compile(
+            tuple(X.shape[1:]), tags.shape[1] if self._uses_tags() else 0)
         resumed = self._resume(state, config)
         first_epoch, history = 1, []
         if resumed:
@@ -428,8 +520,9 @@ class ContrastivePretrainer(BaseEstimator):
                     self.random_state, epoch, 1), **augment) if augment else None
                 losses = []
                 for _ in range(updates_per_epoch):
-                    tiles = self._pairs(view, firsts, counts, n_frames, draws, views)
-                    loss = float(step(tiles))
+                    tiles, rows = self._pairs(view, firsts, counts, n_frames, draws, views)
+                    loss = float(step(tiles, tags[rows].astype(np.float32)) if self._uses_tags()
+                                 else step(tiles))
                     if not np.isfinite(loss):
                         raise TrainingError("pretraining: the loss became {} at epoch {}; lower "
                                             "the learning rate".format(loss, epoch))
@@ -449,8 +542,23 @@ class ContrastivePretrainer(BaseEstimator):
                             {key: config["net_params"][key] for key in ARCHITECTURE})
         return self
 
+    def _check_tags(self, tags, n_tiles):
+        if tags is None:
+            raise InputError("objective {!r} needs the tiles' tags".format(self.objective))
+        tags = np.asarray(tags)
+        if tags.ndim != 2 or len(tags) != n_tiles:
+            raise InputError("tags must be (n_tiles={}, n_tags) 0/1, got shape {}".format(
+                n_tiles, tags.shape))
+        if not np.isin(tags, (0, 1, UNLABELLED)).all():
+            raise InputError("tags must hold 0, 1, or {} (no target)".format(UNLABELLED))
+        if not tags.shape[1] or not (tags[:, 0] != UNLABELLED).any():
+            raise InputError("objective {!r}: no tile has training tags (pretrain on a labelled "
+                             "store, or use 'contrastive')".format(self.objective))
+        return tags
+
     def _pairs(self, view, firsts, counts, n_frames, draws, views):
-        """``2 * batch`` normalised, augmented tiles: rows i and i + batch are one track.
+        """``2 * batch`` normalised, augmented tiles (rows i and i + batch: one track), and
+        each one's stored tile (an index of ``X``).
 
         A view starts at any of ``n_frames`` frames of a stored tile (1: at a
         stored tile's start).
@@ -466,9 +574,9 @@ class ContrastivePretrainer(BaseEstimator):
         rows = np.concatenate([firsts[tracks]] * 2) + starts // n_frames
         pairs = view[rows].shifted(starts % n_frames)
         if views is None:
-            return pairs[:]
+            return pairs[:], rows
         tiles, _ = next(iter(views(pairs)))
-        return tiles
+        return tiles, rows
 
     def transform(self, X):
         """The trunk's ``hidden6`` activations of raw tiles (normalised here), dropout off."""
@@ -512,7 +620,7 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     if not str(out).endswith(".npz"):
         raise InputError("{}: the trunk is written as an .npz file (its provenance beside it, "
                          ".json)".format(out))
-    X, groups, description = pretraining_data(stores, exclude_splits)
+    X, groups, tags, description = pretraining_data(stores, exclude_splits)
     settings = description.pop("settings")
     on_epoch = None if report is None else (lambda row: report(
         "epoch {}/{}: loss {:.4f} ({:.0f} s; checkpoint {})".format(
@@ -520,19 +628,25 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     model = ContrastivePretrainer(settings=settings, checkpoint=out[:-4] + ".checkpoint.npz",
                                   on_epoch=on_epoch, **params)
     model._check_params()
+    if model._uses_tags():
+        model._check_tags(tags, len(X))
     if report:
-        step = model.measure_step_seconds(settings.tile_shape) if estimate else None
+        step = (model.measure_step_seconds(settings.tile_shape, n_tags=max(tags.shape[1], 1))
+                if estimate else None)
         plan = plan_pretraining(description["tiles"], description["tracks"], model.batch,
                                 model.epochs, step)
-        report("pretraining on {} tiles of {} tracks ({:.2f} h{}): {} epochs x {} updates of {} "
-               "tiles{}".format(description["tiles"], description["tracks"], description["hours"],
-                                "; splits {} left out".format(", ".join(
-                                    description["excluded_splits"]))
-                                if description["excluded_splits"] else "",
-                                model.epochs, plan["updates_per_epoch"], 2 * model.batch,
-                                "" if step is None else ", about {:.2f} h ({:.2f} s per update, "
-                                "{:.0f} tiles/s)".format(plan["hours"], step,
-                                                         plan["tiles_per_second"])))
+        what = ["{:.2f} h".format(description["hours"])]
+        if description["excluded_splits"]:
+            what.append("splits {} left out".format(", ".join(description["excluded_splits"])))
+        if model._uses_tags():
+            what.append("{} tags of {} training tracks".format(len(description["tags"]),
+                                                                description["tagged_tracks"]))
+        time_left = "" if step is None else ", about {:.2f} h ({:.2f} s per update, {:.0f} " \
+            "tiles/s)".format(plan["hours"], step, plan["tiles_per_second"])
+        report("pretraining ({}) on {} tiles of {} tracks ({}): {} epochs x {} updates of {} "
+               "tiles{}".format(model.objective, description["tiles"], description["tracks"],
+                                "; ".join(what), model.epochs, plan["updates_per_epoch"],
+                                2 * model.batch, time_left))
         for warning in plan["warnings"]:
             report("warning: " + warning)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -540,7 +654,7 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     if held is None:
         raise InputError("{}: another pretraining is writing this trunk".format(out))
     with held:
-        model.fit(X, groups)
+        model.fit(X, groups, tags)
     os.unlink(out[:-4] + ".lock")
     seconds = sum(row["seconds"] for row in model.history_)
     tiles_seen = 2 * model.batch * -(-description["tiles"] // model.batch) * len(model.history_)
@@ -548,9 +662,9 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
              "python_speech_features", "soundtrack_cnn"]
     trunk = model.trunk_
     trunk.provenance = {
-        "objective": "NT-Xent (SimCLR/CLMR) on two tiles of one track at different offsets",
+        "objective": OBJECTIVE_DESCRIPTIONS[model.objective],
         "data": description, "epochs": len(model.history_),
-        "parameters": model._config(groups, len(X)),
+        "parameters": model._config(groups, len(X), tags),
         "loss_curve": [round(row["loss"], 5) for row in model.history_],
         "hours_of_training": round(seconds / 3600, 3),
         "tiles_per_second": round(tiles_seen / seconds, 1) if seconds else None,

@@ -3,6 +3,7 @@ import dataclasses
 import os
 import shlex
 
+from ..beyond.options import OBJECTIVES
 from ..collection.corpus import SIZES
 from ..errors import InputError
 from ..experiment.profiles import PROFILES
@@ -61,10 +62,12 @@ def _check_init(args):
 
 def _pretrain(args):
     from ..beyond.pretraining import pretrain
-    params = {key: getattr(args, key) for key in ("epochs", "batch", "temperature", "rate")}
+    params = {key: getattr(args, key) for key in ("objective", "tag_weight", "epochs", "batch",
+                                                  "temperature", "rate")}
     # The whole command, every option spelt out, so the provenance rebuilds the same trunk.
     command = ["soundtrack-cnn", "pretrain"] + args.stores + [
-        "--out", args.out, "--epochs", args.epochs, "--batch", args.batch,
+        "--out", args.out, "--objective", args.objective, "--tag-weight", args.tag_weight,
+        "--epochs", args.epochs, "--batch", args.batch,
         "--temperature", args.temperature, "--rate", args.rate, "--seed", args.seed] + \
         ["--keep-test"] * args.keep_test
     trunk = pretrain(args.stores, args.out, exclude_splits=() if args.keep_test else ("test",),
@@ -112,10 +115,16 @@ def register(commands):
     train.set_defaults(func=_train)
 
     pretrain = commands.add_parser("pretrain", help="pretrain the network's trunk on unlabelled "
-                                   "feature stores (contrastive, NT-Xent)")
+                                   "feature stores (contrastive, NT-Xent), or on their tags")
     pretrain.add_argument("stores", nargs="+", metavar="STORE")
     pretrain.add_argument("--out", required=True, metavar="TRUNK.npz",
                           help="the trunk (its provenance is written beside it as .json)")
+    pretrain.add_argument("--objective", choices=OBJECTIVES, default="contrastive",
+                          help="two tiles of one track (no tags; the default), the training "
+                          "tracks' tags, or both")
+    pretrain.add_argument("--tag-weight", type=Number(float, "a weight above 0", above=0),
+                          default=1.0, help="of the tags' loss in contrastive+tags "
+                          "(default %(default)s)")
     pretrain.add_argument("--epochs", type=count("epochs"), default=20)
     pretrain.add_argument("--batch", type=count("pairs", low=2), default=64,
                           help="pairs per update, each of another track (default %(default)s)")

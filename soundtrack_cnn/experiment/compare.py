@@ -47,7 +47,7 @@ from .scores import read_scores
 from .tracksets import track_sets
 
 __all__ = ["METRICS", "point_metrics", "bootstrap_intervals", "variant_scores", "compare_run",
-           "compare_runs", "format_table"]
+           "compare_runs", "format_table", "bootstrap_table"]
 
 STUDY = "study: mean of tile scores"
 
@@ -230,18 +230,37 @@ def format_table(table, digits=3):
                         metrics.markdown_table(header, diffs)])
 
 
-def _compared(variants, labels, genres, n_boot, seed):
-    """The bootstrap table of ``variants`` and its Markdown, heading first.
+def bootstrap_table(variants, labels, genres, n_boot=500, seed=0, what=""):
+    """The bootstrap table of ``variants`` on the test tracks and its Markdown, heading first.
 
     Each variant's F1 thresholds are chosen on the validation tracks; the
     intervals resample the test tracks, the same resamples for every row.
+
+    Parameters
+    ----------
+    variants : dict
+        Name -> ``{"valid": scores, "test": scores}``, track scores
+        (n_tracks, K) in the order of ``labels``.
+    labels : dict
+        ``{"valid": labels, "test": labels}``, 0/1 (n_tracks, K).
+    genres : list of str
+    n_boot, seed : int
+        Resamples of the test tracks, and their seed.
+    what : str
+        Said of the test tracks in the heading (e.g. ``", genres war, action"``).
+
+    Returns
+    -------
+    table : list of dict
+        :func:`bootstrap_intervals`' rows.
+    markdown : str
     """
     thresholds = {name: metrics.choose_thresholds(labels["valid"], scores["valid"])
                   for name, scores in variants.items()}
     table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
                                 genres, thresholds, n_boot=n_boot, seed=seed)
-    return table, "# {} test tracks, 95% bootstrap intervals ({} resamples, seed {})\n\n{}".format(
-        len(labels["test"]), n_boot, seed, format_table(table))
+    return table, "# {} test tracks{}; 95% bootstrap intervals ({} resamples, seed {})\n\n{}".format(
+        len(labels["test"]), what, n_boot, seed, format_table(table))
 
 
 def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
@@ -266,7 +285,7 @@ def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
     check_writable(run_dir)  # compare.json and compare.md go there, after minutes of work
     variants, details = variant_scores(run_dir, embedding=embedding, seed=seed, verbose=verbose)
     genres, labels = details.pop("genres"), details.pop("labels")
-    table, markdown = _compared(variants, labels, genres, n_boot, seed)
+    table, markdown = bootstrap_table(variants, labels, genres, n_boot, seed)
     markdown += "\n\nClusters found in the training labels: {}; ambiguous: {}\n".format(
         " / ".join(", ".join(group) for group in details["clusters"]["clusters"]),
         ", ".join(details["clusters"]["ambiguous"]) or "none")
@@ -338,4 +357,4 @@ def compare_runs(run_dirs, n_boot=500, seed=0, probe=()):
             run_dir, probe if index == 0 else ())})
     for trunk in trunks.values():
         variants[probe_name(trunk)] = linear_probe_scores(trunk, store.tiles, sets)
-    return _compared(variants, labels, genres, n_boot, seed)[1] + "\n"
+    return bootstrap_table(variants, labels, genres, n_boot, seed)[1] + "\n"

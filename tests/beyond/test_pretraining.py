@@ -1,4 +1,5 @@
-"""Contrastive pretraining: learns, is deterministic, resumes after an interruption, writes a trunk."""
+"""Pretraining: learns (contrastive, tags), is deterministic, resumes after an interruption,
+writes a trunk."""
 import json
 import os
 
@@ -50,6 +51,38 @@ def test_parameters_are_checked_before_anything_compiles():
         _model(net_params={"c9": 1}).fit(*_tracks())
     with pytest.raises(InputError, match="consecutive"):
         _model().fit(X, np.array([0, 1, 0, 1, 2, 2, 0, 1, 2]))
+    X, groups = _tracks()
+    with pytest.raises(InputError, match="objective must be one of"):
+        _model(objective="both").fit(X, groups)
+    with pytest.raises(InputError, match="needs the tiles' tags"):
+        _model(objective="tags").fit(X, groups)
+    with pytest.raises(InputError, match="no tile has training tags"):
+        _model(objective="tags").fit(X, groups, tags=-np.ones((len(X), 2), np.int8))
+    with pytest.raises(InputError, match="must hold 0, 1"):
+        _model(objective="tags").fit(X, groups, tags=2 * np.ones((len(X), 2), np.int8))
+
+
+def _tags_of(groups):
+    """Two tags that follow the track (even: first, odd: second); the last four tracks untagged."""
+    tags = np.stack([groups % 2 == 0, groups % 2 == 1], axis=1).astype(np.int8)
+    tags[groups >= groups.max() - 3] = -1
+    return tags
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("objective", ["tags", "contrastive+tags"])
+def test_pretraining_on_tags_learns_them_from_the_tagged_tracks_only(objective):
+    X, groups = _tracks()
+    tags = _tags_of(groups)
+    first = _model(objective=objective, epochs=4).fit(X, groups, tags)
+    losses = [row["loss"] for row in first.history_]
+    assert losses[-1] < losses[0]
+    again = _model(objective=objective, epochs=4).fit(X, groups, tags)
+    assert _same(first.trunk_, again.trunk_)
+    untagged_differently = tags.copy()
+    untagged_differently[groups == groups.max()] = [1, 1]
+    other = _model(objective=objective, epochs=4).fit(X, groups, untagged_differently)
+    assert not _same(first.trunk_, other.trunk_)
 
 
 @pytest.mark.slow
@@ -114,5 +147,18 @@ def test_pretrain_writes_a_trunk_with_provenance_and_leaves_test_tracks_out(two_
     assert provenance["versions"]["Theano"] == "1.0.5" and provenance["command"]
     assert provenance["sha256"] == trunk.sha256 and provenance["tiles_per_second"] > 0
     assert os.path.exists(out[:-4] + ".checkpoint.npz") and not os.path.exists(out[:-4] + ".lock")
-    X, groups, description = pretraining_data([two_tag_store], exclude_splits=())
-    assert description["tracks"] == 36 and len(X) == len(groups)
+    X, groups, tags, description = pretraining_data([two_tag_store], exclude_splits=())
+    assert description["tracks"] == 36 and len(X) == len(groups) == len(tags)
+    # Only the 24 training tracks carry targets: the valid and test tracks' tags are not read.
+    assert description["tags"] == ["High", "Low", "Music"] and description["tagged_tracks"] == 24
+    tagged = np.unique(groups[tags[:, 0] != -1])
+    assert len(tagged) == 24 and (tags[tags[:, 0] != -1, 2] == 1).all()
+    assert (tags[tags[:, 0] != -1, :2].sum(axis=1) == 1).all()
+    assert provenance["parameters"]["objective"] == "contrastive"
+
+    from_tags = pretrain([two_tag_store], str(tmp_path / "trunks" / "tags.npz"), epochs=1,
+                         batch=8, net_params=TINY, objective="tags", estimate=False,
+                         report=lines.append)
+    assert "(tags) on" in lines[-2] and "3 tags of 24 training tracks" in lines[-2]
+    assert "cross-entropy" in from_tags.provenance["objective"]
+    assert from_tags.provenance["parameters"]["n_tags"] == 3

@@ -34,10 +34,17 @@ def test_unlabelled_folder_store_pretrain_then_fine_tune_and_probe(two_tag_corpu
     out = capsys.readouterr().out
     assert " tiles of 30 tracks" in out and "epoch 1/1: loss" in out and "sha256" in out
     provenance = json.load(open(trunk[:-4] + ".json"))
-    assert provenance["command"] == ("soundtrack-cnn pretrain {} --out {} --epochs 1 --batch 8 "
+    assert provenance["command"] == ("soundtrack-cnn pretrain {} --out {} --objective contrastive "
+                                     "--tag-weight 1.0 --epochs 1 --batch 8 "
                                      "--temperature 0.5 --rate 0.01 --seed 0".format(
                                          two_tag_store, trunk))
     assert provenance["n_params"] == 251739 - 51
+
+    unlabelled_trunk = str(tmp_path / "trunks" / "from-tags.npz")
+    assert "no tile has training tags" in _fails(
+        ["pretrain", store, "--out", unlabelled_trunk, "--objective", "tags", "--batch", "2"],
+        capsys)
+    assert not os.path.exists(unlabelled_trunk)
 
     assert "--freeze-conv needs --init" in _fails(
         ["train", two_tag_store, "--out", str(tmp_path / "x"), "--freeze-conv"], capsys)
