@@ -109,6 +109,17 @@ def _trunk(candidate, settings):
             if trunk_name == "random" else read_trunk(trunk_name))
 
 
+def _check_same_trunk(done, candidate, trunk, results):
+    """Refuse results of a candidate measured with another trunk ('pretrained' was replaced)."""
+    trunk_name = candidate.partition("+")[0]
+    recorded = {row.get("trunk_sha256") for key, row in done.items()
+                if key[0] in (candidate, "probe:" + trunk_name)} - {None}
+    if trunk is not None and recorded - {trunk.sha256}:
+        raise SystemExit("{}: its rows of {!r} were measured with another trunk (sha256 {}, now "
+                         "{}); give another --out".format(results, candidate, ", ".join(
+                             sha[:12] for sha in sorted(recorded)), trunk.sha256[:12]))
+
+
 def validate(args):
     if args.store and not os.path.exists(os.path.join(args.run, "experiment.json")):
         # The run's split is the manifest's; its genres the ten most frequent training tags,
@@ -136,6 +147,7 @@ def validate(args):
     for candidate in args.candidates:
         trunk_name, _, option = candidate.partition("+")
         trunk = _trunk(candidate, store.settings)
+        _check_same_trunk(done, candidate, trunk, results)
         if trunk is not None and ("probe:" + trunk_name, None) not in done:
             start = time.perf_counter()
             probed = linear_probe_scores(trunk, store.tiles, sets)
@@ -218,6 +230,7 @@ def test(args):
     truth = {split: sets[split].labels[:, columns] for split in ("valid", "test")}
     variants, by_candidate = {}, {}
     for candidate in args.candidates:
+        _check_same_trunk(done, candidate, _trunk(candidate, store.settings), args.out)
         for seed in args.seeds:
             model = import_weights(_folder(args.out, candidate, seed), settings=store.settings,
                                    kind="multilabel" if candidate == "single" else "ensemble")

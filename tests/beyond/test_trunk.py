@@ -81,8 +81,14 @@ def test_a_trunk_without_provenance_or_not_an_npz_is_refused(tmp_path):
         read_trunk(str(tmp_path / "missing.npz"))
 
 
-def test_pretrained_names_the_shipped_trunk():
+def test_pretrained_names_the_shipped_trunk_which_never_heard_a_test_track():
     assert SHIPPED.endswith(os.path.join("soundtrack_cnn", "trunks", "pretrained.npz"))
+    shipped = read_trunk("pretrained")  # its sha256 is the one its provenance records
+    assert shipped.path == SHIPPED and shipped.n_params == 251739 - 51
+    provenance = shipped.provenance
+    assert provenance["data"]["excluded_splits"] == ["test"]
+    assert provenance["command"].startswith("make pretrain-trunk")
+    assert len(provenance["loss_curve"]) == provenance["epochs"] == provenance["parameters"]["epochs"]
 
 
 def test_load_trunk_copies_the_weights_and_freezes_only_the_conv_blocks():
