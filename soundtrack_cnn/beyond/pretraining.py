@@ -630,6 +630,9 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     model._check_params()
     if model._uses_tags():
         model._check_tags(tags, len(X))
+    else:  # the provenance names tags only where they were learnt
+        for key in ("tags", "tagged_tracks", "tag_splits"):
+            description.pop(key)
     if report:
         step = (model.measure_step_seconds(settings.tile_shape, n_tags=max(tags.shape[1], 1))
                 if estimate else None)

@@ -155,6 +155,7 @@ def test_pretrain_writes_a_trunk_with_provenance_and_leaves_test_tracks_out(two_
     assert len(tagged) == 24 and (tags[tags[:, 0] != -1, 2] == 1).all()
     assert (tags[tags[:, 0] != -1, :2].sum(axis=1) == 1).all()
     assert provenance["parameters"]["objective"] == "contrastive"
+    assert "tags" not in provenance["data"]
 
     from_tags = pretrain([two_tag_store], str(tmp_path / "trunks" / "tags.npz"), epochs=1,
                          batch=8, net_params=TINY, objective="tags", estimate=False,
@@ -162,3 +163,4 @@ def test_pretrain_writes_a_trunk_with_provenance_and_leaves_test_tracks_out(two_
     assert "(tags) on" in lines[-2] and "3 tags of 24 training tracks" in lines[-2]
     assert "cross-entropy" in from_tags.provenance["objective"]
     assert from_tags.provenance["parameters"]["n_tags"] == 3
+    assert from_tags.provenance["data"]["tags"] == ["High", "Low", "Music"]
