@@ -263,10 +263,10 @@ class ContrastivePretrainer(BaseEstimator):
     (4, 3)
     """
 
-    def __init__(self, objective="contrastive", tag_weight=1.0, epochs=20, batch=64, temperature=0.5, rate=0.01, rate_stop=0.001,
-                 momentum=0.9, update="nesterov", head_units=64, projection_units=32, augment=None,
-                 net_params=None, settings=None, checkpoint=None, random_state=0,
-                 progress=False, on_epoch=None):
+    def __init__(self, objective="contrastive", tag_weight=1.0, epochs=20, batch=64,
+                 temperature=0.5, rate=0.01, rate_stop=0.001, momentum=0.9, update="nesterov",
+                 head_units=64, projection_units=32, augment=None, net_params=None,
+                 settings=None, checkpoint=None, random_state=0, progress=False, on_epoch=None):
         self.objective = objective
         self.tag_weight = tag_weight
         self.epochs = epochs
@@ -392,7 +392,8 @@ class ContrastivePretrainer(BaseEstimator):
             probabilities = T.clip(outputs[-1], 1e-7, 1 - 1e-7)
             per_tile = binary_crossentropy(probabilities, T.maximum(targets, 0)).mean(axis=1)
             tags_loss = T.sum(per_tile * labelled) / T.maximum(T.sum(labelled), 1)
-            loss = loss + (float(self.tag_weight) if self.objective != "tags" else 1.0) * tags_loss
+            weight = float(self.tag_weight) if self.objective == "contrastive+tags" else 1.0
+            loss = loss + weight * tags_loss
         params = lasagne.layers.get_all_params(heads, trainable=True)
         rate = theano.shared(np.float32(self.rate))
         updates = (adam(loss, params, learning_rate=rate) if self.update == "adam" else
@@ -628,7 +629,7 @@ def pretrain(stores, out, exclude_splits=("test",), command=None, report=None,
     model = ContrastivePretrainer(settings=settings, checkpoint=out[:-4] + ".checkpoint.npz",
                                   on_epoch=on_epoch, **params)
     model._check_params()
-    if model._uses_tags():
+    if model._uses_tags():  # before the estimate compiles anything (fit checks them too)
         model._check_tags(tags, len(X))
     else:  # the provenance names tags only where they were learnt
         for key in ("tags", "tagged_tracks", "tag_splits"):

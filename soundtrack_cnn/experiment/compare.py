@@ -259,8 +259,9 @@ def bootstrap_table(variants, labels, genres, n_boot=500, seed=0, what=""):
                   for name, scores in variants.items()}
     table = bootstrap_intervals(labels["test"], {n: s["test"] for n, s in variants.items()},
                                 genres, thresholds, n_boot=n_boot, seed=seed)
-    return table, "# {} test tracks{}; 95% bootstrap intervals ({} resamples, seed {})\n\n{}".format(
-        len(labels["test"]), what, n_boot, seed, format_table(table))
+    heading = "# {} test tracks{}; 95% bootstrap intervals ({} resamples, seed {})".format(
+        len(labels["test"]), what, n_boot, seed)
+    return table, heading + "\n\n" + format_table(table)
 
 
 def compare_run(run_dir, n_boot=500, seed=0, embedding="scores", verbose=0):
