@@ -217,12 +217,16 @@ def test(args):
         # The test tracks are read once: the first reading stands.
         print(open(markdown).read())
         return
-    done = _done(os.path.join(args.out, "results.jsonl"))
+    results = os.path.join(args.out, "results.jsonl")
+    done = _done(results)
     missing = [(c, s) for c in args.candidates for s in args.seeds if (c, s) not in done]
     if missing:
         raise SystemExit("validation is not finished ({}): test tracks are read after it".format(
             ", ".join("{} seed {}".format(*m) for m in missing)))
     store, genres, sets = track_sets(args.run)
+    candidate_trunks = [_trunk(candidate, store.settings) for candidate in args.candidates]
+    for candidate, trunk in zip(args.candidates, candidate_trunks):
+        _check_same_trunk(done, candidate, trunk, results)
     # Without nets (probes only: --candidates with no value), --genres or all of the run's.
     genres_of_nets = (done[(args.candidates[0], args.seeds[0])]["genres"] if args.candidates
                       else args.genres or genres)
@@ -230,7 +234,6 @@ def test(args):
     truth = {split: sets[split].labels[:, columns] for split in ("valid", "test")}
     variants, by_candidate = {}, {}
     for candidate in args.candidates:
-        _check_same_trunk(done, candidate, _trunk(candidate, store.settings), args.out)
         for seed in args.seeds:
             model = import_weights(_folder(args.out, candidate, seed), settings=store.settings,
                                    kind="multilabel" if candidate == "single" else "ensemble")
@@ -239,16 +242,14 @@ def test(args):
                 split: pool_tracks(model.predict_tiles(TileView(store.tiles, sets[split].rows)),
                                    sets[split].ranges) for split in truth}
             by_candidate.setdefault(candidate, []).append(variants[name]["test"])
-    trunks = ([_trunk(candidate, store.settings) for candidate in args.candidates]
-              + [read_trunk(path) for path in args.probe])
-    for trunk in trunks:
+    for trunk in candidate_trunks + [read_trunk(path) for path in args.probe]:
         if trunk is not None and probe_name(trunk) not in variants:
             probed = linear_probe_scores(trunk, store.tiles, sets)
             variants[probe_name(trunk)] = {split: probed[split][:, columns] for split in truth}
     for name, scores in reference_scores(store.tiles, sets).items():
         variants[name] = {split: scores[split][:, columns] for split in truth}
     lines = [bootstrap_table(variants, truth, genres_of_nets, n_boot=args.n_boot,
-                        what=", genres " + ", ".join(genres_of_nets))[1]]
+                             what=", genres " + ", ".join(genres_of_nets))[1]]
     if len(args.candidates) > 1:
         lines += ["", "Mean over seeds, macro ROC-AUC, paired (each resample scores every seed "
                   "of both):", ""]

@@ -88,7 +88,8 @@ def test_pretrained_names_the_shipped_trunk_which_never_heard_a_test_track():
     provenance = shipped.provenance
     assert provenance["data"]["excluded_splits"] == ["test"]
     assert provenance["command"].startswith("make pretrain-trunk")
-    assert len(provenance["loss_curve"]) == provenance["epochs"] == provenance["parameters"]["epochs"]
+    epochs = provenance["parameters"]["epochs"]
+    assert len(provenance["loss_curve"]) == provenance["epochs"] == epochs
 
 
 def test_load_trunk_copies_the_weights_and_freezes_only_the_conv_blocks():
