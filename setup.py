@@ -40,8 +40,8 @@ setup(
     python_requires="==3.11.*",
     # What the package needs at run time; the exact pins live in requirements.txt.
     install_requires=["Theano", "Lasagne", "nolearn", "python_speech_features", "numpy<1.24",
-                      "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "tqdm",
-                      "mutagen"],
+                      "scipy", "scikit-learn", "joblib", "threadpoolctl", "soundfile", "soxr",
+                      "matplotlib", "tqdm", "mutagen"],
     # Scale-out on a Dask cluster (soundtrack_cnn.collection.distributed); exact pins in requirements.txt.
     # The ONNX Runtime engine and ONNX export (soundtrack_cnn.inference.onnx_engine), pinned as
     # in requirements.txt (the releases measured with numpy 1.23.5); the

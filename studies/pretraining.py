@@ -16,7 +16,8 @@ measurement resumes where it stopped when the same command is run again::
 A candidate is ``scratch`` (the demo profile as it is), ``single`` (the demo
 profile's single multi-label net), ``pretrained`` (the shipped trunk), ``random``
 (the untrained net's trunk: the probe's control), or the path of a trunk;
-``+frozen`` after a trunk keeps its conv blocks fixed.
+``+frozen`` after a trunk keeps its conv blocks fixed, and ``+single`` trains the
+single multi-label net from it instead of the specialists.
 The classical baseline (MFCC mean+std + logistic regression) is scored on the
 validation tracks once.  For each trunk the linear probe (its embeddings per track
 + logistic regression, fitted on the training tracks) is scored on the
@@ -102,6 +103,11 @@ def _folder(out, candidate, seed):
         os.path.basename(candidate).replace(".npz", ""), seed))
 
 
+def _is_single(candidate):
+    """Whether a candidate is the single multi-label net (from scratch or from a trunk)."""
+    return candidate == "single" or candidate.partition("+")[2] == "single"
+
+
 def _trunk(candidate, settings):
     """The trunk a candidate starts from (None for scratch and the single net)."""
     trunk_name = candidate.partition("+")[0]
@@ -165,7 +171,7 @@ def validate(args):
             # The single net gets the tiles shuffled every epoch, as `make train` gives it
             # (class-balanced sampling is defined per genre).
             estimator, net_params = ((MultiLabelNet, dict(params, shuffle="epoch"))
-                                     if candidate == "single" else (SpecialistEnsemble, params))
+                                     if _is_single(candidate) else (SpecialistEnsemble, params))
             model = estimator(names, net_params=net_params, validation=validation,
                               settings=store.settings, run_dir=folder, warm_start=True,
                               random_state=seed, verbose=1, init=trunk,
@@ -236,7 +242,7 @@ def test(args):
     for candidate in args.candidates:
         for seed in args.seeds:
             model = import_weights(_folder(args.out, candidate, seed), settings=store.settings,
-                                   kind="multilabel" if candidate == "single" else "ensemble")
+                                   kind="multilabel" if _is_single(candidate) else "ensemble")
             name = "{} seed {}".format(candidate, seed)
             variants[name] = {
                 split: pool_tracks(model.predict_tiles(TileView(store.tiles, sets[split].rows)),

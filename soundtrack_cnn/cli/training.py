@@ -44,7 +44,7 @@ def _train(args):
         with cluster(args) as client:
             train_run(args.out, net_params=params, verbose=1 + args.verbose, client=client,
                       trust_pickles=args.trust_pickles, init=args.init,
-                      freeze_conv=args.freeze_conv)
+                      freeze_conv=args.freeze_conv, n_jobs=args.jobs)
 
 
 def _add_init(parser):
@@ -94,7 +94,7 @@ def register(commands):
     run.add_argument("--seed", type=seed, default=0)
     _add_init(run)
     run.add_argument("--jobs", type=n_jobs, default=-1, help="feature extraction processes "
-                     "(default: every core)")
+                     "and specialists trained at once (default: every core)")
     add_scheduler(run)
     run.set_defaults(func=_run)
 
@@ -106,6 +106,9 @@ def register(commands):
     train.add_argument("--max-epochs", type=count("epochs"))
     train.add_argument("--seed", type=seed, default=0)
     _add_init(train)
+    train.add_argument("--jobs", type=n_jobs, default=-1, help="specialists trained at once, "
+                       "each in a process on one core (default: every core; the weights are "
+                       "the same for any number)")
     train.add_argument("-v", "--verbose", action="count", default=0,
                        help="also print each net's layer table and a line per epoch")
     train.add_argument("--trust-pickles", action="store_true",

@@ -18,6 +18,7 @@ import os
 import warnings
 
 import numpy as np
+from joblib import effective_n_jobs
 
 from ..collection.corpus import generate_corpus
 from ..collection.extraction import extract
@@ -123,11 +124,13 @@ def _models(run_dir, genres, params, equal_updates):
 
 
 def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=None,
-              client=None, trust_pickles=False, init=None, freeze_conv=None):
+              client=None, trust_pickles=False, init=None, freeze_conv=None, n_jobs=None):
     """Train the ensemble and the single-net baselines of a prepared run (resumable).
 
     With ``client`` (a Dask client or scheduler address) every net is a task
-    on the cluster (:mod:`soundtrack_cnn.parallel.cluster`); the results are the same.
+    on the cluster (:mod:`soundtrack_cnn.parallel.cluster`); without, ``n_jobs``
+    specialists train at once on this machine (None: one after another).  The
+    results are the same.
 
     Before training, warns (:class:`~soundtrack_cnn.errors.TrainingWarning`)
     when the profile cannot converge on this collection
@@ -166,7 +169,9 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
         hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
         step = (measure_step_seconds(hyperparameters, store.settings.tile_shape,
                                      n_outputs=len(genres) // n_nets) if estimate else None)
-        plan = plan_training(len(train.rows), len(valid.rows), hyperparameters, n_nets, step)
+        at_once = 1 if client is not None else min(effective_n_jobs(n_jobs), n_nets)
+        plan = plan_training(len(train.rows), len(valid.rows), hyperparameters, n_nets, step,
+                             n_parallel=at_once)
         if verbose:
             print("== training {} ({} net{}) on {} tiles of {} tracks ({} validation tiles of "
                   "{} tracks): {} updates per epoch, at most {} per net{}".format(
@@ -180,7 +185,7 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
         cls(genres, net_params=model_params, validation=validation, settings=store.settings,
             run_dir=folder, warm_start=True, random_state=record["seed"],
             verbose=verbose, client=client, trust_pickles=trust_pickles, init=trunk,
-            freeze_conv=freeze_conv).fit(X, Y, groups)
+            freeze_conv=freeze_conv, n_jobs=n_jobs).fit(X, Y, groups)
 
 
 def _validation_mse(valid, tile_scores, label):
@@ -336,8 +341,8 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     seed : int
         Seed of the corpus, the track split and the nets.
     n_jobs : int
-        Feature-extraction processes, as in scikit-learn (-1, the default:
-        one per core; None or 1: this process).
+        Feature-extraction processes and specialists trained at once, as in
+        scikit-learn (-1, the default: one per core; None or 1: this process).
     verbose : int
         0 prints nothing (warnings go through :mod:`warnings`); 1 prints each
         stage, the extraction's bar and summary, each net as it is trained
@@ -383,7 +388,7 @@ def run_experiment(run_dir, profile="demo", manifest=None, data_dir=None, corpus
     prepare_run(run_dir, store_dir, profile, genres=genres, n_genres=n_genres, seed=seed,
                 manifest=manifest)
     train_run(run_dir, verbose=verbose, equal_updates=profile.equal_updates, client=client,
-              init=profile.init, freeze_conv=profile.freeze_conv)
+              init=profile.init, freeze_conv=profile.freeze_conv, n_jobs=n_jobs)
     if verbose:
         print("== evaluating", flush=True)
     evaluate_run(run_dir)

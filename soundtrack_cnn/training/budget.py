@@ -12,6 +12,7 @@ import time
 import lasagne.random
 import numpy as np
 
+from ..stack.threads import one_thread
 from .network import build_net
 
 __all__ = ["plan_training", "plan_pretraining", "measure_step_seconds", "MIN_UPDATES"]
@@ -28,7 +29,8 @@ def measure_step_seconds(hyperparameters, input_shape=(1, 40, 100), n_outputs=1,
     """Seconds per training step (one batch, forward and backward) of the network.
 
     Compiles the net (from Theano's cache after the first time) and times
-    ``steps`` steps on random tiles, after one warm-up step.
+    ``steps`` steps on random tiles, after one warm-up step, on one thread as
+    a net trains (:mod:`soundtrack_cnn.stack.threads`).
     """
     batch = int(hyperparameters["batch"])
     rng = np.random.RandomState(0)
@@ -41,14 +43,16 @@ def measure_step_seconds(hyperparameters, input_shape=(1, 40, 100), n_outputs=1,
         net.initialize()
     finally:
         lasagne.random.set_rng(saved)
-    net.train_iter_(X, y)
-    start = time.perf_counter()
-    for _ in range(steps):
+    with one_thread():
         net.train_iter_(X, y)
-    return (time.perf_counter() - start) / steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            net.train_iter_(X, y)
+        return (time.perf_counter() - start) / steps
 
 
-def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_seconds=None):
+def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_seconds=None,
+                  n_parallel=1):
     """Updates per epoch, the most and fewest updates a net can get, time, and warnings.
 
     Parameters
@@ -61,13 +65,16 @@ def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_se
     step_seconds : float, optional
         Measured seconds per training step at this batch size; gives the time
         estimate.
+    n_parallel : int
+        Nets trained at once (each on a core of its own).
 
     Returns
     -------
     plan : dict
         ``updates_per_epoch``, ``max_updates`` (all epochs),
         ``min_updates`` (early stopping at the first chance), ``max_hours``
-        (all nets, all epochs, validation included), and ``warnings``.
+        (all nets, all epochs, validation included, ``n_parallel`` at a time),
+        and ``warnings``.
 
     Examples
     --------
@@ -86,7 +93,7 @@ def plan_training(n_train_tiles, n_valid_tiles, hyperparameters, n_nets, step_se
     if step_seconds is not None:
         # Scoring the validation tiles costs about a third of a training step per tile.
         epoch_seconds = step_seconds * (updates_per_epoch + n_valid_tiles / (3.0 * batch))
-        plan["max_hours"] = n_nets * epochs * epoch_seconds / 3600
+        plan["max_hours"] = math.ceil(n_nets / n_parallel) * epochs * epoch_seconds / 3600
     if plan["min_updates"] < MIN_UPDATES / 2:
         reason = ("batch {} >= {} training tiles: one weight update per epoch".format(
             batch, n_train_tiles) if updates_per_epoch == 1 else

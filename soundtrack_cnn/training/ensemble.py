@@ -20,6 +20,7 @@ import warnings
 
 import lasagne.random
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import check_is_fitted
@@ -32,6 +33,7 @@ from ..files import json_ready
 from ..scoring.pooling import track_ranges
 from ..scoring.prediction import TileScorer, TrackPrediction
 from ..stack.compat import worker_compile_cache
+from ..stack.threads import one_thread
 from .callbacks import early_stopping_of
 from .checkpoint import ModelFolder, fingerprint
 from .dataset import TileView
@@ -113,7 +115,10 @@ def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normal
             # then the training function: frozen parameters must be untagged before it.
             net.initialize_layers()
             trunk.load_into(net.layers_, freeze_conv)
-        net.fit(view, y)
+        # Compiled before the limit, which reaches only the libraries already loaded.
+        net.initialize()
+        with one_thread():
+            net.fit(view, y)
     finally:
         lasagne.random.set_rng(global_rng)
     early_stopping = early_stopping_of(net)
@@ -172,6 +177,25 @@ def _store_rows(X):
     return os.path.abspath(tiles.store), np.asarray(rows, np.int64)
 
 
+def _task_tiles(X):
+    """``(tiles, rows)`` for :func:`train_net` in another process of this machine.
+
+    A view of a feature store travels as the store's path and rows (the worker
+    memory-maps it, as a Dask worker does); any other array travels whole.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tiles, rows = _task_tiles(np.zeros((2, 1, 40, 100)))
+    >>> tiles.shape, rows
+    ((2, 1, 40, 100), None)
+    """
+    try:
+        return _store_rows(X)
+    except InputError:
+        return X, None
+
+
 def describe_fit(summary):
     """One line on a trained net: epochs run, the epoch kept and its validation figures.
 
@@ -195,7 +219,7 @@ class _TileModel(TileScorer, BaseEstimator):
 
     def __init__(self, genres=None, net_params=None, validation=0.15, settings=None,
                  run_dir=None, warm_start=False, threshold=0.5, random_state=0, verbose=0,
-                 client=None, trust_pickles=False, init=None, freeze_conv=False):
+                 client=None, trust_pickles=False, init=None, freeze_conv=False, n_jobs=None):
         self.genres = genres
         self.net_params = net_params
         self.validation = validation
@@ -209,6 +233,7 @@ class _TileModel(TileScorer, BaseEstimator):
         self.trust_pickles = trust_pickles
         self.init = init
         self.freeze_conv = freeze_conv
+        self.n_jobs = n_jobs
 
     # -- fitting -----------------------------------------------------------
     def _check_fitted(self):
@@ -321,9 +346,13 @@ class _TileModel(TileScorer, BaseEstimator):
         """Yield ``(name, (net, summary))`` for each net of ``todo`` as it finishes.
 
         Net ``names[j]`` is seeded with ``random_state + j`` wherever it runs:
-        in this process, one after another, or on the workers of ``client``.
+        in this process, one after another, in ``n_jobs`` processes of this
+        machine, or on the workers of ``client``.
         """
         seeds = {name: self.random_state + position for position, name in enumerate(names)}
+        if self.client is None and min(effective_n_jobs(self.n_jobs), len(todo)) > 1:
+            yield from self._train_in_processes(X, y, valid, groups, names, todo, trunk, seeds)
+            return
         if self.client is None:
             for name in todo:
                 if self.verbose:
@@ -349,6 +378,26 @@ class _TileModel(TileScorer, BaseEstimator):
                      for name in todo}
             yield from run_tasks(client, train_net, tasks, what=self._net_label,
                                  progress=self.verbose > 0)
+
+    def _train_in_processes(self, X, y, valid, groups, names, todo, trunk, seeds):
+        """``_train`` with ``n_jobs`` worker processes (joblib's loky), in ``todo`` order."""
+        tiles, rows = _task_tiles(X)
+        workers = min(effective_n_jobs(self.n_jobs), len(todo))
+        if self.verbose:
+            print("training {} {}s, {} at a time".format(len(todo), self._net_label, workers),
+                  flush=True)
+        # The same call as in this process; the worker memory-maps a store's tiles by path.
+        trained = Parallel(n_jobs=workers, return_as="generator")(
+            delayed(train_net)(tiles, rows, self._targets(y, name), valid, groups, name,
+                               seeds[name], self.hyperparameters_, self.normalizer_,
+                               verbose=max(self.verbose - 1, 0), trunk=trunk,
+                               freeze_conv=self.freeze_conv)
+            for name in todo)
+        for name, (net, summary) in zip(todo, trained):
+            if self.verbose:
+                print("[{}/{}] {}: {}".format(names.index(name) + 1, len(names), name,
+                                              describe_fit(summary)), flush=True)
+            yield name, (net, summary)
 
     @classmethod
     def _from_metadata(cls, metadata, models, summaries, run_dir=None):
@@ -430,10 +479,9 @@ class SpecialistEnsemble(_TileModel):
     client : distributed.Client or str, optional
         Train the specialists as tasks of a Dask cluster (a client, or a
         scheduler address such as ``'tcp://host:8786'``); None trains them
-        here, one after another.  Same seeds, same weights either way (bit
-        for bit when the workers run as many OpenMP threads, OMP_NUM_THREADS,
-        as this process: Theano's convolution gradient sums per thread).  The
-        workers read ``X`` from its feature store by path, so ``X`` must be
+        on this machine (see ``n_jobs``).  Same seeds, same weights, bit for
+        bit, wherever a net trains: every net trains on one thread
+        (:mod:`soundtrack_cnn.stack.threads`).  The workers read ``X`` from its feature store by path, so ``X`` must be
         a :class:`~soundtrack_cnn.training.dataset.TileView` of a store on a file
         system every worker sees (see :mod:`soundtrack_cnn.parallel.cluster`).
         Give the address if the estimator is to be cloned: scikit-learn's
@@ -445,6 +493,11 @@ class SpecialistEnsemble(_TileModel):
         fine-tunes all layers.  None: the study's random initial weights.
     freeze_conv : bool
         With ``init``: the convolutional blocks keep the trunk's weights.
+    n_jobs : int, optional
+        Without ``client``: how many specialists train at once, each in a
+        worker process of this machine (joblib); None or 1 trains them in
+        this process, one after another, -1 one per core.  The weights are
+        the same for every ``n_jobs``.
 
     Attributes
     ----------
