@@ -12,13 +12,10 @@ store by its path, memory-mapped; only row indices, targets and the trained
 nets travel, never tiles).  What a worker process must do before its first
 task (training gives each worker a Theano compile cache of its own) is
 passed in by the caller as a ``setup`` function (:class:`WorkerSetup`).
-Dask starts workers with ``OMP_NUM_THREADS=1`` unless the environment of
-``dask worker`` sets it: one specialist then uses one core; give a worker
-the cores of its host with ``OMP_NUM_THREADS=N dask worker --nthreads 1``.
-The number of OpenMP threads is also the one thing besides the seed that
-changes a specialist's weights (in the last bits: Theano's convolution
-gradient sums per thread); with the same number, a specialist trained on a
-worker is bit-identical to one trained in the calling process.
+A net trains on one thread wherever it runs (:mod:`soundtrack_cnn.stack.threads`:
+thread counts change the sums), so a specialist trained on a worker is
+bit-identical to one trained in the calling process; run one single-threaded
+worker per core (``dask worker --nworkers N --nthreads 1``).
 """
 import asyncio
 import concurrent.futures

@@ -61,15 +61,14 @@ def _ensemble(run_dir, validation, client=None, warm_start=False, verbose=0):
 
 @pytest.fixture
 def cluster():
-    """Two single-threaded worker processes, with this process's OpenMP threads.
+    """Two single-threaded worker processes whose OpenMP would use three threads.
 
-    Theano's OpenMP convolution gradient sums per thread, so the weights are
-    bit-identical only with the same OMP_NUM_THREADS on both sides.
+    Every net trains on one thread wherever it runs (soundtrack_cnn.stack.threads),
+    so the workers' OMP_NUM_THREADS must not change the weights.
     """
-    threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count())
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0",
-                                  env={"OMP_NUM_THREADS": threads}) as local:
+                                  env={"OMP_NUM_THREADS": "3"}) as local:
         with distributed.Client(local) as client:
             yield client
 

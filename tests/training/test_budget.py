@@ -37,6 +37,14 @@ def test_time_estimate_grows_with_nets_epochs_and_validation():
     assert plan_training(1000, 0, params, 1)["max_hours"] is None
 
 
+def test_nets_trained_at_once_shorten_the_estimate_by_whole_rounds():
+    params = {"batch": 100, "epochs": 10, "patience": 3}
+    one = plan_training(1000, 0, params, 1, step_seconds=0.5)["max_hours"]
+    # Ten nets, four at a time: three rounds; two at a time: five.
+    assert plan_training(1000, 0, params, 10, 0.5, n_parallel=4)["max_hours"] == pytest.approx(3 * one)
+    assert plan_training(1000, 0, params, 10, 0.5, n_parallel=2)["max_hours"] == pytest.approx(5 * one)
+
+
 @pytest.mark.slow
 def test_measured_step_time_is_positive_and_leaves_lasagnes_rng_alone():
     import lasagne.random

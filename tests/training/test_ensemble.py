@@ -114,6 +114,22 @@ def test_diverging_specialist_raises_and_is_not_saved(two_tag_store, tmp_path):
     assert not os.path.exists(str(tmp_path / model_file("ensemble", "Low")))
 
 
+@pytest.mark.slow
+def test_worker_processes_train_the_same_specialists_and_checkpoint_each(two_tag_store,
+                                                                        tmp_path, capsys):
+    store = FeatureStore(two_tag_store)
+    X, Y, groups, split = _fit_data(store)
+    fitted = {n_jobs: SpecialistEnsemble(["Low", "High"], net_params=TINY, validation=split,
+                                         settings=store.settings, random_state=7, verbose=1,
+                                         run_dir=str(tmp_path / str(n_jobs)),
+                                         n_jobs=n_jobs).fit(X, Y, groups)
+              for n_jobs in (1, 2)}
+    assert "training 2 specialists, 2 at a time" in capsys.readouterr().out
+    np.testing.assert_array_equal(fitted[2].predict_proba(X), fitted[1].predict_proba(X))
+    assert fitted[2].summaries_ == fitted[1].summaries_
+    assert sorted(ModelFolder(str(tmp_path / "2"), "ensemble").read()["models"]) == ["High", "Low"]
+
+
 def test_multilabel_net_scores_every_genre(two_tag_run, two_tag_store):
     model = load_run(two_tag_run, "multilabel")
     scores = model.predict_tiles(FeatureStore(two_tag_store).tiles[np.arange(5)])
