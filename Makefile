@@ -1,11 +1,13 @@
 # soundtrack_cnn -- the two commands: `make train` and `make test`.
 # Every target installs what it needs first (idempotent: a stamp file records
-# that .venv matches requirements.txt and setup.py).
+# that .venv matches requirements.txt and setup.py; a second one, that it also
+# holds requirements-dev.txt, the tests' and the docs' toolchain).
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 PROFILE ?= demo
 DATA ?=
 # Size of the bundled corpus (default: the profile's); PROFILE=study CORPUS=large
@@ -26,7 +28,7 @@ REALMUSIC2 ?= $(HOME)/.cache/realmusic2
 # Tests and benchmarks share the Theano compile cache with everything else.
 export SOUNDTRACK_CNN_CACHE ?= $(HOME)/.cache/soundtrack_cnn
 
-.PHONY: help install train test docs test-upstream bench bench-torch compare browser clean clean-runs \
+.PHONY: help install install-dev train test docs test-upstream bench bench-torch compare browser clean clean-runs \
         pretrain pretrain-trunk
 .DEFAULT_GOAL := help
 
@@ -47,6 +49,12 @@ $(STAMP): requirements.txt setup.py
 	cd /tmp && $(CURDIR)/$(BIN)/python -c "import soundtrack_cnn, theano, lasagne, nolearn.lasagne, onnx, onnxruntime"
 	touch $(STAMP)
 
+install-dev: $(DEV_STAMP) ## install also the tests' and the docs' toolchain (requirements-dev.txt)
+
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 # The viewer test drives Debian's Chromium through Playwright (no browser download).
 browser: ## install Debian's chromium for the viewer's browser test (root only)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -55,12 +63,12 @@ browser: ## install Debian's chromium for the viewer's browser test (root only)
 	      || echo "chromium could not be installed: the viewer's browser test will be skipped."; \
 	  else echo "no chromium and no root apt-get: the viewer's browser test will be skipped."; fi; }
 
-test: install browser ## run every test (doctests and the docs build with warnings as errors included)
+test: install-dev browser ## run every test (doctests and the docs build with warnings as errors included)
 	$(BIN)/python -m pytest -q
 
 # The documentation site, from docs/ and the code's own docstrings and parsers;
 # any warning is an error. Open docs/_build/html/index.html.
-docs: install ## build the documentation site into docs/_build/html (warnings are errors)
+docs: install-dev ## build the documentation site into docs/_build/html (warnings are errors)
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs: docs/_build/html/index.html"
 
@@ -102,7 +110,7 @@ bench-torch: install $(TORCH_VENV)/.installed ## the same network in PyTorch, si
 	$(TORCH_VENV)/bin/python bench/bench_torch.py --export $(BENCH_TORCH_DIR)
 
 # Lasagne 0.1's own test suite, from its source release, under our compatibility module.
-test-upstream: install ## Lasagne 0.1's own test suite under our shims
+test-upstream: install-dev ## Lasagne 0.1's own test suite under our shims
 	bash tests/stack/lasagne_upstream.sh
 
 compare: install ## the study's method beside its next steps (pooling, calibration, two stages, GRU) on RUN

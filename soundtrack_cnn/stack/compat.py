@@ -162,6 +162,10 @@ def configure_theano():
     # "-l:FILE" on every compile, although linking and running work.
     logging.getLogger("theano.tensor.blas").addFilter(
         lambda record: "did not find a dynamic library" not in record.getMessage())
+    # Nets training side by side in worker processes wait for each other's compiles
+    # at times; Theano announces every wait, with how to delete the lock, at INFO.
+    logging.getLogger("theano.gof.compilelock").addFilter(
+        lambda record: record.levelno > logging.INFO)
 
 
 def worker_compile_cache():

@@ -56,7 +56,8 @@ def test_interrupted_fit_resumes_with_only_the_missing_genres(two_tag_store, tmp
     script = "import sys; from soundtrack_cnn.cli import main; main(sys.argv[1:])"
     process = subprocess.Popen(
         [sys.executable, "-u", "-c", script, "train", two_tag_store, "--out", run_dir,
-         "--genres", "Low", "High", "--profile", "small", "--max-epochs", "30", "--verbose"],
+         "--genres", "Low", "High", "--profile", "small", "--max-epochs", "30", "--verbose",
+         "--jobs", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     # Ctrl-C once the second specialist has finished an epoch: nolearn swallows
     # KeyboardInterrupt inside fit, which must not lead to a saved half-trained net.
