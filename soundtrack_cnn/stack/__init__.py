@@ -11,4 +11,5 @@ Kept apart from everything else, as Lasagne keeps its Theano code in
     ops            the 2x2 max-pool and its gradient as C ops, bitwise Theano's
     parallel_rng   Theano's MRG dropout streams advanced on every core, same numbers
     contrastive    the NT-Xent loss of contrastive pretraining, as a Theano expression
+    threads        one thread per net while it trains: the same weights on any machine
 """
