@@ -350,8 +350,10 @@ class _TileModel(TileScorer, BaseEstimator):
         machine, or on the workers of ``client``.
         """
         seeds = {name: self.random_state + position for position, name in enumerate(names)}
-        if self.client is None and min(effective_n_jobs(self.n_jobs), len(todo)) > 1:
-            yield from self._train_in_processes(X, y, valid, groups, names, todo, trunk, seeds)
+        workers = 1 if self.client is not None else min(effective_n_jobs(self.n_jobs), len(todo))
+        if workers > 1:
+            yield from self._train_in_processes(X, y, valid, groups, names, todo, trunk, seeds,
+                                                workers)
             return
         if self.client is None:
             for name in todo:
@@ -379,10 +381,9 @@ class _TileModel(TileScorer, BaseEstimator):
             yield from run_tasks(client, train_net, tasks, what=self._net_label,
                                  progress=self.verbose > 0)
 
-    def _train_in_processes(self, X, y, valid, groups, names, todo, trunk, seeds):
-        """``_train`` with ``n_jobs`` worker processes (joblib's loky), in ``todo`` order."""
+    def _train_in_processes(self, X, y, valid, groups, names, todo, trunk, seeds, workers):
+        """``_train`` in ``workers`` processes of this machine (joblib), in ``todo`` order."""
         tiles, rows = _task_tiles(X)
-        workers = min(effective_n_jobs(self.n_jobs), len(todo))
         if self.verbose:
             print("training {} {}s, {} at a time".format(len(todo), self._net_label, workers),
                   flush=True)
@@ -481,7 +482,8 @@ class SpecialistEnsemble(_TileModel):
         scheduler address such as ``'tcp://host:8786'``); None trains them
         on this machine (see ``n_jobs``).  Same seeds, same weights, bit for
         bit, wherever a net trains: every net trains on one thread
-        (:mod:`soundtrack_cnn.stack.threads`).  The workers read ``X`` from its feature store by path, so ``X`` must be
+        (:mod:`soundtrack_cnn.stack.threads`).  The workers read ``X`` from
+        its feature store by path, so ``X`` must be
         a :class:`~soundtrack_cnn.training.dataset.TileView` of a store on a file
         system every worker sees (see :mod:`soundtrack_cnn.parallel.cluster`).
         Give the address if the estimator is to be cloned: scikit-learn's
