@@ -18,7 +18,6 @@ import os
 import warnings
 
 import numpy as np
-from joblib import effective_n_jobs
 
 from ..collection.corpus import generate_corpus
 from ..collection.extraction import extract
@@ -34,7 +33,7 @@ from ..scoring import metrics
 from ..scoring.pooling import pool_tracks
 from ..training.budget import measure_step_seconds, plan_training
 from ..training.checkpoint import ModelFolder
-from ..training.ensemble import MultiLabelNet, SpecialistEnsemble
+from ..training.ensemble import MultiLabelNet, SpecialistEnsemble, nets_at_once
 from ..training.network import STUDY_HYPERPARAMETERS
 from ..beyond.trunk import describe_init, read_trunk
 from .profiles import default_data_dir, get_profile
@@ -169,9 +168,8 @@ def train_run(run_dir, net_params=None, verbose=0, estimate=True, equal_updates=
         hyperparameters = dict(STUDY_HYPERPARAMETERS, **model_params)
         step = (measure_step_seconds(hyperparameters, store.settings.tile_shape,
                                      n_outputs=len(genres) // n_nets) if estimate else None)
-        at_once = 1 if client is not None else min(effective_n_jobs(n_jobs), n_nets)
         plan = plan_training(len(train.rows), len(valid.rows), hyperparameters, n_nets, step,
-                             n_parallel=at_once)
+                             n_parallel=nets_at_once(n_nets, n_jobs, client))
         if verbose:
             print("== training {} ({} net{}) on {} tiles of {} tracks ({} validation tiles of "
                   "{} tracks): {} updates per epoch, at most {} per net{}".format(

@@ -40,7 +40,22 @@ from .dataset import TileView
 from .network import STUDY_HYPERPARAMETERS, build_net
 from .modelfiles import net_names
 
-__all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net"]
+__all__ = ["SpecialistEnsemble", "MultiLabelNet", "TrackPrediction", "train_net",
+           "nets_at_once"]
+
+
+def nets_at_once(n_nets, n_jobs=None, client=None):
+    """How many of ``n_nets`` nets train at once on this machine: the rule of ``fit``.
+
+    A Dask ``client`` takes the nets off this machine (1 here); otherwise
+    ``n_jobs`` processes, as in scikit-learn, but never more than the nets.
+
+    Examples
+    --------
+    >>> nets_at_once(10, n_jobs=4), nets_at_once(1, n_jobs=4), nets_at_once(10)
+    (4, 1, 1)
+    """
+    return 1 if client is not None else min(effective_n_jobs(n_jobs), n_nets)
 
 
 def train_net(tiles, rows, y, valid, groups, name, seed, hyperparameters, normalizer,
@@ -350,7 +365,7 @@ class _TileModel(TileScorer, BaseEstimator):
         machine, or on the workers of ``client``.
         """
         seeds = {name: self.random_state + position for position, name in enumerate(names)}
-        workers = 1 if self.client is not None else min(effective_n_jobs(self.n_jobs), len(todo))
+        workers = nets_at_once(len(todo), self.n_jobs, self.client)
         if workers > 1:
             yield from self._train_in_processes(X, y, valid, groups, names, todo, trunk, seeds,
                                                 workers)
