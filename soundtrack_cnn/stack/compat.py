@@ -41,6 +41,11 @@ The shims, one per upstream break:
   scikit-learn 0.20 removed that module.
 * :func:`install_clonable_neuralnet` -- nolearn 0.6.1's ``NeuralNet`` cannot be
   cloned or printed by scikit-learn >= 0.24 (see :func:`_make_neuralnet_clonable`).
+* :func:`install_stable_compile_keys` -- Theano 1.0.5 keys two kinds of
+  compiled C code so that the next process never finds it: ops without
+  properties (``Dot22``, ``DeepCopyOp``, ...) and ops whose C code is read from
+  files (``DimShuffle``, ...); every process compiled seven modules of the
+  study's network again (about 8 s), and the second kind piled up in the cache.
 * :func:`silence_image_shape_warning` -- Lasagne 0.1 calls Theano's ``conv2d``
   with ``image_shape``, which Theano 0.9 renamed ``input_shape`` (same
   meaning); Theano warns on every net built, once per layer.
@@ -62,6 +67,7 @@ import collections
 import collections.abc
 import functools
 import glob
+import hashlib
 import importlib.abc
 import importlib.machinery
 import itertools
@@ -377,6 +383,66 @@ def install_clonable_neuralnet():
     after_import("nolearn.lasagne.base", _make_neuralnet_clonable)
 
 
+def _version_ops_without_properties(cc):
+    """Let ``CLinker.cmodule_key_`` version a graph whose ops have empty ``__props__``.
+
+    Theano appends each op's ``__props__`` to a graph's version and reads any
+    empty entry as "this op is unversioned", so a graph holding an op without
+    properties (``__props__ == ()``, as ``Dot22``, ``Dot22Scalar``,
+    ``DotModulo``, ``ScalarFromTensor``, ``DeepCopyOp`` and the package's own
+    ``MaxPool2x2`` have) gets an unversioned key: its module is deleted when
+    the process ends and compiled again by the next one.  Where Theano returns
+    an unversioned key, the version is built again the same way with each
+    op's properties as a non-empty entry; if every op and type still declares
+    a C code version, that version is returned, else Theano's key stands.  The
+    rest of the key (the graph's ops, types, compiler flags and Theano's
+    configuration) is Theano's, so a cached module is reused only for the same
+    graph and op versions, as for any other op.
+    """
+    theano_key = cc.CLinker.cmodule_key_
+
+    @functools.wraps(theano_key)
+    def cmodule_key_(self, fgraph, no_recycling, *args, **kwargs):
+        key = theano_key(self, fgraph, no_recycling, *args, **kwargs)
+        if key is None or key[0]:
+            return key
+        version = []
+        for node in self.schedule(fgraph):
+            if hasattr(node.op, "c_code_cache_version_apply"):
+                version.append(node.op.c_code_cache_version_apply(node))
+            if hasattr(node.op, "__props__"):
+                version.append(("__props__",) + tuple(node.op.__props__))
+            version.extend(variable.type.c_code_cache_version()
+                           for variable in node.inputs + node.outputs)
+        return (tuple(version), key[1]) if all(version) else key
+
+    cc.CLinker.cmodule_key_ = cmodule_key_
+
+
+def _version_cops_by_their_code(op_module):
+    """Version a ``COp`` by a digest of its C files, not by Python's salted ``hash``.
+
+    Theano's ``COp.c_code_cache_version`` is ``hash(tuple(self.func_codes))``:
+    Python salts the hash of a string per process, so each process gives the
+    same code another version, compiles it again and keeps the copy in the
+    cache for good.  The same tuple, with SHA-256 of the files instead.
+    """
+    def c_code_cache_version(self):
+        digest = hashlib.sha256("\0".join(self.func_codes).encode("utf-8")).hexdigest()
+        version = (int(digest[:15], 16),)
+        if hasattr(self, "params_type"):
+            version += (self.params_type.c_code_cache_version(),)
+        return version
+
+    op_module.COp.c_code_cache_version = c_code_cache_version
+
+
+def install_stable_compile_keys():
+    """Let the next process find the C code this one compiled (patched when Theano loads)."""
+    after_import("theano.gof.cc", _version_ops_without_properties)
+    after_import("theano.gof.op", _version_cops_by_their_code)
+
+
 def silence_image_shape_warning():
     """Ignore Theano's warning about Lasagne 0.1's ``image_shape`` argument.
 
@@ -422,5 +488,6 @@ def install():
     install_cross_validation()
     install_downsample()
     install_clonable_neuralnet()
+    install_stable_compile_keys()
     silence_image_shape_warning()
     arm()

@@ -90,3 +90,46 @@ def test_a_dask_worker_whose_theano_is_already_loaded_warns_and_keeps_its_slot(t
     finally:
         first.close()
         second.close()
+
+
+def _key_version(outputs, inputs):
+    from theano.gof import FunctionGraph
+    from theano.gof.cc import CLinker
+    return CLinker().accept(FunctionGraph(inputs, outputs)).cmodule_key()[0]
+
+
+def test_a_graph_of_ops_without_properties_gets_a_versioned_compile_key():
+    from theano.compile.ops import DeepCopyOp
+    from theano.tensor.blas import _dot22
+    x, y = T.fmatrices(2)
+    assert _dot22.__props__ == () and DeepCopyOp.__props__ == ()
+    # Theano 1.0.5 alone returns () here: the module would be compiled in every process.
+    assert _key_version([_dot22(x, y)], [x, y])
+    assert _key_version([DeepCopyOp()(x)], [x])
+
+
+def test_an_op_that_declares_no_code_version_stays_unversioned():
+    from theano.compile.ops import DeepCopyOp
+
+    class Unversioned(DeepCopyOp):
+        def c_code_cache_version(self):
+            return ()
+
+    x = T.fmatrix()
+    assert _key_version([Unversioned()(x)], [x]) == ()
+
+
+def test_a_second_process_compiles_no_module_for_the_same_graph(tmp_path):
+    code = ("import soundtrack_cnn, theano, theano.tensor as T, theano.gof.cc as cc\n"
+            "compiled = []\n"
+            "compile_cmodule = cc.CLinker.compile_cmodule\n"
+            "cc.CLinker.compile_cmodule = lambda self, *a, **k: (compiled.append(1), "
+            "compile_cmodule(self, *a, **k))[1]\n"
+            "x, y = T.fmatrices(2)\n"
+            "theano.function([x, y], T.dot(x, y) + 1)\n"
+            "print(len(compiled))\n")
+    env = dict(os.environ, SOUNDTRACK_CNN_CACHE=str(tmp_path))
+    counts = [int(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, timeout=600, check=True).stdout.split()[-1])
+              for _ in range(2)]
+    assert counts[0] > 0 and counts[1] == 0, counts
