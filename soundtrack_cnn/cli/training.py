@@ -63,12 +63,13 @@ def _check_init(args):
 def _pretrain(args):
     from ..beyond.pretraining import pretrain
     params = {key: getattr(args, key) for key in ("objective", "tag_weight", "epochs", "batch",
-                                                  "temperature", "rate")}
+                                                  "temperature", "rate", "n_jobs")}
     # The whole command, every option spelt out, so the provenance rebuilds the same trunk.
     command = ["soundtrack-cnn", "pretrain"] + args.stores + [
         "--out", args.out, "--objective", args.objective, "--tag-weight", args.tag_weight,
         "--epochs", args.epochs, "--batch", args.batch,
-        "--temperature", args.temperature, "--rate", args.rate, "--seed", args.seed] + \
+        "--temperature", args.temperature, "--rate", args.rate, "--seed", args.seed,
+        "--jobs", args.n_jobs] + \
         ["--keep-test"] * args.keep_test
     trunk = pretrain(args.stores, args.out, exclude_splits=() if args.keep_test else ("test",),
                      command=" ".join(shlex.quote(str(part)) for part in command),
@@ -139,4 +140,7 @@ def register(commands):
     pretrain.add_argument("--keep-test", action="store_true",
                           help="also pretrain on tracks whose split is test (left out by default)")
     pretrain.add_argument("--seed", type=seed, default=0)
+    pretrain.add_argument("--jobs", dest="n_jobs", type=n_jobs, default=1,
+                          help="threads (default 1; -1: one per core). The weights are those "
+                          "of the seed and this number: thread counts change the sums")
     pretrain.set_defaults(func=_pretrain)

@@ -14,7 +14,9 @@ parallelism comes from training several nets at once
 At the study's small batches one thread is also the faster use of a core:
 on two cores, one specialist took 18.5 s for four epochs with two threads
 and 24.8 s with one, so two nets side by side, one thread each, train in
-two thirds of the time.
+two thirds of the time.  Pretraining trains one net: its ``n_jobs`` is the
+number of threads (:class:`soundtrack_cnn.beyond.pretraining.ContrastivePretrainer`),
+and its weights are those of that number.
 
 Examples
 --------
@@ -25,13 +27,18 @@ True
 """
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["one_thread"]
+__all__ = ["limit_threads", "one_thread"]
 
 
-def one_thread():
-    """``with one_thread():`` OpenMP and BLAS run on one thread; restored on the way out.
+def limit_threads(n_threads):
+    """``with limit_threads(n):`` OpenMP and BLAS run on ``n`` threads; restored on the way out.
 
     Only the libraries already loaded are limited: call it after the net's
     Theano functions are compiled (that loads OpenMP and OpenBLAS).
     """
-    return ThreadpoolController().limit(limits=1)
+    return ThreadpoolController().limit(limits=n_threads)
+
+
+def one_thread():
+    """``with one_thread():`` OpenMP and BLAS run on one thread (:func:`limit_threads`)."""
+    return limit_threads(1)

@@ -60,6 +60,8 @@ def test_parameters_are_checked_before_anything_compiles():
         _model(objective="tags").fit(X, groups, tags=-np.ones((len(X), 2), np.int8))
     with pytest.raises(InputError, match="must hold 0, 1"):
         _model(objective="tags").fit(X, groups, tags=2 * np.ones((len(X), 2), np.int8))
+    with pytest.raises(InputError, match="n_jobs must be a number of threads"):
+        _model(n_jobs=0).fit(X, groups)
 
 
 def _tags_of(groups):
@@ -96,6 +98,20 @@ def test_pretraining_lowers_the_loss_and_is_deterministic(tmp_path):
     other = _model(epochs=4, random_state=1).fit(X, groups)
     assert not _same(first.trunk_, other.trunk_)
     assert first.transform(X[:5]).shape == (5, TINY["h6"])
+
+
+@pytest.mark.slow
+def test_pretraining_runs_on_n_jobs_threads_and_resumes_only_on_as_many(tmp_path):
+    from threadpoolctl import threadpool_info
+    X, groups = _tracks()
+    checkpoint = str(tmp_path / "trunk.checkpoint.npz")
+    threads = []
+    _model(epochs=1, n_jobs=2, checkpoint=checkpoint, on_epoch=lambda row: threads.append(
+        {pool["num_threads"] for pool in threadpool_info()})).fit(X, groups)
+    assert threads == [{2}]
+    # Thread counts change the sums: a resume on another number would not give the same weights.
+    with pytest.raises(InputError, match="other data or parameters \\(threads\\)"):
+        _model(epochs=1, n_jobs=1, checkpoint=checkpoint).fit(X, groups)
 
 
 @pytest.mark.slow

@@ -36,9 +36,10 @@ def test_unlabelled_folder_store_pretrain_then_fine_tune_and_probe(two_tag_corpu
     provenance = json.load(open(trunk[:-4] + ".json"))
     assert provenance["command"] == ("soundtrack-cnn pretrain {} --out {} --objective contrastive "
                                      "--tag-weight 1.0 --epochs 1 --batch 8 "
-                                     "--temperature 0.5 --rate 0.01 --seed 0".format(
+                                     "--temperature 0.5 --rate 0.01 --seed 0 --jobs 1".format(
                                          two_tag_store, trunk))
     assert provenance["n_params"] == 251739 - 51
+    assert provenance["parameters"]["threads"] == 1  # --jobs 1: the weights of one thread
 
     unlabelled_trunk = str(tmp_path / "trunks" / "from-tags.npz")
     assert "no tile has training tags" in _fails(
