@@ -236,9 +236,8 @@ class ContrastivePretrainer(BaseEstimator):
         Threads of OpenMP and BLAS while pretraining, as in scikit-learn (-1:
         one per core). Thread counts change a net's sums, so the weights are
         those of the seed *and* this number, the same on any machine; 1 (the
-        default) is how the shipped trunk was built. Two threads train a net
-        of the study's size only 1.2-1.3x faster than one
-        (:mod:`soundtrack_cnn.stack.threads`).
+        default) is how the shipped trunk was built. (Two threads trained a
+        specialist only 1.23x faster than one: :mod:`soundtrack_cnn.stack.threads`.)
     progress : bool
         A tqdm bar (updates, loss, time left) on stderr, if it is a terminal.
     on_epoch : callable, optional

@@ -45,7 +45,7 @@ The shims, one per upstream break:
   compiled C code so that the next process never finds it: ops without
   properties (``Dot22``, ``DeepCopyOp``, ...) and ops whose C code is read from
   files (``DimShuffle``, ...); every process compiled seven modules of the
-  study's network again (about 8 s), and the second kind piled up in the cache.
+  study's network again (about 9 s), and the second kind piled up in the cache.
 * :func:`silence_image_shape_warning` -- Lasagne 0.1 calls Theano's ``conv2d``
   with ``image_shape``, which Theano 0.9 renamed ``input_shape`` (same
   meaning); Theano warns on every net built, once per layer.
