@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from sklearn_checks import PARAMETER_CHECKS, run_check
 
 import soundtrack_cnn  # noqa: F401  (compatibility shims before Theano)
 from soundtrack_cnn.errors import InputError
@@ -33,6 +34,11 @@ def _model(**params):
 def _same(a, b):
     return all(np.array_equal(x, y) for layer in TRUNK_LAYERS
                for x, y in zip(a.params[layer], b.params[layer]))
+
+
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
+def test_scikit_learn_estimator_checks(check):
+    run_check(check, ContrastivePretrainer())
 
 
 def test_stacked_tiles_read_across_stores():
