@@ -85,7 +85,8 @@ pretrain: install ## pretrain a trunk on DATA's tracks but its test rows: RUN/tr
 # The trunk shipped in soundtrack_cnn/trunks/: the audio of realmusic2's labelled
 # tracks (its pool but 2 untagged tracks) minus the project split's test tracks,
 # tags ignored; 20 epochs, seed 0, one thread (`pretrain`'s default --jobs 1:
-# thread counts change the sums, so one thread is what rebuilds the same weights).  It was chosen on the split's
+# thread counts change the sums, so one thread is what rebuilds the same weights;
+# rebuilt so on 2026-12-07, the same sha256).  It was chosen on the split's
 # validation tracks among five pretraining runs (docs/results/pretraining.md).
 pretrain-trunk: install ## rebuild the shipped trunk from ../shared/realmusic2 (TRUNK_EPOCHS; about half an hour on 2 cores)
 	$(BIN)/python -m soundtrack_cnn features $(REALMUSIC2)/manifest-project.csv --out $(REALMUSIC2)/features-project
