@@ -46,7 +46,6 @@ import sys
 import time
 
 import numpy as np
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator
 
 from ..audio.features import FeatureSettings, Normalizer
@@ -55,6 +54,7 @@ from ..collection.store import FeatureStore
 from ..errors import InputError, TrainingError
 from ..files import write_bytes
 from ..parallel.locks import lock
+from ..parallel.pool import effective_n_jobs
 from ..stack.threads import limit_threads
 from ..training.batches import AugmentingBatchIterator
 from ..training.callbacks import AdjustVariable
@@ -335,10 +335,7 @@ class ContrastivePretrainer(BaseEstimator):
         if not isinstance(self.random_state, (int, np.integer)) or isinstance(self.random_state,
                                                                               bool):
             raise InputError("random_state must be an int, got {!r}".format(self.random_state))
-        if not isinstance(self.n_jobs, (int, np.integer)) or isinstance(self.n_jobs, bool) \
-                or self.n_jobs == 0:
-            raise InputError("n_jobs must be a number of threads, or -1 for one per core; got "
-                             "{!r}".format(self.n_jobs))
+        self._threads()  # refuses an n_jobs that is not a count, or -1, -2, ...
 
     def _threads(self):
         return effective_n_jobs(self.n_jobs)

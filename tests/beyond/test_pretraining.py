@@ -66,7 +66,7 @@ def test_parameters_are_checked_before_anything_compiles():
         _model(objective="tags").fit(X, groups, tags=-np.ones((len(X), 2), np.int8))
     with pytest.raises(InputError, match="must hold 0, 1"):
         _model(objective="tags").fit(X, groups, tags=2 * np.ones((len(X), 2), np.int8))
-    with pytest.raises(InputError, match="n_jobs must be a number of threads"):
+    with pytest.raises(InputError, match="n_jobs must be a positive number"):
         _model(n_jobs=0).fit(X, groups)
 
 
