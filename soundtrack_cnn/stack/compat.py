@@ -67,7 +67,6 @@ import collections
 import collections.abc
 import functools
 import glob
-import hashlib
 import importlib.abc
 import importlib.machinery
 import itertools
@@ -79,7 +78,7 @@ import types
 import warnings
 
 from ..errors import WorkerWarning
-from ..files import write_text
+from ..files import sha256_bytes, write_text
 from ..parallel.locks import lock
 
 __all__ = ["arm", "install", "after_import", "cache_dir", "openblas_library",
@@ -428,7 +427,7 @@ def _version_cops_by_their_code(op_module):
     cache for good.  The same tuple, with SHA-256 of the files instead.
     """
     def c_code_cache_version(self):
-        digest = hashlib.sha256("\0".join(self.func_codes).encode("utf-8")).hexdigest()
+        digest = sha256_bytes("\0".join(self.func_codes).encode("utf-8"))
         version = (int(digest[:15], 16),)
         if hasattr(self, "params_type"):
             version += (self.params_type.c_code_cache_version(),)
