@@ -20,9 +20,10 @@ terminal's process group, so Ctrl-C prints a traceback from each.  Here:
   only, which kills the workers at once (they hold nothing that is not
   recomputed by a rerun).
 
-``n_jobs`` has scikit-learn's meaning: None is 1 (the work runs in this
-process: faster to start, but a crashing decoder then ends the command), -1
-every core, -2 all but one.
+``n_jobs`` has scikit-learn's meaning (:func:`effective_n_jobs`): None is 1
+(the work runs in this process: faster to start, but a crashing decoder then
+ends the command) unless a ``joblib.parallel_config`` context says otherwise,
+-1 every core, -2 all but one.
 """
 import collections
 import dataclasses
@@ -34,6 +35,8 @@ import subprocess
 import sys
 import time
 import warnings
+
+import joblib
 
 from ..errors import InputError, WorkerWarning
 
@@ -57,24 +60,31 @@ class Death(object):
 
 
 def effective_n_jobs(n_jobs):
-    """Worker processes for ``n_jobs`` in scikit-learn's meaning.
+    """Worker processes for ``n_jobs`` in scikit-learn's meaning: the one resolver of the package.
+
+    A bad value is refused with :class:`~soundtrack_cnn.errors.InputError`;
+    a good one is resolved by joblib, as scikit-learn resolves it, so None
+    means 1 unless a ``joblib.parallel_config(n_jobs=...)`` context says
+    otherwise, and -1 counts the cores this process may use.
 
     Examples
     --------
-    >>> effective_n_jobs(None), effective_n_jobs(3), effective_n_jobs(-1) == os.cpu_count()
+    >>> import joblib
+    >>> effective_n_jobs(None), effective_n_jobs(3), effective_n_jobs(-1) == joblib.cpu_count()
     (1, 3, True)
+    >>> with joblib.parallel_config(n_jobs=2):
+    ...     effective_n_jobs(None)
+    2
     >>> effective_n_jobs(0)
     Traceback (most recent call last):
     ...
     soundtrack_cnn.errors.InputError: n_jobs must be a positive number of processes or -1 (every core), -2 (all but one)...; got 0
     """
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                               or n_jobs == 0):
         raise InputError("n_jobs must be a positive number of processes or -1 (every core), -2 "
                          "(all but one)...; got {!r}".format(n_jobs))
-    cores = os.cpu_count() or 1
-    return n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)
+    return joblib.effective_n_jobs(n_jobs)
 
 
 def imap_unordered(function, arguments, n_jobs=None, name=str, stall_seconds=STALL_SECONDS):

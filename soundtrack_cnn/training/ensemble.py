@@ -20,7 +20,7 @@ import warnings
 
 import lasagne.random
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.validation import check_is_fitted
@@ -30,6 +30,7 @@ from ..collection.splits import TrackSplit
 from ..collection.store import FeatureStore
 from ..errors import InputError
 from ..files import json_ready
+from ..parallel.pool import effective_n_jobs
 from ..scoring.pooling import track_ranges
 from ..scoring.prediction import TileScorer, TrackPrediction
 from ..stack.compat import worker_compile_cache
@@ -269,6 +270,7 @@ class _TileModel(TileScorer, BaseEstimator):
         if not (hasattr(self.validation, "split") or 0 < float(self.validation) < 1):
             raise InputError("validation must be a fraction of the tracks in (0, 1) or a "
                              "scikit-learn splitter, got {!r}".format(self.validation))
+        effective_n_jobs(self.n_jobs)  # a bad n_jobs is refused before anything is trained
 
     def _validation_mask(self, X, y, groups):
         """True for the tiles of the validation tracks (the first split's test part)."""
@@ -512,9 +514,11 @@ class SpecialistEnsemble(_TileModel):
         With ``init``: the convolutional blocks keep the trunk's weights.
     n_jobs : int, optional
         Without ``client``: how many specialists train at once, each in a
-        worker process of this machine (joblib); None or 1 trains them in
-        this process, one after another, -1 one per core.  The weights are
-        the same for every ``n_jobs``.
+        worker process of this machine (joblib); 1 trains them in this
+        process, one after another, -1 one per core, None 1 unless a
+        ``joblib.parallel_config(n_jobs=...)`` context says otherwise
+        (:func:`soundtrack_cnn.parallel.pool.effective_n_jobs`).  The weights
+        are the same for every ``n_jobs``.
 
     Attributes
     ----------

@@ -3,6 +3,7 @@ import os
 import signal
 import time
 
+import joblib
 import pytest
 
 from soundtrack_cnn.errors import InputError, WorkerWarning
@@ -22,12 +23,20 @@ def work(argument):
 
 
 def test_n_jobs_means_what_it_means_in_scikit_learn():
-    cores = os.cpu_count()
+    cores = joblib.cpu_count()
     assert [effective_n_jobs(n) for n in (None, 1, 5, -1, -2)] == [
         1, 1, 5, cores, max(1, cores - 1)]
     for bad in (0, 1.5, "2", True):
         with pytest.raises(InputError, match="n_jobs must be"):
             effective_n_jobs(bad)
+
+
+def test_a_joblib_context_sets_what_none_means_as_in_scikit_learn():
+    with joblib.parallel_config(n_jobs=3):
+        assert effective_n_jobs(None) == 3
+        assert effective_n_jobs(1) == 1
+        with pytest.raises(InputError, match="n_jobs must be"):
+            effective_n_jobs(0)
 
 
 def test_one_job_runs_here_and_more_run_in_fresh_processes():

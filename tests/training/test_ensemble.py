@@ -103,6 +103,15 @@ def test_a_folder_holding_a_model_is_only_resumed_when_asked(two_tag_run, two_ta
         SpecialistEnsemble(["Low", "High"], run_dir=two_tag_run, validation=split).fit(X, Y, groups)
 
 
+def test_a_bad_n_jobs_is_refused_before_anything_is_written(two_tag_store, tmp_path):
+    store = FeatureStore(two_tag_store)
+    X, Y, groups, split = _fit_data(store)
+    with pytest.raises(InputError, match="n_jobs"):
+        SpecialistEnsemble(["Low", "High"], run_dir=str(tmp_path / "run"), validation=split,
+                           n_jobs=0).fit(X, Y, groups)
+    assert not os.path.exists(str(tmp_path / "run"))
+
+
 @pytest.mark.slow
 def test_diverging_specialist_raises_and_is_not_saved(two_tag_store, tmp_path):
     store = FeatureStore(two_tag_store)
