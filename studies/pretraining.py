@@ -16,8 +16,10 @@ measurement resumes where it stopped when the same command is run again::
 A candidate is ``scratch`` (the demo profile as it is), ``single`` (the demo
 profile's single multi-label net), ``pretrained`` (the shipped trunk), ``random``
 (the untrained net's trunk: the probe's control), or the path of a trunk;
-``+frozen`` after a trunk keeps its conv blocks fixed, and ``+single`` trains the
-single multi-label net from it instead of the specialists.
+``+frozen`` after a trunk keeps its conv blocks fixed, ``+single`` trains the
+single multi-label net from it instead of the specialists, and ``+rate<R>`` starts
+the learning rate at R instead of the profile's (still annealed to its stop rate),
+e.g. ``pretrained+rate0.003``.  Options combine: ``pretrained+single+rate0.003``.
 The classical baseline (MFCC mean+std + logistic regression) is scored on the
 validation tracks once.  For each trunk the linear probe (its embeddings per track
 + logistic regression, fitted on the training tracks) is scored on the
@@ -103,9 +105,23 @@ def _folder(out, candidate, seed):
         os.path.basename(candidate).replace(".npz", ""), seed))
 
 
+def _options(candidate):
+    """The options after a candidate's trunk, e.g. ``{'single': True, 'rate': 0.003}``."""
+    options = {}
+    for option in candidate.split("+")[1:]:
+        if option in ("frozen", "single"):
+            options[option] = True
+        elif option.startswith("rate") and option[len("rate"):].replace(".", "", 1).isdigit():
+            options["rate"] = float(option[len("rate"):])
+        else:
+            raise SystemExit("{}: unknown option {!r} (frozen, single, rate<R>)".format(
+                candidate, option))
+    return options
+
+
 def _is_single(candidate):
     """Whether a candidate is the single multi-label net (from scratch or from a trunk)."""
-    return candidate == "single" or candidate.partition("+")[2] == "single"
+    return candidate == "single" or "single" in _options(candidate)
 
 
 def _trunk(candidate, settings):
@@ -151,7 +167,8 @@ def validate(args):
                               truth[:, columns], classical["valid"][:, columns]), 4)})
         done = _done(results)
     for candidate in args.candidates:
-        trunk_name, _, option = candidate.partition("+")
+        trunk_name = candidate.partition("+")[0]
+        options = _options(candidate)
         trunk = _trunk(candidate, store.settings)
         _check_same_trunk(done, candidate, trunk, results)
         if trunk is not None and ("probe:" + trunk_name, None) not in done:
@@ -170,16 +187,19 @@ def validate(args):
             start = time.perf_counter()
             # The single net gets the tiles shuffled every epoch, as `make train` gives it
             # (class-balanced sampling is defined per genre).
-            estimator, net_params = ((MultiLabelNet, dict(params, shuffle="epoch"))
-                                     if _is_single(candidate) else (SpecialistEnsemble, params))
+            net_params = dict(params, rate=options.get("rate", params["rate"]))
+            estimator, net_params = ((MultiLabelNet, dict(net_params, shuffle="epoch"))
+                                     if _is_single(candidate) else
+                                     (SpecialistEnsemble, net_params))
             model = estimator(names, net_params=net_params, validation=validation,
                               settings=store.settings, run_dir=folder, warm_start=True,
                               random_state=seed, verbose=1, init=trunk,
-                              freeze_conv=option == "frozen").fit(X, Y[:, columns], groups)
+                              freeze_conv="frozen" in options).fit(X, Y[:, columns], groups)
             scores = pool_tracks(model.predict_tiles(TileView(store.tiles, valid.rows)),
                                  valid.ranges)
             _append(results, {
                 "candidate": candidate, "seed": seed, "epochs": params["epochs"], "genres": names,
+                "rate": net_params["rate"],
                 "trunk_sha256": None if trunk is None else trunk.sha256,
                 "valid_macro_auc": round(macro_roc_auc(truth[:, columns], scores), 4),
                 "kept_epochs": {g: s["best_epoch"] for g, s in model.summaries_.items()},
