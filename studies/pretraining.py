@@ -11,7 +11,7 @@ measurement resumes where it stopped when the same command is run again::
     # RUN: a run of the development set (experiment.json: store, genres, splits),
     # prepared here from STORE the first time
     .venv/bin/python studies/pretraining.py validate RUN --store STORE --out OUT \\
-        --candidates scratch pretrained runs/x/trunk.npz --seeds 0 1 2 [--epochs 8]
+        --candidates scratch pretrained runs/x/trunk.npz --seeds 0 1 2 [--epochs 8] [--jobs 2]
 
 A candidate is ``scratch`` (the demo profile as it is), ``single`` (the demo
 profile's single multi-label net), ``pretrained`` (the shipped trunk), ``random``
@@ -193,13 +193,13 @@ def validate(args):
                                      (SpecialistEnsemble, net_params))
             model = estimator(names, net_params=net_params, validation=validation,
                               settings=store.settings, run_dir=folder, warm_start=True,
-                              random_state=seed, verbose=1, init=trunk,
+                              random_state=seed, verbose=1, init=trunk, n_jobs=args.jobs,
                               freeze_conv="frozen" in options).fit(X, Y[:, columns], groups)
             scores = pool_tracks(model.predict_tiles(TileView(store.tiles, valid.rows)),
                                  valid.ranges)
             _append(results, {
                 "candidate": candidate, "seed": seed, "epochs": params["epochs"], "genres": names,
-                "rate": net_params["rate"],
+                "rate": net_params["rate"], "jobs": args.jobs,
                 "trunk_sha256": None if trunk is None else trunk.sha256,
                 "valid_macro_auc": round(macro_roc_auc(truth[:, columns], scores), 4),
                 "kept_epochs": {g: s["best_epoch"] for g, s in model.summaries_.items()},
@@ -305,6 +305,8 @@ def main():
     two.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     two.add_argument("--epochs", type=int, help="default: the demo profile's")
     two.add_argument("--genres", nargs="+", help="train only these specialists (default: all)")
+    two.add_argument("--jobs", type=int, default=1,
+                     help="specialists trained at once (the same weights for any number)")
     two.add_argument("--probes-only", action="store_true",
                      help="only the linear probes of the candidates' trunks (minutes, not hours)")
     two.set_defaults(func=validate)
