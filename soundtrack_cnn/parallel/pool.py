@@ -29,7 +29,6 @@ import collections
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
 import subprocess
 import sys
